@@ -1,0 +1,21 @@
+"""The usage card: every command on one line, compact enough for one screen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cards.layout import card
+from cards.text import Text, code, header, join, markdown
+
+TITLE = Text("referral-bot help", "使用帮助")
+GROUP_HINT = Text("In a group, @mention the bot first.", "群聊中请先 @机器人。")
+
+
+def help_card(commands: Sequence[tuple[str, Text]]) -> dict:
+    """`commands` are (usage, description) pairs, e.g. ("/referral show <id>", Text(...))."""
+    lines = join(
+        Text(f"{code(usage)} {desc.en}", f"{code(usage)} {desc.zh}") for usage, desc in commands
+    )
+    elements = [markdown(lines)] if commands else []
+    elements.append(markdown(GROUP_HINT, size="notation"))
+    return card(header(TITLE, "blue"), elements, summary=TITLE)
