@@ -13,9 +13,11 @@ GROUP_HINT = Text("In a group, @mention the bot first.", "群聊中请先 @机�
 
 def help_card(commands: Sequence[tuple[str, Text]]) -> dict:
     """`commands` are (usage, description) pairs, e.g. ("/referral show <id>", Text(...))."""
-    lines = join(
-        Text(f"{code(usage)} {desc.en}", f"{code(usage)} {desc.zh}") for usage, desc in commands
-    )
-    elements = [markdown(lines)] if commands else []
+    elements = []
+    if commands:
+        lines = join(
+            Text(f"{code(usage)} {desc.en}", f"{code(usage)} {desc.zh}") for usage, desc in commands
+        )
+        elements.append(markdown(lines))
     elements.append(markdown(GROUP_HINT, size="notation"))
     return card(header(TITLE, "blue"), elements, summary=TITLE)
