@@ -1,0 +1,65 @@
+"""The route table: HTTP method and path pattern -> operation name and handler."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import auth, im, referral
+from .context import Context
+from .protocol import Request
+
+Handler = Callable[[Context, Request], dict[str, Any]]
+
+HIRE_OPERATIONS = frozenset(
+    {"create", "enable", "deactivate", "get_account_assets", "withdraw", "reconciliation"}
+)
+UNAUTHENTICATED = frozenset({"tenant_token", "app_token"})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    operation: str
+    handler: Handler
+
+
+def _route(method: str, path: str, operation: str, handler: Handler) -> Route:
+    regex = re.sub(r":(\w+)", r"(?P<\1>[^/]+)", path)
+    return Route(method, re.compile(f"^{regex}$"), operation, handler)
+
+
+HIRE = "/open-apis/hire/v1/referral_account"
+ROUTES: list[Route] = [
+    _route(
+        "POST", "/open-apis/auth/v3/tenant_access_token/internal", "tenant_token", auth.tenant_token
+    ),
+    _route("POST", "/open-apis/auth/v3/app_access_token/internal", "app_token", auth.app_token),
+    # literal sub-paths before the :referral_account_id patterns
+    _route("POST", f"{HIRE}/enable", "enable", referral.enable),
+    _route("GET", f"{HIRE}/get_account_assets", "get_account_assets", referral.get_account_assets),
+    _route("POST", f"{HIRE}/reconciliation", "reconciliation", referral.reconciliation),
+    _route("POST", HIRE, "create", referral.create),
+    _route("POST", f"{HIRE}/:referral_account_id/deactivate", "deactivate", referral.deactivate),
+    _route("POST", f"{HIRE}/:referral_account_id/withdraw", "withdraw", referral.withdraw),
+    _route("POST", "/open-apis/im/v1/messages", "message_create", im.message_create),
+    _route(
+        "POST", "/open-apis/im/v1/messages/:message_id/reply", "message_reply", im.message_reply
+    ),
+    _route("PATCH", "/open-apis/im/v1/messages/:message_id", "message_patch", im.message_patch),
+    _route("POST", "/open-apis/interactive/v1/card/update", "card_update", im.card_update),
+    _route("GET", "/open-apis/bot/v3/info", "bot_info", im.bot_info),
+]
+
+
+def match(method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+    for route in ROUTES:
+        if route.method != method:
+            continue
+        m = route.pattern.match(path)
+        if m:
+            return route, m.groupdict()
+    return None, {}

@@ -1,0 +1,185 @@
+"""The emulated tenant: directory, referral accounts, messages, tokens. One lock guards it all."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+TWO_PLACES = Decimal("0.01")
+
+
+def money(value: Decimal | float | int | str) -> Decimal:
+    """A cash amount as a two-decimal Decimal."""
+    return Decimal(str(value)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def now_ms() -> str:
+    return str(int(time.time() * 1000))
+
+
+@dataclass
+class Employee:
+    """A person in the tenant's directory. Two employees may share an email or a mobile."""
+
+    open_id: str
+    email: str | None = None
+    mobile: tuple[str, str] | None = None  # (country code without "+", number)
+    name_zh: str = ""
+    name_en: str = ""
+    user_id: str = ""
+    union_id: str = ""
+
+    def __post_init__(self) -> None:
+        suffix = self.open_id.removeprefix("ou_")
+        if not self.user_id:
+            self.user_id = f"u_{suffix}"
+        if not self.union_id:
+            self.union_id = f"on_{suffix}"
+        if self.mobile is not None:
+            code, number = self.mobile
+            self.mobile = (str(code).lstrip("+"), str(number))
+
+
+@dataclass
+class Account:
+    account_id: str
+    open_id: str
+    status: int = 1
+    points: int = 0
+    cash: dict[str, Decimal] = field(default_factory=dict)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "status": self.status,
+            "points": self.points,
+            "cash": dict(self.cash),
+            "open_id": self.open_id,
+        }
+
+
+@dataclass
+class Call:
+    """One request the emulator received, with its answer."""
+
+    operation: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    status: int
+    response: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Message:
+    """A message the bot (this app) sent."""
+
+    message_id: str
+    chat_id: str
+    msg_type: str
+    content: dict[str, Any]
+    reply_to: str | None = None
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    created_at: float = 0.0
+    receive_id: str = ""
+    receive_id_type: str = ""
+    uuid: str | None = None
+    raw_content: str = ""
+
+
+@dataclass
+class CardToken:
+    token: str
+    message_id: str
+    issued_at: float
+    uses: int = 0
+
+
+@dataclass
+class Withdrawal:
+    external_order_id: str
+    account_id: str
+    trans_time: str
+    points: int
+    cash: dict[str, Decimal]
+    response: dict[str, Any]
+
+
+class State:
+    """Everything the emulated tenant knows. Hold `lock` while reading or changing anything."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self.clear()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.employees: list[Employee] = []
+            self.accounts: dict[str, Account] = {}
+            self.messages: dict[str, Message] = {}
+            self.message_order: list[str] = []
+            self.user_messages: dict[str, str] = {}  # message_id -> chat_id
+            self.uuids: dict[str, tuple[str, float]] = {}  # uuid -> (message_id, at)
+            self.card_tokens: dict[str, CardToken] = {}
+            self.withdrawals: dict[str, Withdrawal] = {}
+            self.calls: list[Call] = []
+
+    # --- directory and accounts --------------------------------------------------------------
+    def add_employee(self, employee: Employee) -> Employee:
+        with self.lock:
+            self.employees.append(employee)
+            return employee
+
+    def employee(self, open_id: str) -> Employee | None:
+        with self.lock:
+            for emp in self.employees:
+                if emp.open_id == open_id:
+                    return emp
+            return None
+
+    def new_account_id(self) -> str:
+        with self.lock:
+            while True:
+                candidate = "69" + "".join(str(secrets.randbelow(10)) for _ in range(17))
+                if candidate not in self.accounts:
+                    return candidate
+
+    def account_of(self, open_id: str) -> Account | None:
+        with self.lock:
+            for acc in self.accounts.values():
+                if acc.open_id == open_id:
+                    return acc
+            return None
+
+    def create_account(self, open_id: str) -> Account:
+        with self.lock:
+            existing = self.account_of(open_id)
+            if existing is not None:
+                return existing
+            acc = Account(account_id=self.new_account_id(), open_id=open_id)
+            self.accounts[acc.account_id] = acc
+            return acc
+
+    # --- messages ----------------------------------------------------------------------------
+    def add_message(self, msg: Message) -> None:
+        with self.lock:
+            self.messages[msg.message_id] = msg
+            self.message_order.append(msg.message_id)
+
+    def message_list(self) -> list[Message]:
+        with self.lock:
+            return [copy.deepcopy(self.messages[m]) for m in self.message_order]
+
+    # --- calls -------------------------------------------------------------------------------
+    def record(self, call: Call) -> None:
+        with self.lock:
+            self.calls.append(call)
