@@ -158,7 +158,10 @@ class HttpServer:
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="feishu-emulator", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="feishu-emulator",
+            daemon=True,
         )
         self._thread.start()
 
