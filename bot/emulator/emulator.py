@@ -15,6 +15,37 @@ from .server import HttpServer, Pipeline
 from .state import Call, CardToken, Employee, Message, State, money
 
 
+class CardTokens:
+    """View of the delayed-update callback tokens: `issue_card_token(message_id)`, `tokens[t]`."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self._emu = emu
+
+    def issue_card_token(self, message_id: str) -> str:
+        return self._emu.issue_card_token(message_id)
+
+    issue = issue_card_token
+
+    def get(self, token: str) -> CardToken | None:
+        with self._emu._state.lock:
+            entry = self._emu._state.card_tokens.get(token)
+            return copy.deepcopy(entry) if entry else None
+
+    def __getitem__(self, token: str) -> CardToken:
+        entry = self.get(token)
+        if entry is None:
+            raise KeyError(token)
+        return entry
+
+    def __contains__(self, token: object) -> bool:
+        with self._emu._state.lock:
+            return token in self._emu._state.card_tokens
+
+    def __len__(self) -> int:
+        with self._emu._state.lock:
+            return len(self._emu._state.card_tokens)
+
+
 class Emulator:
     """A local stand-in for the Feishu Open Platform, served over real HTTP."""
 
@@ -205,9 +236,8 @@ class Emulator:
         return im.issue_card_token(self._ctx, message_id)
 
     @property
-    def card_update_tokens(self) -> dict[str, CardToken]:
-        with self._state.lock:
-            return copy.deepcopy(self._state.card_tokens)
+    def card_update_tokens(self) -> CardTokens:
+        return CardTokens(self)
 
     def card_action(
         self,

@@ -190,3 +190,12 @@ def test_card_action_helper_issues_token_for_message(emu: Emulator, api: Api):
     )
     assert resp.json()["code"] == 0
     assert emu.latest_card(mid) == card("v1")
+
+
+def test_card_token_view_issues_and_reports(emu: Emulator, api: Api):
+    mid = send(api, "oc_a", card("v0")).json()["data"]["message_id"]
+    tokens = emu.card_update_tokens
+    token = tokens.issue_card_token(mid)
+    assert token in tokens and len(tokens) == 1
+    assert tokens[token].message_id == mid and tokens[token].uses == 0
+    assert tokens.get("c-none") is None
