@@ -1,0 +1,162 @@
+"""Feishu's pushes (events and card callbacks): verified and decoded by the SDK, answered here.
+
+The SDK's `EventDispatcherHandler` decrypts, checks the verification token and the signature,
+answers `url_verification` and turns the body into its event models. It falls short in how it
+fails: every failure becomes HTTP 500 with the exception text, and a 500 makes Feishu retry a
+request that will never pass. So each failure is mapped to a short 4xx answer here, and the
+handlers we register only hand the typed event on (to the inbox), never work inline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import lark_oapi as lark
+from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
+from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
+from lark_oapi.event.callback.model.p2_card_action_trigger import (
+    P2CardActionTrigger,
+    P2CardActionTriggerResponse,
+)
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+SIGNATURE_HEADERS = ("X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+
+
+@dataclass(frozen=True)
+class PushedEvent:
+    """A verified event, ready for the inbox: `payload` is the SDK model serialized."""
+
+    event_id: str
+    event_type: str
+    payload: str
+    message_id: str | None = None
+
+
+AcceptEvent = Callable[[PushedEvent], bool]
+AnswerCardAction = Callable[[P2CardActionTrigger], P2CardActionTriggerResponse]
+
+
+@dataclass
+class _Outcome:
+    handled: bool = False
+    duplicate: bool = False
+    error: BaseException | None = None
+
+
+_outcome: ContextVar[_Outcome] = ContextVar("callback_outcome")
+
+
+class CallbackReceiver:
+    def __init__(
+        self, settings: Settings, accept_event: AcceptEvent, answer_card_action: AnswerCardAction
+    ) -> None:
+        self._settings = settings
+        self._accept_event = accept_event
+        self._answer_card_action = answer_card_action
+        self._dispatcher = (
+            lark.EventDispatcherHandler.builder(settings.encrypt_key, settings.verification_token)
+            .register_p2_im_message_receive_v1(self._on_message)
+            .register_p2_hire_referral_account_assets_update_v1(self._on_assets_update)
+            .register_p2_card_action_trigger(self._on_card_action)
+            .build()
+        )
+
+    def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Verify one push and take it in; the answer is what Feishu gets back."""
+        if len(body) > MAX_BODY_BYTES:
+            return Answer(413, {"error": "request body too large"})
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return Answer(400, {"error": "request body is not valid JSON"})
+        if not isinstance(parsed, dict):
+            return Answer(400, {"error": "request body must be a JSON object"})
+
+        request = lark.RawRequest()
+        request.uri = "/webhook"
+        request.body = body
+        request.headers = {
+            name: headers.get(name) for name in SIGNATURE_HEADERS if headers.get(name)
+        }
+        request.headers["X-Request-Id"] = headers.get("X-Request-Id", "")
+
+        outcome = _Outcome()
+        token = _outcome.set(outcome)
+        try:
+            response = self._dispatcher.do(request)
+        finally:
+            _outcome.reset(token)
+
+        if outcome.error is not None:
+            log.error("could not take in a verified push", exc_info=outcome.error)
+            return Answer(500, {"error": "internal error, please retry"})
+        if response.status_code == 200:
+            return Answer(200, _json(response.content))
+        return self._refusal(_json(response.content).get("msg", ""), request.headers)
+
+    def _refusal(self, reason: str, headers: Mapping[str, str]) -> Answer:
+        if reason.startswith("processor not found"):
+            # Verified, but an event type we do not subscribe to: acknowledge so it is not retried.
+            return Answer(200, {"msg": "ignored"})
+        if self._settings.encrypt_key and not all(headers.get(h) for h in SIGNATURE_HEADERS):
+            return Answer(401, {"error": "missing signature"})
+        if "signature" in reason:
+            return Answer(401, {"error": "invalid signature"})
+        if "verification_token" in reason or "encrypt_key" in reason or "credentials" in reason:
+            return Answer(401, {"error": "invalid verification token"})
+        log.warning("refused a push that could not be decoded: %s", reason)
+        return Answer(400, {"error": "request could not be decrypted or decoded"})
+
+    def _on_message(self, data: P2ImMessageReceiveV1) -> None:
+        message_id = data.event.message.message_id if data.event and data.event.message else None
+        self._take(data, message_id)
+
+    def _on_assets_update(self, data: P2HireReferralAccountAssetsUpdateV1) -> None:
+        self._take(data, None)
+
+    def _take(self, data, message_id: str | None) -> None:
+        outcome = _outcome.get()
+        try:
+            event = PushedEvent(
+                event_id=data.header.event_id,
+                event_type=data.header.event_type,
+                payload=lark.JSON.marshal(data),
+                message_id=message_id,
+            )
+            outcome.duplicate = not self._accept_event(event)
+            outcome.handled = True
+        except Exception as exc:  # the dispatcher would answer 500 with the text; we answer it
+            outcome.error = exc
+
+    def _on_card_action(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
+        outcome = _outcome.get()
+        try:
+            response = self._answer_card_action(data)
+            outcome.handled = True
+            return response
+        except Exception as exc:
+            outcome.error = exc
+            return P2CardActionTriggerResponse()
+
+
+def _json(content: bytes | None) -> dict:
+    try:
+        value = json.loads(content or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

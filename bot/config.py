@@ -1,0 +1,158 @@
+"""Settings: `app.yaml` overlaid by the environment, validated once into a frozen object."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_FILE = "app.yaml"
+
+# Each setting's environment variable and default; `None` marks a required setting.
+DEFAULTS: dict[str, str | None] = {
+    "LARK_APP_ID": None,
+    "LARK_APP_SECRET": None,
+    "LARK_ENCRYPT_KEY": "",
+    "LARK_VERIFICATION_TOKEN": None,
+    "LARK_DOMAIN": "https://open.feishu.cn",
+    "REFERRAL_BOT_HOST": "127.0.0.1",
+    "REFERRAL_BOT_PORT": "8000",
+    "REFERRAL_BOT_DB": "referral-bot.db",
+    "REFERRAL_BOT_ADMINS": "",
+    "REFERRAL_BOT_DIGEST_CRON": "0 9 * * 1-5",
+    "REFERRAL_BOT_DIGEST_TZ": "Asia/Shanghai",
+    "REFERRAL_BOT_DIGEST_CHATS": "",
+}
+SECRETS = ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY", "LARK_VERIFICATION_TOKEN")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str
+    app_secret: str
+    encrypt_key: str
+    verification_token: str
+    domain: str
+    host: str
+    port: int
+    db_path: str
+    admins: frozenset[str]
+    digest_cron: str
+    digest_tz: str
+    digest_chats: tuple[str, ...]
+
+    def __repr__(self) -> str:  # never print secrets into logs
+        return f"Settings(app_id={self.app_id!r}, domain={self.domain!r}, port={self.port})"
+
+    def is_admin(self, open_id: str | None) -> bool:
+        return bool(open_id) and open_id in self.admins
+
+
+def load_settings(
+    config_path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the settings; raise ConfigError with one line naming what is wrong."""
+    environ = os.environ if environ is None else environ
+    explicit = config_path or environ.get("REFERRAL_BOT_CONFIG")
+    values = {**_read_file(Path(explicit or DEFAULT_CONFIG_FILE), required=bool(explicit))}
+    for name in DEFAULTS:
+        if environ.get(name, "") != "":
+            values[name] = environ[name]
+    for name, default in DEFAULTS.items():
+        if values.get(name, "") == "":
+            if default is None:
+                raise ConfigError(f"missing required setting {name} (environment or app.yaml)")
+            values[name] = default
+    return _validate(values)
+
+
+def _read_file(path: Path, *, required: bool) -> dict[str, str]:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"config file {path} does not exist")
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"config file {path} is not valid YAML{line}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a mapping of setting names to values")
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        name = str(key).upper()
+        if name not in DEFAULTS:
+            raise ConfigError(f"config file {path} has an unknown setting {key!r}")
+        if name in SECRETS and value:
+            log.warning("%s is set in %s; keep secrets in the environment instead", name, path)
+        values[name] = _as_text(value)
+    return values
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _validate(values: dict[str, str]) -> Settings:
+    domain = values["LARK_DOMAIN"].rstrip("/")
+    parts = urlsplit(domain)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"LARK_DOMAIN must be a URL like https://open.feishu.cn, got {domain!r}")
+    try:
+        port = int(values["REFERRAL_BOT_PORT"])
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ConfigError(
+            f"REFERRAL_BOT_PORT must be a port number, got {values['REFERRAL_BOT_PORT']!r}"
+        )
+    tz = values["REFERRAL_BOT_DIGEST_TZ"]
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"REFERRAL_BOT_DIGEST_TZ is not a known time zone: {tz!r}") from None
+    cron = values["REFERRAL_BOT_DIGEST_CRON"]
+    try:
+        CronTrigger.from_crontab(cron, timezone=tz)
+    except ValueError:
+        raise ConfigError(f"REFERRAL_BOT_DIGEST_CRON is not a 5-field crontab: {cron!r}") from None
+    return Settings(
+        app_id=values["LARK_APP_ID"],
+        app_secret=values["LARK_APP_SECRET"],
+        encrypt_key=values["LARK_ENCRYPT_KEY"],
+        verification_token=values["LARK_VERIFICATION_TOKEN"],
+        domain=domain,
+        host=values["REFERRAL_BOT_HOST"],
+        port=port,
+        db_path=values["REFERRAL_BOT_DB"],
+        admins=frozenset(_split(values["REFERRAL_BOT_ADMINS"])),
+        digest_cron=cron,
+        digest_tz=tz,
+        digest_chats=_split(values["REFERRAL_BOT_DIGEST_CHATS"]),
+    )

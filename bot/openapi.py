@@ -1,0 +1,245 @@
+"""The one `lark-oapi` client and the policy every Open API call goes through.
+
+Each call: wait for a client-side rate-limit slot, send through the SDK, check `success()`,
+and on failure either retry (narrowly) or raise `OpenApiError` carrying code, msg and log_id.
+The SDK returns failures instead of raising and has no retry of its own; that is the gap filled
+here.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import lark_oapi as lark
+import requests
+from lark_oapi.core.cache import ICache
+from lark_oapi.core.exception import ObtainAccessTokenException
+from lark_oapi.core.model import BaseResponse
+
+from bot.config import Settings
+from bot.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
+
+log = logging.getLogger(__name__)
+
+RATE_LIMITED_CODES = {99991400, 230020}  # app-wide frequency limit; per-chat message limit
+TOKEN_CODES = {99991661, 99991663, 99991668}  # missing / invalid / expired tenant token
+SERVER_ERROR_CODES = {1002001}
+
+R = TypeVar("R", bound=BaseResponse)
+
+
+class OpenApiError(Exception):
+    """A call that failed for good. `code` is Feishu's error code; None when no answer came."""
+
+    def __init__(
+        self,
+        operation: str,
+        code: int | None,
+        msg: str,
+        *,
+        log_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(f"{operation} failed: code={code} msg={msg} log_id={log_id}")
+        self.operation = operation
+        self.code = code
+        self.msg = msg
+        self.log_id = log_id
+        self.http_status = http_status
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.http_status == 429 or self.code in RATE_LIMITED_CODES
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.3
+    max_delay: float = 8.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, attempt counting from 1."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+class TokenCache(ICache):
+    """The SDK's token cache, made thread-safe and clearable.
+
+    The SDK's LocalCache is a process-wide dict without a lock, and offers no way to drop a
+    token that Feishu has rejected (99991663), which we need to recover without a restart.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            value, expire = self._values.get(key, ("", 0.0))
+            return value if expire > time.time() else None
+
+    def set(self, key: str, value: str, expire: int) -> None:
+        with self._lock:
+            self._values[key] = (value, float(expire))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+# Feishu's documented limits for the referral-account operations (per app).
+OPERATION_LIMITS: dict[str, tuple[int, float]] = {
+    "create": (100, 60.0),
+    "deactivate": (100, 60.0),
+    "withdraw": (100, 60.0),
+    "reconciliation": (100, 60.0),
+    "enable": (10, 1.0),
+    "get_account_assets": (10, 1.0),
+}
+
+
+def build_client(settings: Settings, cache: TokenCache, timeout: float = 10.0) -> lark.Client:
+    return (
+        lark.Client.builder()
+        .app_id(settings.app_id)
+        .app_secret(settings.app_secret)
+        .domain(settings.domain)
+        .timeout(timeout)
+        .cache(cache)
+        .log_level(lark.LogLevel.ERROR)
+        .build()
+    )
+
+
+class OpenApi:
+    """Sends SDK requests under the rate limits and the retry policy."""
+
+    def __init__(
+        self,
+        client: lark.Client,
+        cache: TokenCache,
+        *,
+        limits: dict[str, tuple[int, float]] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self._cache = cache
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.limiters = {
+            op: SlidingWindowLimiter(limit, period)
+            for op, (limit, period) in (limits or OPERATION_LIMITS).items()
+        }
+
+    def call(
+        self,
+        operation: str,
+        send: Callable[[], R],
+        *,
+        idempotent: bool,
+        priority: Priority = Priority.INTERACTIVE,
+        limiter: SlidingWindowLimiter | None = None,
+        deadline: float | None = None,
+    ) -> R:
+        """Send until success or a final failure. Non-idempotent calls are retried only when
+        Feishu certainly did not act on them (refused connection, rate limit, bad token)."""
+        limiter = limiter or self.limiters.get(operation)
+        deadline = deadline or time.monotonic() + 60
+        attempt = 0
+        while True:
+            attempt += 1
+            if limiter is not None:
+                try:
+                    limiter.acquire(priority, timeout=max(0.0, deadline - time.monotonic()))
+                except RateLimitTimeout:
+                    raise OpenApiError(operation, None, "rate limit: no slot in time") from None
+            try:
+                response = send()
+            except requests.exceptions.ConnectionError as exc:
+                certain = _never_reached_server(exc)
+                error = OpenApiError(operation, None, f"cannot reach Feishu: {type(exc).__name__}")
+                if (idempotent or certain) and self._wait(attempt, None, deadline):
+                    continue
+                raise error from None
+            except ObtainAccessTokenException as exc:
+                error = OpenApiError(operation, exc.code, f"tenant token refused: {exc.msg}")
+                if exc.code not in (10003, 10014) and self._wait(attempt, None, deadline):
+                    continue
+                raise error from None
+            except Exception as exc:  # e.g. a 502 page that is not JSON
+                error = OpenApiError(operation, None, f"unreadable answer: {type(exc).__name__}")
+                if idempotent and self._wait(attempt, None, deadline):
+                    continue
+                raise error from None
+
+            if response.success():
+                return response
+            raw = response.raw
+            status = raw.status_code if raw is not None else None
+            error = OpenApiError(
+                operation,
+                response.code,
+                response.msg or "",
+                log_id=response.get_log_id(),
+                http_status=status,
+            )
+            log.warning("%s", error)
+            if error.rate_limited:
+                reset = _reset_seconds(raw)
+                if limiter is not None:
+                    limiter.pause(reset)
+                if self._wait(attempt, reset, deadline):
+                    continue
+            elif response.code in TOKEN_CODES:
+                self._cache.clear()
+                if self._wait(attempt, 0.0, deadline):
+                    continue
+            elif idempotent and (
+                (status is not None and status >= 500) or response.code in SERVER_ERROR_CODES
+            ) and self._wait(attempt, None, deadline):
+                continue
+            raise error
+
+    def _wait(self, attempt: int, at_least: float | None, deadline: float) -> bool:
+        """Sleep before the next attempt; False when attempts or time have run out."""
+        if attempt >= self._retry.attempts:
+            return False
+        delay = self._retry.backoff(attempt)
+        if at_least is not None:
+            delay = at_least + random.uniform(0, 0.25)
+        if time.monotonic() + delay >= deadline:
+            return False
+        self._sleep(delay)
+        return True
+
+
+def _never_reached_server(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection was never made, so the request cannot have taken effect."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in seen and len(seen) < 10:
+        if type(cause).__name__ in ("NewConnectionError", "ConnectTimeoutError"):
+            return True
+        seen.append(cause)
+        nxt = getattr(cause, "reason", None)
+        cause = nxt if isinstance(nxt, BaseException) else (cause.__cause__ or cause.__context__)
+    text = str(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+def _reset_seconds(raw) -> float:
+    headers = {k.lower(): v for k, v in (raw.headers or {}).items()} if raw is not None else {}
+    try:
+        return max(0.0, float(headers.get("x-ogw-ratelimit-reset", "1")))
+    except ValueError:
+        return 1.0

@@ -1,0 +1,139 @@
+"""The referral-account operations of Feishu Hire, as typed methods over the SDK."""
+
+from __future__ import annotations
+
+from lark_oapi.api.hire.v1 import Account as SdkAccount
+from lark_oapi.api.hire.v1 import (
+    CreateReferralAccountRequest,
+    CreateReferralAccountRequestBody,
+    DeactivateReferralAccountRequest,
+    EnableReferralAccountRequest,
+    EnableReferralAccountRequestBody,
+    GetAccountAssetsReferralAccountRequest,
+    Mobile,
+)
+
+from bot.accounts import Account, AccountStatus, Cash, Referrer
+from bot.openapi import OpenApi, OpenApiError
+from bot.ratelimit import Priority
+
+# The documented error codes of these operations.
+SERVER_ERROR = 1002001
+BAD_PARAMETER = 1002002
+USER_NOT_FOUND = 1002551
+USER_NOT_UNIQUE = 1002552
+ACCOUNT_NOT_FOUND = 1002553
+
+
+class ReferralGateway:
+    """create, enable, deactivate and get_account_assets; each returns an `Account` or raises
+    `OpenApiError`."""
+
+    def __init__(self, api: OpenApi) -> None:
+        self._api = api
+        self._hire = api.client.hire.v1.referral_account
+
+    def register_by_email(self, email: str, *, deadline: float | None = None) -> Account:
+        body = CreateReferralAccountRequestBody.builder().email(email).build()
+        return self._create(body, deadline)
+
+    def register_by_mobile(
+        self, code: str, number: str, *, deadline: float | None = None
+    ) -> Account:
+        mobile = Mobile.builder().code(code).number(number).build()
+        body = CreateReferralAccountRequestBody.builder().mobile(mobile).build()
+        return self._create(body, deadline)
+
+    def enable(self, account_id: str, *, deadline: float | None = None) -> Account:
+        body = EnableReferralAccountRequestBody.builder().referral_account_id(account_id).build()
+        request = EnableReferralAccountRequest.builder().request_body(body).build()
+        response = self._api.call(
+            "enable", lambda: self._hire.enable(request), idempotent=True, deadline=deadline
+        )
+        return _account(response, "enable")
+
+    def deactivate(self, account_id: str, *, deadline: float | None = None) -> Account:
+        request = DeactivateReferralAccountRequest.builder().referral_account_id(account_id).build()
+        response = self._api.call(
+            "deactivate",
+            lambda: self._hire.deactivate(request),
+            idempotent=True,
+            deadline=deadline,
+        )
+        return _account(response, "deactivate")
+
+    def get_assets(
+        self,
+        account_id: str,
+        *,
+        priority: Priority = Priority.INTERACTIVE,
+        deadline: float | None = None,
+    ) -> Account:
+        request = (
+            GetAccountAssetsReferralAccountRequest.builder()
+            .referral_account_id(account_id)
+            .user_id_type("open_id")
+            .build()
+        )
+        response = self._api.call(
+            "get_account_assets",
+            lambda: self._hire.get_account_assets(request),
+            idempotent=True,
+            priority=priority,
+            deadline=deadline,
+        )
+        return _account(response, "get_account_assets")
+
+    def _create(self, body: CreateReferralAccountRequestBody, deadline: float | None) -> Account:
+        request = CreateReferralAccountRequest.builder().request_body(body).build()
+        # Not idempotent as far as the docs promise: a 5xx or a timeout may have created it.
+        response = self._api.call(
+            "create", lambda: self._hire.create(request), idempotent=False, deadline=deadline
+        )
+        return _account(response, "create")
+
+
+# What each operation leaves the account as, should its answer omit the status.
+RESULT_STATUS = {
+    "create": AccountStatus.ENABLED,  # "注册后默认是可用状态"
+    "enable": AccountStatus.ENABLED,
+    "deactivate": AccountStatus.DISABLED,
+}
+
+
+def _account(response, operation: str) -> Account:
+    data = response.data
+    sdk: SdkAccount | None = data.account if data is not None else None
+    try:
+        if sdk is None or not sdk.account_id:
+            raise ValueError("no account in the answer")
+        return from_sdk(sdk, RESULT_STATUS.get(operation))
+    except ValueError as exc:
+        raise OpenApiError(operation, None, str(exc), log_id=response.get_log_id()) from None
+
+
+def from_sdk(sdk: SdkAccount, default_status: AccountStatus | None = None) -> Account:
+    """The SDK's account model as our plain `Account`; ValueError on a status we don't know."""
+    bonus = sdk.assets.confirmed_bonus if sdk.assets is not None else None
+    cash = tuple(
+        Cash(c.currency_type or "?", c.amount or 0)
+        for c in ((bonus.cash_bonus if bonus else None) or [])
+    )
+    referrer = None
+    if sdk.referrer is not None:
+        name = sdk.referrer.name
+        referrer = Referrer(
+            id=sdk.referrer.id,
+            name_zh=name.zh_cn if name else None,
+            name_en=name.en_us if name else None,
+            email=sdk.referrer.email,
+            mobile=sdk.referrer.mobile,
+        )
+    status = AccountStatus(sdk.status if sdk.status is not None else default_status)
+    return Account(
+        account_id=sdk.account_id,
+        status=status,
+        points=(bonus.point_bonus if bonus else None) or 0,
+        cash=cash,
+        referrer=referrer,
+    )

@@ -1,0 +1,36 @@
+"""The production WSGI server (waitress), startable and stoppable from code."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+from waitress.server import create_server
+
+
+class HttpServer:
+    def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8) -> None:
+        self._server = create_server(
+            app, host=host, port=port, threads=threads, ident="referral-bot"
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.effective_host}:{self._server.effective_port}"
+
+    @property
+    def port(self) -> int:
+        return self._server.effective_port
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(5)

@@ -1,0 +1,45 @@
+"""The Flask edge: convert HTTP to a verified push and back. Nothing else happens here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from bot.callbacks import MAX_BODY_BYTES, CallbackReceiver
+
+log = logging.getLogger(__name__)
+
+
+def create_web_app(receiver: CallbackReceiver, health: Callable[[], dict]) -> Flask:
+    app = Flask("referral-bot")
+    # Werkzeug refuses a longer body with 413 before the view reads it.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    def receive() -> tuple[Response, int]:
+        answer = receiver.receive(request.get_data(cache=False), request.headers)
+        return jsonify(answer.body), answer.status
+
+    app.add_url_rule("/webhook/event", "event", receive, methods=["POST"])
+    app.add_url_rule("/webhook/card", "card", receive, methods=["POST"])
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            return jsonify({"status": "ok", **health()}), 200
+        except Exception:
+            log.exception("health check failed")
+            return jsonify({"status": "unavailable"}), 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify({"error": (exc.name or "error").lower()}), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error")
+        return jsonify({"error": "internal error"}), 500
+
+    return app

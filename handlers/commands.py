@@ -1,0 +1,170 @@
+"""What each `/referral` command does: one function per command, registered by type.
+
+A handler gets the services and the asking person's context, calls the Open API through the
+gateway, keeps the bot's records, and returns the card to answer with. It knows no HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import get_args
+
+from bot.accounts import Account
+from bot.openapi import OpenApiError
+from bot.store import utcnow
+from cards.account import account_card
+from cards.account_list import account_list_card
+from cards.error import error_card, not_allowed_card
+from cards.help import help_card
+from cards.text import Text
+from handlers import parser
+from handlers.answers import explain
+from handlers.services import Services
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who sent the command, and where."""
+
+    open_id: str | None
+    chat_id: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The card to answer with, and the account it shows (so later changes can update it)."""
+
+    card: dict
+    account_id: str | None = None
+
+
+Handler = Callable[[Services, Asker, parser.Command], Reply]
+HANDLERS: dict[type, Handler] = {}
+# Commands anyone may run; everything else needs an admin.
+OPEN_TO_ALL = (parser.Help,)
+
+
+def handles(*kinds: type) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        for kind in kinds:
+            if kind in HANDLERS:
+                raise ValueError(f"{kind.__name__} already has a handler")
+            HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def run(services: Services, asker: Asker, text: str) -> Reply:
+    """Answer one message's text with a card (parse, authorize, act, audit)."""
+    try:
+        command = parser.parse(text)
+    except parser.NotACommand:
+        return Reply(
+            error_card(
+                Text("Not a command", "无法识别的命令"),
+                Text(
+                    "I only understand /referral commands. Send /referral help for the list.",
+                    "我只能理解 /referral 命令，发送 /referral help 查看全部命令。",
+                ),
+                usage=parser.GENERAL_USAGE,
+            )
+        )
+    except parser.UsageError as exc:
+        services.audit.record(
+            actor=asker.open_id, action="usage", outcome="usage error",
+            detail=exc.problem.en, chat_id=asker.chat_id,
+        )  # fmt: skip
+        return Reply(error_card(Text("Wrong command", "命令有误"), exc.problem, usage=exc.usage))
+
+    action, account_id = describe(command)
+    if not isinstance(command, OPEN_TO_ALL) and not services.settings.is_admin(asker.open_id):
+        services.audit.record(
+            actor=asker.open_id, action=action, account_id=account_id,
+            outcome="refused", detail="not an admin", chat_id=asker.chat_id,
+        )  # fmt: skip
+        return Reply(not_allowed_card())
+    try:
+        reply = HANDLERS[type(command)](services, asker, command)
+    except OpenApiError as exc:
+        services.audit.record(
+            actor=asker.open_id, action=action, account_id=account_id,
+            outcome=f"error {exc.code}", detail=exc.msg, chat_id=asker.chat_id,
+        )  # fmt: skip
+        return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
+    services.audit.record(
+        actor=asker.open_id, action=action, account_id=account_id, outcome="ok",
+        chat_id=asker.chat_id,
+    )  # fmt: skip
+    return reply
+
+
+def describe(command: parser.Command) -> tuple[str, str | None]:
+    """The audit's name for a command and the account it concerns."""
+    match command:
+        case parser.RegisterByEmail() | parser.RegisterByMobile():
+            return "register", None
+        case parser.Show(account_id) | parser.Enable(account_id) | parser.Disable(account_id):
+            return type(command).__name__.lower(), account_id
+    return type(command).__name__.lower(), None
+
+
+def _account_answer(services: Services, account: Account, notice: Text | None) -> Reply:
+    record = services.accounts.get(account.account_id)
+    card = account_card(account, contact=record.contact if record else None, notice=notice)
+    return Reply(card, account.account_id)
+
+
+@handles(parser.RegisterByEmail, parser.RegisterByMobile)
+def register(services: Services, asker: Asker, command: parser.Command) -> Reply:
+    if isinstance(command, parser.RegisterByEmail):
+        contact = command.email
+        account = services.gateway.register_by_email(command.email)
+    else:
+        contact = f"+{command.code} {command.number}"
+        account = services.gateway.register_by_mobile(command.code, command.number)
+    services.accounts.remember(account, contact=contact, registered_by=asker.open_id)
+    return _account_answer(services, account, Text("Account registered", "账户已注册"))
+
+
+@handles(parser.Show)
+def show(services: Services, asker: Asker, command: parser.Show) -> Reply:
+    account = services.gateway.get_assets(command.account_id)
+    services.accounts.remember(account)
+    return _account_answer(services, account, None)
+
+
+@handles(parser.Enable)
+def enable(services: Services, asker: Asker, command: parser.Enable) -> Reply:
+    account = services.gateway.enable(command.account_id)
+    services.accounts.remember(account)
+    return _account_answer(services, account, Text("Account enabled", "账户已启用"))
+
+
+@handles(parser.Disable)
+def disable(services: Services, asker: Asker, command: parser.Disable) -> Reply:
+    account = services.gateway.deactivate(command.account_id)
+    services.accounts.remember(account)
+    return _account_answer(services, account, Text("Account disabled", "账户已停用"))
+
+
+@handles(parser.ListAccounts)
+def list_accounts(services: Services, asker: Asker, command: parser.ListAccounts) -> Reply:
+    return Reply(account_list_card(services.accounts.all(), now=utcnow()))
+
+
+@handles(parser.Help)
+def show_help(services: Services, asker: Asker, command: parser.Help) -> Reply:
+    return Reply(help_card([(sub.usage, sub.summary) for sub in parser.GRAMMAR]))
+
+
+@handles(parser.PostDigest)
+def post_digest(services: Services, asker: Asker, command: parser.PostDigest) -> Reply:
+    return Reply(services.digest.card_for_chat(asker.chat_id))
+
+
+_missing = set(get_args(parser.Command)) - set(HANDLERS)
+if _missing:  # every command the parser can produce must have a handler
+    raise ImportError(f"no handler for {sorted(k.__name__ for k in _missing)}")

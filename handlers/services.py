@@ -1,0 +1,27 @@
+"""What handlers are given to work with: the bot's services, assembled by `bot/app.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.config import Settings
+from bot.inbox import Inbox
+from bot.messenger import Messenger
+from bot.referral_gateway import ReferralGateway
+from bot.store import AccountBook, AuditLog
+
+
+class DigestPoster(Protocol):
+    def card_for_chat(self, chat_id: str) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    inbox: Inbox
+    accounts: AccountBook
+    audit: AuditLog
+    gateway: ReferralGateway
+    messenger: Messenger
+    digest: DigestPoster
