@@ -1,0 +1,98 @@
+"""Settings: app.yaml, the environment winning, and one clear line when something is wrong."""
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+REQUIRED = {
+    "LARK_APP_ID": "cli_1",
+    "LARK_APP_SECRET": "secret",
+    "LARK_VERIFICATION_TOKEN": "vt",
+}
+
+
+def test_defaults_from_the_contract(tmp_path):
+    settings = load_settings(None, {**REQUIRED, "REFERRAL_BOT_CONFIG": ""} | {})
+    assert settings.domain == "https://open.feishu.cn"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.db_path == "referral-bot.db"
+    assert settings.admins == frozenset()
+    assert settings.digest_cron == "0 9 * * 1-5"
+    assert settings.digest_tz == "Asia/Shanghai"
+    assert settings.digest_chats == ()
+    assert settings.encrypt_key == ""
+    assert not settings.is_admin("ou_anyone")
+
+
+def test_file_then_environment_wins(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text(
+        "REFERRAL_BOT_PORT: 9000\nreferral_bot_admins: [ou_a, ou_b]\n"
+        "REFERRAL_BOT_DIGEST_CHATS: oc_1, oc_2\nLARK_DOMAIN: https://open.larksuite.com/\n"
+    )
+    settings = load_settings(config, {**REQUIRED, "REFERRAL_BOT_PORT": "9100"})
+    assert settings.port == 9100
+    assert settings.admins == frozenset({"ou_a", "ou_b"})
+    assert settings.digest_chats == ("oc_1", "oc_2")
+    assert settings.domain == "https://open.larksuite.com"
+    assert settings.is_admin("ou_a")
+
+
+def test_secrets_never_show_in_repr():
+    settings = load_settings(None, REQUIRED | {"LARK_ENCRYPT_KEY": "ek-secret"})
+    assert "secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "file_text", "names"),
+    [
+        ({"LARK_APP_ID": "x", "LARK_APP_SECRET": "y"}, None, "LARK_VERIFICATION_TOKEN"),
+        (REQUIRED, "LARK_APP_ID: [unclosed\n", "not valid YAML"),
+        (REQUIRED, "- a list\n", "must be a mapping"),
+        (REQUIRED, "NO_SUCH_SETTING: 1\n", "NO_SUCH_SETTING"),
+        (REQUIRED | {"REFERRAL_BOT_PORT": "eighty"}, None, "REFERRAL_BOT_PORT"),
+        (REQUIRED | {"REFERRAL_BOT_DIGEST_CRON": "every day"}, None, "REFERRAL_BOT_DIGEST_CRON"),
+        (REQUIRED | {"REFERRAL_BOT_DIGEST_TZ": "Mars/Olympus"}, None, "REFERRAL_BOT_DIGEST_TZ"),
+        (REQUIRED | {"LARK_DOMAIN": "open.feishu.cn"}, None, "LARK_DOMAIN"),
+    ],
+)
+def test_bad_settings_name_what_is_wrong(tmp_path, environ, file_text, names):
+    config = None
+    if file_text is not None:
+        config = tmp_path / "app.yaml"
+        config.write_text(file_text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ)
+    assert names in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_explicit_config_file_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.yaml", REQUIRED)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["serve"], {}, "missing required setting LARK_APP_ID"),
+        (["serve", "--config", "broken.yaml"], REQUIRED, "not valid YAML"),
+    ],
+)
+def test_serve_stops_with_one_line_and_exit_code_2(tmp_path, args, env, expected):
+    (tmp_path / "broken.yaml").write_text("a: [\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

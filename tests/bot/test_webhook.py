@@ -1,0 +1,142 @@
+"""The callback endpoints: verification, refusals, and the 3-second acknowledgement."""
+
+import json
+
+import pytest
+import requests
+
+from bot.emulator import events as feishu
+from tests.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN, Feishu, wait_for
+
+PATHS = ["/webhook/event", "/webhook/card"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("encrypted", [True, False])
+def test_url_verification_is_echoed_plain_and_encrypted(make_bot, emulator, path, encrypted):
+    bot = make_bot(encrypt_key=ENCRYPT_KEY if encrypted else "")
+    challenge = feishu.url_verification(VERIFICATION_TOKEN, challenge="ch-123")
+    result = feishu.deliver(bot.url + path, challenge, encrypt_key=bot.settings.encrypt_key)
+    assert result.status == 200
+    assert result.body == {"challenge": "ch-123"}
+
+
+def test_url_verification_with_a_wrong_token_is_refused(bot):
+    result = feishu.deliver(
+        bot.url + "/webhook/event", feishu.url_verification("wrong"), encrypt_key=ENCRYPT_KEY
+    )
+    assert result.status == 401
+    assert "challenge" not in json.dumps(result.body)
+
+
+def test_bad_signature_is_refused_and_nothing_is_done(lark: Feishu, bot, emulator):
+    event = lark.message("/referral register hire@open.com")
+    body = feishu.encode(event, ENCRYPT_KEY)
+    headers = feishu.signed_headers(body, ENCRYPT_KEY)
+    headers["X-Lark-Signature"] = "0" * 64
+    result = requests.post(bot.url + "/webhook/event", data=body, headers=headers, timeout=5)
+    assert result.status_code == 401
+    assert result.json() == {"error": "invalid signature"}
+    assert bot.inbox.counts() == {}
+    assert emulator.calls_for("create") == []
+
+
+def test_missing_signature_is_refused(lark: Feishu, bot):
+    body = feishu.encode(lark.message("/referral list"), ENCRYPT_KEY)
+    result = requests.post(bot.url + "/webhook/event", data=body, timeout=5)
+    assert result.status_code == 401
+    assert bot.inbox.counts() == {}
+
+
+def test_wrong_verification_token_is_refused(lark: Feishu, bot):
+    event = lark.message("/referral list")
+    event["header"]["token"] = "forged"
+    result = lark.push(event)
+    assert result.status == 401
+    assert result.body == {"error": "invalid verification token"}
+    assert bot.inbox.counts() == {}
+
+
+def test_body_encrypted_with_another_key_is_refused(lark: Feishu, bot):
+    body = feishu.encode(lark.message("/referral list"), "another-key")
+    result = requests.post(
+        bot.url + "/webhook/event",
+        data=body,
+        headers=feishu.signed_headers(body, ENCRYPT_KEY),
+        timeout=5,
+    )
+    assert 400 <= result.status_code < 500
+    assert bot.inbox.counts() == {}
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{broken", b"[1, 2]", "\u4e2d".encode("gbk")])
+def test_body_that_is_not_a_json_object_gets_400(bot, body):
+    result = requests.post(
+        bot.url + "/webhook/event",
+        data=body,
+        headers=feishu.signed_headers(body, ENCRYPT_KEY),
+        timeout=5,
+    )
+    assert result.status_code == 400
+    assert set(result.json()) == {"error"}
+
+
+def test_body_over_1_mib_gets_413(bot):
+    body = json.dumps({"encrypt": "x" * (1024 * 1024 + 10)}).encode()
+    result = requests.post(bot.url + "/webhook/event", data=body, timeout=10)
+    assert result.status_code == 413
+    assert set(result.json()) == {"error"}
+
+
+def test_errors_carry_no_trace_or_secret(bot):
+    for path in PATHS:
+        result = requests.post(bot.url + path, data=b"{}", timeout=5)
+        assert 400 <= result.status_code < 500
+        for secret in (ENCRYPT_KEY, VERIFICATION_TOKEN, bot.settings.app_secret, "Traceback"):
+            assert secret not in result.text
+    assert requests.get(bot.url + "/webhook/event", timeout=5).status_code == 405
+    assert requests.get(bot.url + "/nowhere", timeout=5).status_code == 404
+
+
+def test_healthz(bot):
+    result = requests.get(bot.url + "/healthz", timeout=5)
+    assert result.status_code == 200
+    assert result.json()["status"] == "ok"
+
+
+def test_plain_events_work_without_an_encrypt_key(make_bot, emulator):
+    bot = make_bot(encrypt_key="")
+    lark = Feishu(bot, emulator)
+    reply = lark.ask("/referral help")
+    assert reply.content["header"]["title"]["content"] == "referral-bot help"
+
+
+def test_unsubscribed_event_types_are_acknowledged_and_ignored(lark: Feishu, bot):
+    event = lark.message("hi")
+    event["header"]["event_type"] = "im.message.message_read_v1"
+    result = lark.push(event)
+    assert result.status == 200
+    assert bot.inbox.counts() == {}
+
+
+def test_acknowledged_within_a_second_while_the_api_takes_2_5_s(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    emulator.set_latency("get_account_assets", 2.5)
+    result, message_id = lark.say(f"/referral show {account_id}")
+    assert result.status == 200
+    assert result.elapsed < 1.0, result.elapsed
+    reply = lark.reply_to(message_id, timeout=15)
+    assert account_id in json.dumps(reply.content)
+    assert len(emulator.calls_for("get_account_assets")) == 1
+
+
+def test_balance_event_updates_the_records(lark: Feishu, bot, emulator):
+    from decimal import Decimal
+
+    account_id = emulator.create_account("ou_hire")
+    emulator.add_bonus(account_id, points=30, cash={"USD": Decimal("12.5")})
+    result = lark.push(emulator.assets_update_event(account_id, token=VERIFICATION_TOKEN))
+    assert result.status == 200
+    record = wait_for(lambda: bot.services.accounts.get(account_id), what="record")
+    assert record.account.points == 30
+    assert [(c.currency, str(c.amount)) for c in record.account.cash] == [("USD", "12.50")]
