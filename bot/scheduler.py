@@ -1,0 +1,124 @@
+"""The digest's schedule: APScheduler 3 running one cron job inside `referral-bot serve`.
+
+The job gets the fire time it stands for, so every process that shares the database names a
+run by the same key and the run's lease can tell them apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "referral-digest"
+CATCH_UP_JOB_ID = "referral-digest-catch-up"
+# A digest that could not run at its time (the bot was down) still runs up to this late.
+DEFAULT_GRACE = timedelta(hours=2)
+
+
+def latest_fire_time(trigger: BaseTrigger, now: datetime, lookback: timedelta) -> datetime | None:
+    """The trigger's most recent fire time in (now - lookback, now], or None."""
+    latest = None
+    moment = trigger.get_next_fire_time(None, now - lookback)
+    while moment is not None and moment <= now:
+        latest = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(microseconds=1))
+    return latest
+
+
+class DigestSchedule:
+    """Calls `job(scheduled_for)` at each fire time of `trigger`, once, and once more on start
+    for a fire time missed while no process was running (see `start`)."""
+
+    def __init__(
+        self,
+        trigger: BaseTrigger,
+        timezone: str,
+        job: Callable[[datetime], object],
+        last_run: Callable[[], datetime | None],
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> None:
+        self.trigger = trigger
+        self.grace = grace
+        self._timezone = timezone
+        self._job = job
+        self._last_run = last_run
+        self._scheduler: BackgroundScheduler | None = None
+
+    @classmethod
+    def from_crontab(
+        cls,
+        crontab: str,
+        timezone: str,
+        job: Callable[[datetime], object],
+        last_run: Callable[[], datetime | None],
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> DigestSchedule:
+        trigger = CronTrigger.from_crontab(crontab, timezone=timezone)
+        return cls(trigger, timezone, job, last_run, grace=grace)
+
+    def start(self) -> None:
+        if self._scheduler is not None:
+            return
+        scheduler = BackgroundScheduler(timezone=self._timezone)
+        scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
+        scheduler.add_job(
+            self._fire,
+            self.trigger,
+            id=JOB_ID,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(self.grace.total_seconds()),
+        )
+        # APScheduler's memory job store starts afresh each time: a fire time that passed while
+        # the bot was down is not "misfired" to it, just gone. So compare the cron's most recent
+        # fire time with the last run SQLite remembers, and run it once now if it is still
+        # within the grace. The run's lease stops a second process from running it again.
+        now = datetime.now(UTC)
+        missed = latest_fire_time(self.trigger, now, self.grace)
+        last = self._last_run()
+        if missed is not None and (last is None or last < missed):
+            log.info("digest of %s was missed while the bot was down; running it now", missed)
+            scheduler.add_job(
+                self._job,
+                "date",
+                args=[missed],
+                id=CATCH_UP_JOB_ID,
+                replace_existing=True,
+                misfire_grace_time=int(self.grace.total_seconds()),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self, wait: bool = True) -> None:
+        """Stop firing; with `wait`, a digest under way finishes first."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=wait)
+            self._scheduler = None
+
+    @property
+    def next_run_time(self) -> datetime | None:
+        if self._scheduler is None:
+            return None
+        job = self._scheduler.get_job(JOB_ID)
+        return job.next_run_time if job is not None else None
+
+    def _fire(self) -> None:
+        # APScheduler 3 does not pass the fire time to the job; with coalescing the run stands
+        # for the latest fire time that has passed.
+        now = datetime.now(UTC)
+        scheduled_for = latest_fire_time(self.trigger, now, self.grace) or now
+        self._job(scheduled_for)
+
+    def _on_error(self, event: JobExecutionEvent) -> None:
+        log.error("digest job failed", exc_info=event.exception)

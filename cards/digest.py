@@ -1,0 +1,239 @@
+"""The status digest card: totals, what changed since the last digest, what could not be read.
+
+Lines go most important first (failures, status changes, balance changes, new accounts) and stop
+before the card would pass Feishu's 30 KB limit; the rest is counted in an "and N more" line
+beside a Show all button that posts the full account list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.accounts import Account, Cash
+from bot.digest_model import Change, Totals
+from cards.account import status_tag
+from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
+from cards.money import format_cash, format_points
+from cards.text import Text, code, header, join, markdown
+
+TITLE = Text("Referral accounts digest", "内推账户日报")
+SHOW_ALL = Text("Show all accounts", "查看全部账户")
+# The card_actions table already answers this value with the account list card.
+SHOW_ALL_VALUE = {"action": "list"}
+NO_ACCOUNTS = Text(
+    "No referral accounts known yet. Register one with `/referral register <email>`.",
+    "还没有已知的内推账户。使用 `/referral register <email>` 注册一个。",
+)
+NO_CHANGES = Text("No changes since the last digest.", "自上次日报以来没有变化。")
+FIRST = Text(
+    "This is the first digest: changes will show from the next one.",
+    "这是第一份日报，下一份起将显示变化。",
+)
+# Lines shown at most, whatever their size: a chat card is read, not searched.
+MAX_LINES = 60
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """Everything the digest card shows. `failures` and `undelivered` pair an ID (account or
+    chat) with the reason in plain words."""
+
+    taken_at: datetime
+    known: int
+    accounts: Sequence[Account]
+    totals: Totals
+    changes: Sequence[Change] = ()
+    failures: Sequence[tuple[str, Text]] = ()
+    undelivered: Sequence[tuple[str, Text]] = ()
+    since: datetime | None = None
+    zone: str = "UTC"
+    first: bool = False
+    contacts: dict[str, str] = field(default_factory=dict)
+
+
+def signed_points(delta: int) -> Text:
+    """+100 -> "+100 points" / "+100 积分"."""
+    return Text(f"{delta:+,} points", f"{delta:+,} 积分")
+
+
+def signed_cash(delta: Cash) -> str:
+    """Cash("CNY", 50) -> "CNY +50.00"."""
+    return f"{delta.currency} {delta.amount:+,.2f}"
+
+
+def delta_text(change: Change) -> Text | None:
+    """The balance movement of a change, e.g. "+100 points · CNY +50.00"; None if none."""
+    parts: list[Text] = []
+    if change.points_delta:
+        parts.append(signed_points(change.points_delta))
+    parts.extend(Text.same(signed_cash(c)) for c in change.cash_delta)
+    return join(parts, " · ") if parts else None
+
+
+def balance_text(account: Account) -> Text:
+    points = format_points(account.points)
+    money = " · ".join(format_cash(c) for c in account.cash)
+    return Text(
+        f"{points} points" + (f" · {money}" if money else ""),
+        f"{points} 积分" + (f" · {money}" if money else ""),
+    )
+
+
+def _who(account_id: str, contacts: dict[str, str]) -> Text:
+    contact = contacts.get(account_id)
+    # Contacts are emails and phone numbers; inline code keeps markdown from reading them.
+    return Text.same(code(account_id) + (f" · {code(contact)}" if contact else ""))
+
+
+def change_line(change: Change, contacts: dict[str, str] | None = None) -> Text:
+    who = _who(change.account_id, contacts or {})
+    label, colour = status_tag(change.after)
+    status = Text(
+        f"<font color='{colour}'>{label.en}</font>", f"<font color='{colour}'>{label.zh}</font>"
+    )
+    if change.is_new:
+        return (
+            who
+            + Text(" · new · ", " · 新账户 · ")
+            + status
+            + Text.same(" · ")
+            + balance_text(change.after)
+        )
+    parts = [who]
+    if change.status_changed:
+        assert change.before is not None
+        old, _ = status_tag(change.before)
+        parts.append(Text(f"{old.en} → ", f"{old.zh} → ") + status)
+    delta = delta_text(change)
+    if delta is not None:
+        parts.append(delta)
+    return join(parts, " · ")
+
+
+def failure_line(account_id: str, reason: Text, contacts: dict[str, str] | None = None) -> Text:
+    return _who(account_id, contacts or {}) + Text(" · could not fetch: ", " · 查询失败：") + reason
+
+
+def undelivered_line(chat_id: str, reason: Text) -> Text:
+    return (
+        Text(
+            f"The last digest could not be posted to {code(chat_id)}: ",
+            f"上一份日报未能发送到 {code(chat_id)}：",
+        )
+        + reason
+    )
+
+
+def totals_text(view: DigestView) -> Text:
+    t = view.totals
+    lines = [
+        Text(
+            f"**{view.known} accounts** · {t.enabled} enabled · {t.disabled} disabled",
+            f"**共 {view.known} 个账户** · {t.enabled} 个已启用 · {t.disabled} 个已停用",
+        ),
+        Text(f"Points: {format_points(t.points)}", f"积分：{format_points(t.points)}"),
+    ]
+    money = " · ".join(format_cash(c) for c in t.cash)
+    lines.append(
+        Text(f"Cash: {money}", f"现金：{money}") if money else Text("Cash: none", "现金：无")
+    )
+    if view.failures:
+        n = len(view.failures)
+        lines.append(
+            Text(
+                f"<font color='red'>{n} could not be fetched</font> (not in the totals)",
+                f"<font color='red'>{n} 个查询失败</font>（未计入合计）",
+            )
+        )
+    return join(lines)
+
+
+def _stamp(moment: datetime, zone: str) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") + f" ({zone})"
+
+
+def _section(title: Text, lines: Sequence[Text]) -> dict:
+    return markdown(join([Text(f"**{title.en}**", f"**{title.zh}**"), *lines]))
+
+
+def _line_bytes(line: Text) -> int:
+    # Each line lands in both `content` and the two `i18n_content` values, ASCII-escaped.
+    return 2 * len(json.dumps(line.en)) + len(json.dumps(line.zh)) + 6
+
+
+def _more(n: int) -> Text:
+    return Text(f"… and {n} more", f"… 还有 {n} 项")
+
+
+SECTIONS = (
+    Text("Could not fetch", "查询失败"),
+    Text("Status changes", "状态变化"),
+    Text("Balance changes", "余额变化"),
+    Text("New accounts", "新账户"),
+)
+
+
+def _ranked_lines(view: DigestView) -> list[tuple[int, Text]]:
+    """(section, line) pairs, most important first."""
+    lines = [(0, failure_line(a, r, view.contacts)) for a, r in view.failures]
+    lines += [(1 + c.rank, change_line(c, view.contacts)) for c in view.changes]
+    lines.sort(key=lambda pair: pair[0])
+    return lines
+
+
+def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
+    """The digest card; never larger than Feishu's card limit however many lines there are."""
+    template = "red" if view.failures or view.undelivered else "blue"
+    head = header(TITLE, template, subtitle=Text.same(_stamp(view.taken_at, view.zone)))
+    summary = TITLE + Text.same(f" · {_stamp(view.taken_at, view.zone)}")
+    if not view.known:
+        return card(head, [markdown(NO_ACCOUNTS)], summary=summary)
+
+    top = [markdown(totals_text(view))]
+    if view.undelivered:
+        top.append(markdown(join(undelivered_line(c, r) for c, r in view.undelivered)))
+    if view.first:
+        note = FIRST
+    elif view.since is not None:
+        note = Text(
+            f"Changes since {_stamp(view.since, view.zone)}",
+            f"自 {_stamp(view.since, view.zone)} 以来的变化",
+        )
+    else:
+        note = NO_CHANGES
+    top.append(markdown(note, size="notation"))
+    show_all = button(SHOW_ALL, SHOW_ALL_VALUE, element_id="show_all", kind="primary_filled")
+
+    ranked = _ranked_lines(view)
+    if not ranked and not view.first:
+        top.append(markdown(NO_CHANGES))
+    # Room for the "and N more" line, section titles and the card's own envelope.
+    budget = MAX_CARD_BYTES - card_size(card(head, [*top, hr(), show_all], summary=summary))
+    budget -= 1500
+    shown = 0
+    for _, line in ranked[:max_lines]:
+        size = _line_bytes(line)
+        if size > budget:
+            break
+        budget -= size
+        shown += 1
+
+    while True:
+        elements = list(top)
+        visible = ranked[:shown]
+        for index, title in enumerate(SECTIONS):
+            lines = [line for section, line in visible if section == index]
+            if lines:
+                elements.extend([hr(), _section(title, lines)])
+        hidden = len(ranked) - shown
+        if hidden:
+            elements.append(markdown(_more(hidden), size="notation"))
+        elements.append(show_all)
+        document = card(head, elements, summary=summary)
+        # The estimate above is close but not exact; shed lines until the card truly fits.
+        if card_size(document) < MAX_CARD_BYTES or shown == 0:
+            return document
+        shown -= 1
