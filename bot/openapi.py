@@ -156,27 +156,22 @@ class OpenApi:
         attempt = 0
         while True:
             attempt += 1
+            slot = None
             if limiter is not None:
                 try:
-                    limiter.acquire(priority, timeout=max(0.0, deadline - time.monotonic()))
+                    slot = limiter.acquire(priority, timeout=max(0.0, deadline - time.monotonic()))
                 except RateLimitTimeout:
                     raise OpenApiError(operation, None, "rate limit: no slot in time") from None
             try:
                 response = send()
-            except requests.exceptions.ConnectionError as exc:
-                certain = _never_reached_server(exc)
-                error = OpenApiError(operation, None, f"cannot reach Feishu: {type(exc).__name__}")
+            except Exception as exc:
+                response, failure = None, exc
+            finally:
+                if slot is not None:
+                    limiter.release(slot)
+            if response is None:
+                error, certain = _failure(operation, failure)
                 if (idempotent or certain) and self._wait(attempt, None, deadline):
-                    continue
-                raise error from None
-            except ObtainAccessTokenException as exc:
-                error = OpenApiError(operation, exc.code, f"tenant token refused: {exc.msg}")
-                if exc.code not in (10003, 10014) and self._wait(attempt, None, deadline):
-                    continue
-                raise error from None
-            except Exception as exc:  # e.g. a 502 page that is not JSON
-                error = OpenApiError(operation, None, f"unreadable answer: {type(exc).__name__}")
-                if idempotent and self._wait(attempt, None, deadline):
                     continue
                 raise error from None
 
@@ -202,9 +197,11 @@ class OpenApi:
                 self._cache.clear()
                 if self._wait(attempt, 0.0, deadline):
                     continue
-            elif idempotent and (
-                (status is not None and status >= 500) or response.code in SERVER_ERROR_CODES
-            ) and self._wait(attempt, None, deadline):
+            elif (
+                idempotent
+                and ((status is not None and status >= 500) or response.code in SERVER_ERROR_CODES)
+                and self._wait(attempt, None, deadline)
+            ):
                 continue
             raise error
 
@@ -219,6 +216,18 @@ class OpenApi:
             return False
         self._sleep(delay)
         return True
+
+
+def _failure(operation: str, exc: Exception) -> tuple[OpenApiError, bool]:
+    """An exception from the SDK as an error, and whether the request certainly had no effect."""
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        message = f"cannot reach Feishu: {type(exc).__name__}"
+        return OpenApiError(operation, None, message), _never_reached_server(exc)
+    if isinstance(exc, ObtainAccessTokenException):
+        # The token request failed, so the call itself was never sent.
+        return OpenApiError(operation, exc.code, f"tenant token refused: {exc.msg}"), True
+    # e.g. a 502 page that is not JSON: Feishu may or may not have acted.
+    return OpenApiError(operation, None, f"unreadable answer: {type(exc).__name__}"), False
 
 
 def _never_reached_server(exc: requests.exceptions.ConnectionError) -> bool:

@@ -1,15 +1,16 @@
 """Client-side rate limits, shared by every thread, so the bot stays under Feishu's limits.
 
 A sliding window (not a token bucket): "10 per second" must hold over every window Feishu might
-measure, and a bucket's burst would break it. Interactive callers go before background ones
-(the digest), so a long digest never starves a command.
+measure, and a bucket's burst would break it. A request holds its slot while in flight and for
+a full period after its answer came back: Feishu counted it at some moment in between, so
+measuring from the answer is the only stamp that is safe whatever the network did. Interactive
+callers go before background ones (the digest), so a long digest never starves a command.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -23,43 +24,50 @@ class RateLimitTimeout(Exception):
     """No slot came free within the caller's deadline."""
 
 
+class Slot:
+    """One request's place in the window; `done` is when its answer arrived (None: in flight)."""
+
+    __slots__ = ("done",)
+
+    def __init__(self, done: float | None = None) -> None:
+        self.done = done
+
+
 class SlidingWindowLimiter:
-    """At most `limit` acquisitions in any `period` seconds."""
+    """At most `limit` requests in any `period` seconds, as the server can count them."""
 
     def __init__(
-        self,
-        limit: int,
-        period: float,
-        *,
-        margin: float = 0.05,
-        clock: Callable[[], float] = time.monotonic,
+        self, limit: int, period: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        # The margin absorbs the gap between when we send and when Feishu counts the request.
         self.limit = limit
-        self.period = period * (1 + margin)
+        self.period = period
         self._clock = clock
-        self._sent: deque[float] = deque()
+        self._slots: list[Slot] = []
         self._cond = threading.Condition()
         self._waiting = [0] * len(Priority)
 
     def acquire(
         self, priority: Priority = Priority.INTERACTIVE, timeout: float | None = None
-    ) -> None:
-        """Block until a slot is free; raise RateLimitTimeout after `timeout` seconds."""
+    ) -> Slot:
+        """Block until a slot is free; raise RateLimitTimeout after `timeout` seconds.
+        Hand the slot back to `release` when the answer has come."""
         deadline = None if timeout is None else self._clock() + timeout
         with self._cond:
             self._waiting[priority] += 1
             try:
                 while True:
                     now = self._clock()
-                    while self._sent and now - self._sent[0] >= self.period:
-                        self._sent.popleft()
+                    self._slots = [
+                        s for s in self._slots if s.done is None or now - s.done < self.period
+                    ]
                     ahead = sum(self._waiting[:priority])
-                    if len(self._sent) < self.limit and ahead == 0:
-                        self._sent.append(now)
+                    if len(self._slots) < self.limit and ahead == 0:
+                        slot = Slot()
+                        self._slots.append(slot)
                         self._cond.notify_all()
-                        return
-                    wait = self.period - (now - self._sent[0]) if self._sent else self.period
+                        return slot
+                    expiries = [s.done + self.period - now for s in self._slots if s.done]
+                    wait = min(expiries) if expiries else self.period
                     if ahead:
                         wait = min(wait, 0.05)
                     if deadline is not None:
@@ -70,12 +78,18 @@ class SlidingWindowLimiter:
             finally:
                 self._waiting[priority] -= 1
 
+    def release(self, slot: Slot) -> None:
+        """The answer came back: the slot expires one period from now."""
+        with self._cond:
+            slot.done = self._clock()
+            self._cond.notify_all()
+
     def pause(self, seconds: float) -> None:
         """Feishu said we were too fast: hold every caller back for `seconds`."""
         with self._cond:
-            until = self._clock() + seconds
-            # Fill the window with stamps that expire exactly when the server's window resets.
-            self._sent = deque([until - self.period] * self.limit)
+            # Fill the window with slots that expire exactly when the server's window resets.
+            done = self._clock() + seconds - self.period
+            self._slots = [Slot(done) for _ in range(self.limit)]
             self._cond.notify_all()
 
 

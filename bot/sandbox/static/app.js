@@ -1,0 +1,651 @@
+// The sandbox page: a Feishu-like chat with the bot, and the emulated tenant beside it.
+// Cards are drawn from the very card JSON 2.0 the bot sent; nothing here knows the bot's cards.
+"use strict";
+
+const UI = {
+  en_us: {
+    sandbox: "sandbox", typingAs: "Typing as", messages: "Messages", send: "Send",
+    hint: "Commands: /referral help. In the group the bot is @-mentioned for you.",
+    emulator: "Feishu Open Platform (emulated)", postDigest: "Post digest now",
+    accounts: "Accounts", directory: "Directory", calls: "API calls",
+    cancel: "Cancel", confirm: "Confirm", direct: "Direct chat with the bot",
+    group: "HR group", groupMembers: "Members: HR people and referral-bot (digest lands here)",
+    directMembers: "One-to-one chat", bot: "Bot", admin: "admin", notAdmin: "not an admin",
+    enabled: "Enabled", disabled: "Disabled", points: "Points", cash: "Cash",
+    addBonus: "Add bonus", enable: "Enable", disable: "Disable", show: "Show in chat",
+    noAccounts: "No referral accounts yet.", noCalls: "The bot has made no Open API calls yet.",
+    empty: "No messages yet. Try /referral help.", digestPosted: "Digest posted to the HR group",
+    bonusAdded: "Bonus added in the emulator; press Refresh on the card to see it",
+    statusChanged: "Status changed in the emulator", failed: "Failed",
+    you: "you", name: "Name", email: "Email", mobile: "Mobile", unsupported: "unsupported element",
+  },
+  zh_cn: {
+    sandbox: "沙盒", typingAs: "当前身份", messages: "消息", send: "发送",
+    hint: "命令：/referral help。在群里会自动 @ 机器人。",
+    emulator: "飞书开放平台（模拟）", postDigest: "立即发送摘要",
+    accounts: "账户", directory: "通讯录", calls: "API 调用",
+    cancel: "取消", confirm: "确定", direct: "与机器人单聊",
+    group: "HR 群", groupMembers: "成员：HR 与 referral-bot（摘要发到这里）",
+    directMembers: "单聊", bot: "机器人", admin: "管理员", notAdmin: "非管理员",
+    enabled: "已启用", disabled: "已停用", points: "积分", cash: "现金",
+    addBonus: "增加奖励", enable: "启用", disable: "停用", show: "在聊天中查看",
+    noAccounts: "还没有内推账户。", noCalls: "机器人还没有调用开放平台 API。",
+    empty: "还没有消息。试试 /referral help。", digestPosted: "摘要已发送到 HR 群",
+    bonusAdded: "已在模拟器中增加奖励；点击卡片上的刷新查看",
+    statusChanged: "已在模拟器中修改状态", failed: "失败",
+    you: "你", name: "姓名", email: "邮箱", mobile: "手机", unsupported: "不支持的元素",
+  },
+};
+
+// Colours Feishu accepts in <font color> and text tags, mapped to what this page draws.
+const COLORS = {
+  red: "#f54a45", green: "#2ea121", grey: "#8f959e", gray: "#8f959e", blue: "#3370ff",
+  orange: "#ff8800", yellow: "#d6a800", violet: "#7f3bf5", purple: "#7f3bf5",
+  indigo: "#4954e6", wathet: "#049fd7", turquoise: "#04b49c", carmine: "#d83931",
+  lime: "#8fb500", default: "inherit", neutral: "#646a73",
+};
+
+const state = {
+  config: null,
+  lang: localStorage.getItem("sandbox.lang") || (navigator.language.startsWith("zh") ? "zh_cn" : "en_us"),
+  person: localStorage.getItem("sandbox.person") || null,
+  chat: null,
+  rendered: new Map(), // message id -> {json, el}
+  tenant: null,
+  tab: "accounts",
+};
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const t = (key) => UI[state.lang][key] || UI.en_us[key] || key;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const response = await fetch(path, options);
+  let data = null;
+  try { data = await response.json(); } catch (_) { data = null; }
+  if (!response.ok) {
+    const error = new Error((data && data.error) || `${response.status} ${response.statusText}`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+// ---- text of cards --------------------------------------------------------------------------
+
+// The reader's language from an `i18n_content`/`i18n` map, falling back to `content`.
+function pick(node) {
+  if (!node) return "";
+  const i18n = node.i18n_content || node.i18n;
+  if (i18n && i18n[state.lang] !== undefined) return i18n[state.lang];
+  return node.content !== undefined ? node.content : "";
+}
+
+// Escape for HTML but keep entities the bot wrote on purpose (its markdown escapes, e.g. &#42;).
+function escapeKeepEntities(text) {
+  return text
+    .replace(/&(?!(?:#\d+|#x[0-9a-f]+|[a-z]+);)/gi, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}
+
+function inlineMarkdown(text) {
+  let html = escapeKeepEntities(text);
+  // <font color='red'>…</font>, the one HTML tag Feishu markdown takes; colours are whitelisted.
+  html = html.replace(/&lt;font\s+color=(?:&quot;|')?([a-z-]+)(?:&quot;|')?\s*&gt;/gi, (_, c) => {
+    const colour = COLORS[c.toLowerCase()] || "inherit";
+    return `<span class="md-font" style="color:${colour}">`;
+  });
+  html = html.replace(/&lt;\/font&gt;/gi, "</span>");
+  html = html.replace(/&lt;at\s+id=(?:&quot;|')?([\w-]+)(?:&quot;|')?\s*&gt;&lt;\/at&gt;/gi,
+    (_, id) => `<span class="md-at">@${id === "all" ? "all" : id}</span>`);
+  html = html.replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>");
+  html = html.replace(/~~(.+?)~~/g, "<del>$1</del>");
+  html = html.replace(/(^|[^*])\*([^*\s][^*]*?)\*/g, "$1<em>$2</em>");
+  html = html.replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g,
+    '<a href="$2" target="_blank" rel="noopener">$1</a>');
+  return html;
+}
+
+// Feishu card markdown: bold, italics, strike, inline code, links, <font color>, lists, breaks.
+function markdownToHtml(source) {
+  const lines = source.split("\n").map((line) => {
+    // Inline code first, so its content is never read as emphasis.
+    const parts = line.split(/(`[^`]*`)/);
+    let html = parts.map((part) => (part.length > 1 && part.startsWith("`") && part.endsWith("`")
+      ? `<code>${escapeKeepEntities(part.slice(1, -1))}</code>`
+      : inlineMarkdown(part))).join("");
+    const bullet = html.match(/^\s*[-*]\s+(.*)$/);
+    if (bullet) html = `<span class="md-li">${bullet[1]}</span>`;
+    const heading = html.match(/^(#{1,6})\s+(.*)$/);
+    if (heading) html = `<span class="md-h">${heading[2]}</span>`;
+    return html;
+  });
+  return lines.join("<br>");
+}
+
+// ---- cards ----------------------------------------------------------------------------------
+
+function renderCard(card, message) {
+  const root = el("div", { class: "card", "data-testid": "card" });
+  const header = card.header;
+  if (header) {
+    const template = header.template || "default";
+    const head = el("div", { class: `card-header tpl-${template}` });
+    const titleRow = el("div", { class: "card-title-row" },
+      el("span", { class: "card-title", text: pick(header.title) }));
+    for (const tag of header.text_tag_list || []) titleRow.append(renderTag(tag));
+    head.append(titleRow);
+    if (header.subtitle) head.append(el("div", { class: "card-subtitle", text: pick(header.subtitle) }));
+    root.append(head);
+  }
+  const body = el("div", { class: "card-body" });
+  const elements = (card.body && card.body.elements) || card.elements || [];
+  for (const element of elements) body.append(renderElement(element, message));
+  root.append(body);
+  return root;
+}
+
+function renderTag(tag) {
+  const colour = tag.color || "neutral";
+  return el("span", { class: `text-tag tag-${colour}`, "data-testid": "text-tag", text: pick(tag.text) });
+}
+
+function renderElement(element, message) {
+  switch (element.tag) {
+    case "markdown":
+    case "lark_md": {
+      const node = el("div", { class: `md ${element.text_size ? "md-" + element.text_size : ""}` });
+      node.innerHTML = markdownToHtml(pick(element));
+      if (element.text_align) node.style.textAlign = element.text_align;
+      return node;
+    }
+    case "div": {
+      const text = element.text || {};
+      const node = el("div", { class: "card-div" });
+      if (text.tag === "lark_md") node.innerHTML = markdownToHtml(pick(text));
+      else node.textContent = pick(text);
+      for (const field of element.fields || []) {
+        const f = el("div", { class: "card-field" });
+        f.innerHTML = markdownToHtml(pick(field.text || {}));
+        node.append(f);
+      }
+      return node;
+    }
+    case "plain_text":
+      return el("div", { class: "card-div", text: pick(element) });
+    case "hr":
+      return el("hr", { class: "card-hr" });
+    case "text_tag":
+      return renderTag(element);
+    case "column_set": {
+      const row = el("div", { class: "column-set" });
+      if (element.horizontal_spacing) row.style.gap = element.horizontal_spacing;
+      for (const column of element.columns || []) {
+        const col = el("div", { class: "column" });
+        if (column.width === "weighted") col.style.flex = String(column.weight || 1);
+        else if (column.width && column.width !== "auto") col.style.flex = `0 0 ${column.width}`;
+        else col.style.flex = "0 0 auto";
+        if (column.vertical_align) col.style.alignSelf = { top: "flex-start", center: "center", bottom: "flex-end" }[column.vertical_align] || "";
+        for (const child of column.elements || []) col.append(renderElement(child, message));
+        row.append(col);
+      }
+      return row;
+    }
+    case "collapsible_panel": {
+      const panel = el("details", { class: "panel", open: element.expanded ? true : null });
+      const title = (element.header && element.header.title) || {};
+      panel.append(el("summary", { text: pick(title) }));
+      for (const child of element.elements || []) panel.append(renderElement(child, message));
+      return panel;
+    }
+    case "button":
+      return renderButton(element, message);
+    case "table":
+      return renderTable(element);
+    default:
+      return el("div", { class: "card-unsupported", text: `[${t("unsupported")}: ${element.tag}]` });
+  }
+}
+
+function renderTable(element) {
+  const table = el("table", { class: "card-table" });
+  const columns = element.columns || [];
+  table.append(el("tr", {}, columns.map((c) => el("th", { text: c.display_name || c.name }))));
+  for (const row of element.rows || []) {
+    table.append(el("tr", {}, columns.map((c) => el("td", { text: row[c.name] ?? "" }))));
+  }
+  return table;
+}
+
+function renderButton(element, message) {
+  const kind = element.type || "default";
+  const callback = (element.behaviors || []).find((b) => b.type === "callback");
+  const button = el("button", {
+    type: "button",
+    class: `btn btn-${kind.replace(/_.*/, "")}`,
+    "data-testid": "card-button",
+    disabled: element.disabled || !callback ? true : null,
+    text: pick(element.text),
+  });
+  if (callback) {
+    button.addEventListener("click", async () => {
+      if (element.confirm && !(await confirmDialog(element.confirm))) return;
+      await pressButton(message.id, callback.value, button);
+    });
+  }
+  return button;
+}
+
+function confirmDialog(confirm) {
+  return new Promise((resolve) => {
+    const dialog = $("#dialog");
+    $("#dialog-title").textContent = pick(confirm.title);
+    $("#dialog-text").textContent = pick(confirm.text);
+    dialog.hidden = false;
+    const finish = (answer) => {
+      dialog.hidden = true;
+      $("#dialog-ok").onclick = null;
+      $("#dialog-cancel").onclick = null;
+      resolve(answer);
+    };
+    $("#dialog-ok").onclick = () => finish(true);
+    $("#dialog-cancel").onclick = () => finish(false);
+    $("#dialog-ok").focus();
+  });
+}
+
+async function pressButton(messageId, value, button) {
+  button.classList.add("loading");
+  button.disabled = true;
+  try {
+    const answer = await api("/api/press", { message_id: messageId, open_id: state.person, value });
+    if (answer.toast) toast(pick(answer.toast), answer.toast.type);
+    else if (answer.error) toast(`${t("failed")}: ${JSON.stringify(answer.error)}`, "error");
+    if (answer.card) replaceCard(messageId, answer.card);
+  } catch (error) {
+    toast(error.message, "error");
+  } finally {
+    button.classList.remove("loading");
+    button.disabled = false;
+  }
+  refreshSoon();
+}
+
+// ---- the chat -------------------------------------------------------------------------------
+
+function personById(openId) {
+  return state.config.people.find((p) => p.open_id === openId);
+}
+
+function currentPerson() {
+  return personById(state.person) || state.config.people[0];
+}
+
+function chatsForPerson() {
+  const me = currentPerson();
+  const bot = state.config.bot.name;
+  return [
+    { chat_id: me.p2p_chat, name: bot, sub: t("direct"), kind: "p2p" },
+    { chat_id: state.config.group.chat_id, name: t("group"), sub: t("groupMembers"), kind: "group" },
+  ];
+}
+
+function renderChatList() {
+  const list = $("#chat-list");
+  list.replaceChildren();
+  for (const chat of chatsForPerson()) {
+    const item = el("li", {
+      class: `chat-item ${chat.chat_id === state.chat ? "active" : ""}`,
+      "data-chat": chat.kind,
+      onclick: () => openChat(chat.chat_id),
+    },
+    el("span", { class: `avatar ${chat.kind === "group" ? "avatar-group" : "avatar-bot"}`, text: chat.kind === "group" ? "HR" : "R" }),
+    el("span", { class: "chat-item-text" },
+      el("span", { class: "chat-item-name", text: chat.name }),
+      el("span", { class: "chat-item-sub", text: chat.sub })));
+    list.append(item);
+  }
+  const chat = chatsForPerson().find((c) => c.chat_id === state.chat);
+  if (chat) {
+    $("#chat-name").textContent = chat.name;
+    $("#chat-members").textContent = chat.kind === "group" ? t("groupMembers") : t("directMembers");
+    $("#mention-chip").hidden = chat.kind !== "group";
+  }
+}
+
+function openChat(chatId) {
+  state.chat = chatId;
+  state.rendered.clear();
+  $("#feed").replaceChildren();
+  renderChatList();
+  refreshFeed();
+  $("#composer-input").focus();
+}
+
+function messageView(item) {
+  if (item.kind === "user") {
+    const mine = item.open_id === state.person;
+    const name = state.lang === "zh_cn" ? item.name_zh : item.name_en;
+    return el("div", { class: `msg ${mine ? "msg-mine" : "msg-other"}`, "data-id": item.id },
+      el("span", { class: "avatar avatar-person", text: name.slice(0, 1) }),
+      el("div", { class: "msg-main" },
+        el("div", { class: "msg-name", text: name }),
+        el("div", { class: "bubble", "data-testid": "user-message" }, ...mentionText(item.text))));
+  }
+  const content = item.content || {};
+  const body = item.msg_type === "interactive"
+    ? renderCard(content, item)
+    : el("div", { class: "bubble", text: content.text || JSON.stringify(content) });
+  return el("div", { class: "msg msg-bot", "data-id": item.id, "data-testid": "bot-message" },
+    el("span", { class: "avatar avatar-bot", text: "R" }),
+    el("div", { class: "msg-main" },
+      el("div", { class: "msg-name" }, state.config.bot.name, el("span", { class: "bot-badge", text: t("bot") })),
+      body));
+}
+
+function mentionText(text) {
+  const mention = `@${state.config.bot.name}`;
+  if (!text.startsWith(mention)) return [text];
+  return [el("span", { class: "md-at", text: mention }), text.slice(mention.length)];
+}
+
+function renderFeed(items) {
+  const feed = $("#feed");
+  const nearBottom = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 80;
+  let added = false;
+  if (!items.length && !feed.children.length) {
+    feed.append(el("div", { class: "empty", text: t("empty") }));
+  }
+  for (const item of items) {
+    const json = JSON.stringify([item.content, item.text]);
+    const known = state.rendered.get(item.id);
+    if (known && known.json === json) continue;
+    const view = messageView(item);
+    if (known) {
+      known.el.replaceWith(view);
+      view.classList.add("changed");
+    } else {
+      const empty = $(".empty", feed);
+      if (empty) empty.remove();
+      feed.append(view);
+      added = true;
+    }
+    state.rendered.set(item.id, { json, el: view, item });
+  }
+  if (added && nearBottom) feed.scrollTop = feed.scrollHeight;
+  else if (added) feed.scrollTop = feed.scrollHeight;
+}
+
+// The callback's answer changes the card at once, as Feishu does, before the next poll.
+function replaceCard(messageId, card) {
+  const known = state.rendered.get(messageId);
+  if (!known) return;
+  const item = { ...known.item, content: card };
+  const view = messageView(item);
+  known.el.replaceWith(view);
+  view.classList.add("changed");
+  state.rendered.set(messageId, { json: JSON.stringify([card, item.text]), el: view, item });
+}
+
+function rerenderAll() {
+  const items = [...state.rendered.values()].map((r) => r.item);
+  state.rendered.clear();
+  $("#feed").replaceChildren();
+  renderFeed(items);
+}
+
+let feedBusy = false;
+async function refreshFeed() {
+  if (feedBusy || !state.chat) return;
+  feedBusy = true;
+  const chat = state.chat;
+  try {
+    const data = await api(`/api/feed/${encodeURIComponent(chat)}`);
+    if (chat === state.chat) renderFeed(data.items);
+  } catch (error) {
+    console.warn("feed", error);
+  } finally {
+    feedBusy = false;
+  }
+}
+
+async function send(text) {
+  try {
+    const answer = await api("/api/say", { chat_id: state.chat, open_id: state.person, text });
+    if (answer.status !== 200) toast(`${t("failed")}: ${answer.status} ${JSON.stringify(answer.answer)}`, "error");
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  refreshSoon();
+}
+
+// ---- the emulated tenant --------------------------------------------------------------------
+
+async function refreshTenant() {
+  try {
+    state.tenant = await api("/api/tenant");
+    renderTenant();
+  } catch (error) {
+    console.warn("tenant", error);
+  }
+}
+
+function renderTenant() {
+  if (!state.tenant) return;
+  renderAccounts();
+  renderDirectory();
+  renderCalls();
+}
+
+function renderAccounts() {
+  const box = $("#tab-accounts");
+  // Keep what someone is typing into a bonus form across polls.
+  if (box.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
+  box.replaceChildren();
+  if (!state.tenant.accounts.length) box.append(el("p", { class: "muted", text: t("noAccounts") }));
+  for (const acc of state.tenant.accounts) {
+    const name = state.lang === "zh_cn" ? acc.name_zh : acc.name_en;
+    const cash = Object.entries(acc.cash).map(([c, a]) => `${c} ${a}`).join(" · ") || "—";
+    const points = el("input", { type: "number", step: "1", placeholder: t("points"), class: "in-points" });
+    const amount = el("input", { type: "number", step: "0.01", placeholder: t("cash"), class: "in-amount" });
+    const currency = el("select", { class: "in-currency" },
+      ["CNY", "USD", "HKD", "EUR", "JPY"].map((c) => el("option", { value: c, text: c })));
+    const form = el("form", {
+      class: "bonus-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api(`/api/accounts/${acc.account_id}/bonus`, {
+            points: points.value, amount: amount.value, currency: currency.value,
+          });
+          document.activeElement.blur();
+          toast(t("bonusAdded"), "success");
+        } catch (error) {
+          toast(error.message, "error");
+        }
+        refreshTenant();
+      },
+    }, points, amount, currency, el("button", { type: "submit", class: "btn btn-primary btn-small", text: t("addBonus") }));
+    const toggle = el("button", {
+      type: "button",
+      class: "btn btn-default btn-small",
+      text: acc.enabled ? t("disable") : t("enable"),
+      onclick: async () => {
+        try {
+          await api(`/api/accounts/${acc.account_id}/status`, { enabled: !acc.enabled });
+          toast(t("statusChanged"), "success");
+        } catch (error) {
+          toast(error.message, "error");
+        }
+        refreshTenant();
+      },
+    });
+    const show = el("button", {
+      type: "button", class: "btn btn-text btn-small", text: t("show"),
+      onclick: () => { $("#composer-input").value = `/referral show ${acc.account_id}`; $("#composer-input").focus(); },
+    });
+    box.append(el("div", { class: "acc", "data-account": acc.account_id, "data-testid": "account" },
+      el("div", { class: "acc-head" },
+        el("span", { class: "acc-name", text: name }),
+        el("span", { class: `text-tag tag-${acc.enabled ? "green" : "red"}`, text: acc.enabled ? t("enabled") : t("disabled") })),
+      el("div", { class: "acc-id mono", text: acc.account_id }),
+      el("div", { class: "acc-balance" },
+        el("span", {}, `${t("points")}: `, el("b", { "data-testid": "points", text: acc.points })),
+        el("span", {}, `${t("cash")}: `, el("b", { "data-testid": "cash", text: cash }))),
+      form,
+      el("div", { class: "acc-actions" }, toggle, show)));
+  }
+}
+
+function renderDirectory() {
+  const box = $("#tab-directory");
+  const table = el("table", { class: "grid" },
+    el("tr", {}, el("th", { text: t("name") }), el("th", { text: "open_id" }), el("th", { text: t("email") }), el("th", { text: t("mobile") })));
+  for (const e of state.tenant.directory) {
+    table.append(el("tr", {},
+      el("td", {}, state.lang === "zh_cn" ? e.name_zh : e.name_en,
+        e.admin ? el("span", { class: "text-tag tag-blue", text: t("admin") }) : null),
+      el("td", { class: "mono", text: e.open_id }),
+      el("td", { text: e.email || "—" }),
+      el("td", { text: e.mobile || "—" })));
+  }
+  box.replaceChildren(table);
+}
+
+function renderCalls() {
+  const box = $("#tab-calls");
+  const open = new Set([...box.querySelectorAll("details[open]")].map((d) => d.dataset.key));
+  box.replaceChildren();
+  if (!state.tenant.calls.length) box.append(el("p", { class: "muted", text: t("noCalls") }));
+  for (const call of state.tenant.calls) {
+    const key = `${call.at}-${call.path}`;
+    const ok = call.status === 200 && (call.code === 0 || call.code === null || call.code === undefined);
+    const time = new Date(call.at * 1000).toLocaleTimeString();
+    const details = el("details", { class: "call", "data-key": key, open: open.has(key) ? true : null },
+      el("summary", {},
+        el("span", { class: "muted small", text: time }), " ",
+        el("span", { class: `text-tag tag-${ok ? "green" : "red"}`, text: `${call.status}${call.code ? " · " + call.code : ""}` }), " ",
+        el("b", { text: call.operation }), " ",
+        el("span", { class: "mono small", text: `${call.method} ${call.path}` })),
+      call.msg && !ok ? el("div", { class: "small", text: call.msg }) : null,
+      call.body ? el("pre", { class: "mono small", text: call.body }) : null);
+    box.append(details);
+  }
+}
+
+async function postDigest() {
+  try {
+    await api("/api/digest", {});
+    toast(t("digestPosted"), "success");
+    openChat(state.config.group.chat_id);
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  refreshSoon();
+}
+
+// ---- toasts, language, polling --------------------------------------------------------------
+
+function toast(text, type = "info") {
+  const box = el("div", { class: `toast toast-${type}`, "data-testid": "toast", role: "status" },
+    el("span", { class: "toast-icon", text: { success: "✓", error: "✕", warning: "!", info: "i" }[type] || "i" }),
+    el("span", { text }));
+  $("#toasts").append(box);
+  setTimeout(() => box.classList.add("leaving"), 3200);
+  setTimeout(() => box.remove(), 3600);
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh_cn" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.classList.toggle("active", button.dataset.lang === state.lang);
+  }
+  renderPeople();
+  renderChatList();
+  rerenderAll();
+  renderTenant();
+}
+
+function renderPeople() {
+  const select = $("#person");
+  select.replaceChildren(...state.config.people.map((p) => el("option", {
+    value: p.open_id, selected: p.open_id === state.person ? true : null,
+    text: state.lang === "zh_cn" ? p.name_zh : p.name_en,
+  })));
+}
+
+function refreshSoon() {
+  setTimeout(refreshFeed, 150);
+  setTimeout(refreshTenant, 150);
+}
+
+async function start() {
+  state.config = await api("/api/config");
+  if (!personById(state.person)) state.person = state.config.people[0].open_id;
+  state.chat = currentPerson().p2p_chat;
+  $("#tenant-urls").textContent = `emulator ${state.config.emulator_url} · bot ${state.config.bot_url}`;
+
+  $("#person").addEventListener("change", (event) => {
+    const wasGroup = state.chat === state.config.group.chat_id;
+    state.person = event.target.value;
+    localStorage.setItem("sandbox.person", state.person);
+    // Each person has their own one-to-one chat with the bot, as in Feishu.
+    openChat(wasGroup ? state.config.group.chat_id : currentPerson().p2p_chat);
+  });
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", () => {
+      state.lang = button.dataset.lang;
+      localStorage.setItem("sandbox.lang", state.lang);
+      applyLanguage();
+    });
+  }
+  for (const tab of document.querySelectorAll("[data-tab]")) {
+    tab.addEventListener("click", () => {
+      state.tab = tab.dataset.tab;
+      for (const other of document.querySelectorAll("[data-tab]")) other.classList.toggle("active", other === tab);
+      for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${state.tab}`;
+    });
+  }
+  $("#composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("#composer-input");
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+  $("#post-digest").addEventListener("click", postDigest);
+  const quick = $("#quick");
+  for (const command of ["/referral help", "/referral list", "/referral register hire@open.com", "/referral digest"]) {
+    quick.append(el("button", { type: "button", class: "chip", text: command, onclick: () => { $("#composer-input").value = command; $("#composer-input").focus(); } }));
+  }
+
+  applyLanguage();
+  openChat(state.chat);
+  refreshTenant();
+  setInterval(refreshFeed, 1000);
+  setInterval(refreshTenant, 2500);
+}
+
+start().catch((error) => toast(`Cannot load the sandbox: ${error.message}`, "error"));

@@ -1,0 +1,122 @@
+"""The emulated tenant as the page shows and changes it: directory, accounts, Open API log,
+and the digest posted on demand."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.sandbox.world import World
+
+log = logging.getLogger(__name__)
+
+# The page shows the newest calls; older ones stay in the emulator.
+CALLS_SHOWN = 100
+BODY_CHARS = 1500
+
+
+class BadInput(ValueError):
+    """What the page sent cannot be applied; the message says why."""
+
+
+class Tenant:
+    def __init__(self, world: World) -> None:
+        self._world = world
+
+    def directory(self) -> list[dict[str, Any]]:
+        people = {p.open_id for p in self._world.people if p.admin}
+        return [
+            {
+                "open_id": e.open_id,
+                "name_en": e.name_en,
+                "name_zh": e.name_zh,
+                "email": e.email,
+                "mobile": f"+{e.mobile[0]} {e.mobile[1]}" if e.mobile else None,
+                "admin": e.open_id in people,
+            }
+            for e in self._world.directory
+        ]
+
+    def accounts(self) -> list[dict[str, Any]]:
+        names = {e.open_id: (e.name_en, e.name_zh) for e in self._world.directory}
+        rows = []
+        for acc in self._world.emulator.accounts():
+            name_en, name_zh = names.get(acc["open_id"], (acc["open_id"], acc["open_id"]))
+            rows.append(
+                {
+                    "account_id": acc["account_id"],
+                    "open_id": acc["open_id"],
+                    "name_en": name_en,
+                    "name_zh": name_zh,
+                    "enabled": acc["status"] == 1,
+                    "points": acc["points"],
+                    "cash": {cur: f"{amount:.2f}" for cur, amount in sorted(acc["cash"].items())},
+                }
+            )
+        return rows
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The Open API calls the bot made, newest first."""
+        calls = self._world.emulator.calls[-CALLS_SHOWN:]
+        return [
+            {
+                "operation": c.operation,
+                "method": c.method,
+                "path": c.path,
+                "status": c.status,
+                "code": c.response.get("code"),
+                "msg": c.response.get("msg"),
+                "body": _clip(c.body),
+                "at": c.at,
+            }
+            for c in reversed(calls)
+        ]
+
+    def add_bonus(self, account_id: str, points: object, currency: object, amount: object) -> dict:
+        try:
+            points_n = int(points or 0)
+        except (TypeError, ValueError):
+            raise BadInput("points must be a whole number") from None
+        cash: dict[str, Decimal] = {}
+        if amount not in (None, "", 0, "0"):
+            try:
+                value = Decimal(str(amount))
+            except InvalidOperation:
+                raise BadInput("amount must be a number like 100.50") from None
+            if not value.is_finite():
+                raise BadInput("amount must be a number like 100.50")
+            code = str(currency or "CNY").strip().upper()
+            if not (len(code) == 3 and code.isalpha()):
+                raise BadInput("currency must be a 3-letter code like CNY")
+            cash[code] = value
+        if not points_n and not cash:
+            raise BadInput("give points or a cash amount")
+        try:
+            self._world.emulator.add_bonus(account_id, points=points_n, cash=cash)
+        except KeyError:
+            raise LookupError(f"no referral account {account_id}") from None
+        return next(a for a in self.accounts() if a["account_id"] == account_id)
+
+    def set_enabled(self, account_id: str, enabled: bool) -> dict:
+        try:
+            self._world.emulator.set_status(account_id, 1 if enabled else 2)
+        except KeyError:
+            raise LookupError(f"no referral account {account_id}") from None
+        return next(a for a in self.accounts() if a["account_id"] == account_id)
+
+    def post_digest(self) -> str:
+        """Post the digest card into the HR group now, as the schedule would; returns its id."""
+        bot = self._world.bot
+        assert bot is not None, "the sandbox is not started"
+        chat_id = self._world.hr_chat
+        card = bot.digest.card_for_chat(chat_id)
+        return bot.services.messenger.send_card(chat_id, card)
+
+
+def _clip(body: dict[str, Any] | None) -> str | None:
+    if body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False, default=str)
+    return text if len(text) <= BODY_CHARS else text[:BODY_CHARS] + " …"

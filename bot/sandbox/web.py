@@ -1,0 +1,144 @@
+"""The sandbox page and its JSON API: a thin Flask edge over `Chats` and `Tenant`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, request, send_from_directory
+
+from bot.sandbox.chat import Chats, UnknownChat
+from bot.sandbox.tenant import BadInput, Tenant
+from bot.sandbox.world import BOT_NAME, BOT_OPEN_ID, World
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _error(message: str, status: int):
+    return jsonify({"error": message}), status
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    people = {p.open_id for p in world.people}
+
+    def person_or_error(open_id: object):
+        if open_id not in people:
+            return _error(f"unknown person {open_id!r}", 400)
+        return None
+
+    @app.get("/")
+    def index():
+        return send_from_directory(STATIC, "index.html")
+
+    @app.get("/static/<path:name>")
+    def static_file(name: str):
+        response = send_from_directory(STATIC, name)
+        # No build step means no hashed names: make the browser check each time.
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.get("/api/config")
+    def config():
+        return jsonify(
+            {
+                "bot": {"name": BOT_NAME, "open_id": BOT_OPEN_ID},
+                "people": [
+                    {
+                        "open_id": p.open_id,
+                        "name_en": p.name_en,
+                        "name_zh": p.name_zh,
+                        "admin": p.admin,
+                        "p2p_chat": p.p2p_chat,
+                    }
+                    for p in world.people
+                ],
+                "group": {"chat_id": world.hr_chat, "name_en": "HR group", "name_zh": "HR 群"},
+                "emulator_url": world.emulator.url,
+                "bot_url": world.bot.url if world.bot else None,
+            }
+        )
+
+    @app.get("/api/feed/<chat_id>")
+    def feed(chat_id: str):
+        try:
+            return jsonify({"chat_id": chat_id, "items": chats.feed(chat_id)})
+        except UnknownChat:
+            return _error(f"unknown chat {chat_id!r}", 404)
+
+    @app.post("/api/say")
+    def say():
+        body = _body()
+        text = str(body.get("text", "")).strip()
+        if not text:
+            return _error("type a message first", 400)
+        if (refused := person_or_error(body.get("open_id"))) is not None:
+            return refused
+        try:
+            return jsonify(chats.say(str(body.get("chat_id")), body["open_id"], text))
+        except UnknownChat as exc:
+            return _error(f"unknown chat {exc}", 404)
+
+    @app.post("/api/press")
+    def press():
+        body = _body()
+        value = body.get("value")
+        if not isinstance(value, dict):
+            return _error("value must be the button's callback value object", 400)
+        if (refused := person_or_error(body.get("open_id"))) is not None:
+            return refused
+        try:
+            return jsonify(chats.press(str(body.get("message_id")), value, body["open_id"]))
+        except KeyError:
+            return _error("no such message from the bot", 404)
+
+    @app.get("/api/tenant")
+    def tenant_state():
+        return jsonify(
+            {
+                "directory": tenant.directory(),
+                "accounts": tenant.accounts(),
+                "calls": tenant.calls(),
+            }
+        )
+
+    @app.post("/api/accounts/<account_id>/bonus")
+    def bonus(account_id: str):
+        body = _body()
+        try:
+            account = tenant.add_bonus(
+                account_id, body.get("points"), body.get("currency"), body.get("amount")
+            )
+        except BadInput as exc:
+            return _error(str(exc), 400)
+        except LookupError as exc:
+            return _error(str(exc), 404)
+        return jsonify(account)
+
+    @app.post("/api/accounts/<account_id>/status")
+    def status(account_id: str):
+        try:
+            return jsonify(tenant.set_enabled(account_id, bool(_body().get("enabled"))))
+        except LookupError as exc:
+            return _error(str(exc), 404)
+
+    @app.post("/api/digest")
+    def digest():
+        try:
+            message_id = tenant.post_digest()
+        except NotImplementedError as exc:
+            return _error(f"The digest is not available yet ({exc})", 501)
+        except Exception as exc:  # shown to the person trying the sandbox, never a traceback
+            log.exception("posting the digest failed")
+            return _error(f"Posting the digest failed: {exc}", 502)
+        return jsonify({"message_id": message_id, "chat_id": world.hr_chat})
+
+    return app

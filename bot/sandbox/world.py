@@ -1,0 +1,141 @@
+"""The sandbox's world: the Open Platform emulator with a demo tenant, and the bot wired to it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+
+from bot.app import ReferralBot
+from bot.config import Settings
+from bot.emulator import Employee, Emulator
+
+log = logging.getLogger(__name__)
+
+BOT_OPEN_ID = "ou_bot"
+BOT_NAME = "referral-bot"
+HR_CHAT = "oc_hr_group"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who can type on the page; `admin` is whether the bot lets them act."""
+
+    open_id: str
+    name_en: str
+    name_zh: str
+    admin: bool
+
+    @property
+    def p2p_chat(self) -> str:
+        # The emulator files a message sent to an open_id under this chat id, so a reply and a
+        # direct send to the same person land in one conversation, as in Feishu.
+        return f"oc_p2p_{self.open_id}"
+
+
+PEOPLE = (
+    Person("ou_hr_admin", "Li Hua (HR admin)", "李华（HR 管理员）", admin=True),
+    Person("ou_colleague", "Wang Wei (not an admin)", "王伟（非管理员）", admin=False),
+)
+
+# The demo directory. hire@open.com has no account yet so `/referral register hire@open.com`
+# shows a registration; the others have accounts with some bonus already paid in.
+DIRECTORY = (
+    Employee("ou_hire", "hire@open.com", ("86", "18900001111"), "张三", "Zhang San"),
+    Employee("ou_chen", "chen.jing@open.com", ("86", "13800002222"), "陈静", "Chen Jing"),
+    Employee("ou_zhao", "zhao.lei@open.com", ("852", "61234567"), "赵磊", "Zhao Lei"),
+    Employee("ou_sun", "sun.mei@open.com", None, "孙梅", "Sun Mei"),
+    Employee("ou_hr_admin", "li.hua@open.com", ("86", "13700003333"), "李华", "Li Hua"),
+    Employee("ou_colleague", "wang.wei@open.com", None, "王伟", "Wang Wei"),
+)
+SEEDED_ACCOUNTS: tuple[tuple[str, int, dict[str, Decimal], int], ...] = (
+    # (open_id, points, cash, status)
+    ("ou_chen", 1200, {"CNY": Decimal("3000.00")}, 1),
+    ("ou_zhao", 300, {"CNY": Decimal("800.50"), "USD": Decimal("120.00")}, 1),
+    ("ou_sun", 0, {}, 2),
+)
+
+
+class World:
+    """Starts and stops the emulator and the bot together; owns the bot's temporary database."""
+
+    def __init__(self, *, seed: bool = True) -> None:
+        # A fresh app id per world: the SDK caches tenant tokens per app id, process-wide.
+        self.emulator = Emulator(
+            app_id=f"cli_sandbox_{secrets.token_hex(6)}",
+            app_secret=secrets.token_hex(16),
+            bot_open_id=BOT_OPEN_ID,
+            bot_name=BOT_NAME,
+        )
+        self.verification_token = secrets.token_hex(16)
+        # Set so every push is encrypted and signed, the way a production tenant is configured.
+        self.encrypt_key = secrets.token_hex(16)
+        self.people = PEOPLE
+        self.directory = DIRECTORY
+        self.hr_chat = HR_CHAT
+        self._seed = seed
+        self._tmp: str | None = None
+        self.bot: ReferralBot | None = None
+
+    def start(self) -> None:
+        self.emulator.start()
+        for employee in self.directory:
+            # A copy each: worlds in one process (tests) must not share mutable records.
+            self.emulator.add_employee(replace(employee))
+        self._tmp = tempfile.mkdtemp(prefix="referral-sandbox-")
+        self.bot = ReferralBot(self._settings(str(Path(self._tmp) / "bot.db")))
+        self.bot.start(serve=True, schedule=True)
+        if self._seed:
+            self._seed_accounts()
+
+    def stop(self) -> None:
+        if self.bot is not None:
+            with contextlib.suppress(Exception):
+                self.bot.stop()
+            self.bot = None
+        self.emulator.stop()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def _settings(self, db_path: str) -> Settings:
+        return Settings(
+            app_id=self.emulator.app_id,
+            app_secret=self.emulator.app_secret,
+            encrypt_key=self.encrypt_key,
+            verification_token=self.verification_token,
+            domain=self.emulator.url,
+            host="127.0.0.1",
+            port=0,
+            db_path=db_path,
+            admins=frozenset(p.open_id for p in self.people if p.admin),
+            digest_cron="0 9 * * 1-5",
+            digest_tz="Asia/Shanghai",
+            digest_chats=(self.hr_chat,),
+        )
+
+    def _seed_accounts(self) -> None:
+        """Accounts HR registered before today, known to both Feishu and the bot's records."""
+        assert self.bot is not None
+        emails = {e.open_id: e.email for e in self.directory}
+        for open_id, points, cash, status in SEEDED_ACCOUNTS:
+            account_id = self.emulator.create_account(open_id)
+            self.emulator.add_bonus(account_id, points=points, cash=cash)
+            self.emulator.set_status(account_id, status)
+            # Read through the bot's own gateway, so its records hold what the API reports.
+            try:
+                account = self.bot.services.gateway.get_assets(account_id)
+            except Exception:
+                log.exception("could not seed account %s into the bot's records", account_id)
+                continue
+            self.bot.services.accounts.remember(
+                account, contact=emails.get(open_id), registered_by=PEOPLE[0].open_id
+            )
+
+    def person(self, open_id: str) -> Person | None:
+        return next((p for p in self.people if p.open_id == open_id), None)
