@@ -21,6 +21,50 @@ JOB_ID = "referral-digest"
 CATCH_UP_JOB_ID = "referral-digest-catch-up"
 # A digest that could not run at its time (the bot was down) still runs up to this late.
 DEFAULT_GRACE = timedelta(hours=2)
+# Crontab numbers weekdays from Sunday (0 and 7); APScheduler 3 numbers them from Monday and
+# `CronTrigger.from_crontab` passes the numbers through, so "0 9 * * 1-5" would fire Tuesday to
+# Saturday (apscheduler issue 286, fixed only in 4.x). Weekday names mean the same to both.
+CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def crontab_trigger(crontab: str, timezone: str) -> CronTrigger:
+    """A CronTrigger that reads a 5-field crontab the way cron does, weekdays included."""
+    fields = crontab.split()
+    if len(fields) != 5:
+        raise ValueError(f"Wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_cron_weekdays(weekday),
+        timezone=timezone,
+    )
+
+
+def _cron_weekdays(field: str) -> str:
+    """Crontab's day-of-week field with its numbers turned into weekday names."""
+    if field == "*":
+        return field
+    names: list[str] = []
+    for part in field.lower().split(","):
+        body, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if body == "*":
+            first, last = 0, 6
+        elif body.isdigit():
+            first = int(body)
+            last = 6 if step_text else first
+        elif "-" in body and all(side.isdigit() for side in body.split("-", 1)):
+            first, last = (int(side) for side in body.split("-", 1))
+        else:  # already names, which APScheduler reads as cron does
+            names.append(part)
+            continue
+        if not 0 <= first <= last <= 7 or step < 1:
+            raise ValueError(f"bad day-of-week field {field!r}")
+        names.extend(CRON_WEEKDAYS[day] for day in range(first, last + 1, step))
+    return ",".join(dict.fromkeys(names))
 
 
 def latest_fire_time(trigger: BaseTrigger, now: datetime, lookback: timedelta) -> datetime | None:
@@ -63,7 +107,7 @@ class DigestSchedule:
         *,
         grace: timedelta = DEFAULT_GRACE,
     ) -> DigestSchedule:
-        trigger = CronTrigger.from_crontab(crontab, timezone=timezone)
+        trigger = crontab_trigger(crontab, timezone)
         return cls(trigger, timezone, job, last_run, grace=grace)
 
     def start(self) -> None:

@@ -18,12 +18,14 @@ def test_job_is_wired_to_the_configured_cron(digest_bot):
     bot = digest_bot(digest_cron="0 9 * * 1-5", digest_tz=SHANGHAI)
     bot.digest.start_schedule()
 
-    expected = CronTrigger.from_crontab("0 9 * * 1-5", timezone=SHANGHAI).get_next_fire_time(
-        None, datetime.now(UTC)
-    )
     nxt = bot.digest.next_run_time
+    now = datetime.now(UTC)
+    # The first 09:00 on a Monday to Friday (Shanghai) after now.
+    local = now.astimezone(nxt.tzinfo)
+    expected = local.replace(hour=9, minute=0, second=0, microsecond=0)
+    while expected <= local or expected.weekday() > 4:
+        expected = (expected + timedelta(days=1)).replace(hour=9)
     assert nxt == expected
-    assert (nxt.hour, nxt.minute, nxt.weekday() < 5) == (9, 0, True)
     assert str(nxt.tzinfo) == SHANGHAI
 
 

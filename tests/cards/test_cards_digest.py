@@ -1,0 +1,115 @@
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from card_checks import all_content, assert_valid_card, buttons
+
+from bot.accounts import Account, AccountStatus, Cash
+from bot.digest_model import changes, totals
+from cards.digest import DigestView, digest_card
+from cards.layout import card_size
+from cards.text import Text
+
+TAKEN = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SINCE = datetime(2026, 11, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+GONE = Text("There is no referral account with this ID.", "不存在这个 ID 的内推账户。")
+
+
+def acc(i: int, status=AccountStatus.ENABLED, points=0, cny="0") -> Account:
+    cash = (Cash("CNY", Decimal(cny)),) if cny != "0" else ()
+    return Account(f"6942778198054{i:06d}", status, points, cash)
+
+
+def view(previous, current, **kw) -> DigestView:
+    fields = dict(
+        taken_at=TAKEN,
+        known=len(current) + len(kw.get("failures", ())),
+        accounts=current,
+        totals=totals(current),
+        changes=changes(previous, current),
+        since=SINCE,
+        zone="Asia/Shanghai",
+    )
+    fields.update(kw)
+    return DigestView(**fields)
+
+
+def test_totals_changes_and_failures_in_both_languages():
+    previous = {a.account_id: a for a in (acc(1, points=10), acc(2), acc(3, cny="5"))}
+    current = [
+        acc(1, points=110, cny="50"),
+        acc(2, AccountStatus.DISABLED),
+        acc(3, cny="5"),
+        acc(4),
+    ]
+    card = digest_card(
+        view(previous, current, failures=[("6942778198054000009", GONE)]),
+    )
+    assert_valid_card(card)
+    en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
+    assert "**5 accounts** · 3 enabled · 1 disabled" in en
+    assert "**共 5 个账户** · 3 个已启用 · 1 个已停用" in zh
+    assert "Points: 110" in en and "Cash: CNY 55.00" in en
+    assert "`6942778198054000001` · +100 points · CNY +50.00" in en
+    assert "`6942778198054000001` · +100 积分 · CNY +50.00" in zh
+    assert "Enabled → <font color='red'>Disabled</font>" in en
+    assert "`6942778198054000004` · new · <font color='green'>Enabled</font> · 0 points" in en
+    assert "`6942778198054000009` · could not fetch: There is no referral account" in en
+    assert "查询失败：不存在这个 ID 的内推账户。" in zh
+    assert "6942778198054000003" not in en  # unchanged
+    order = [en.index(s) for s in ("Could not fetch", "Status changes", "Balance changes", "New")]
+    assert order == sorted(order)
+    assert "Changes since 2026-11-20 09:00 (Asia/Shanghai)" in en
+    assert card["header"]["template"] == "red"
+    assert "more" not in en
+    (show_all,) = buttons(card)
+    assert show_all["behaviors"] == [{"type": "callback", "value": {"action": "list"}}]
+    assert show_all["text"]["i18n_content"] == {
+        "zh_cn": "查看全部账户",
+        "en_us": "Show all accounts",
+    }
+
+
+def test_quiet_day_and_first_digest():
+    current = [acc(1, points=5)]
+    quiet = digest_card(view({current[0].account_id: current[0]}, current))
+    assert_valid_card(quiet)
+    assert "No changes since the last digest." in all_content(quiet, "en_us")
+    assert quiet["header"]["template"] == "blue"
+    first = digest_card(view({}, current, changes=(), first=True))
+    assert "first digest" in all_content(first, "en_us")
+    assert "第一份日报" in all_content(first, "zh_cn")
+
+
+def test_no_accounts_says_how_to_register():
+    card = digest_card(view({}, [], known=0))
+    assert_valid_card(card)
+    assert "/referral register <email>" in all_content(card, "en_us")
+    assert buttons(card) == []
+
+
+def test_undelivered_chats_are_reported():
+    current = [acc(1)]
+    card = digest_card(
+        view({}, current, undelivered=[("oc_gone", Text("bot left", "机器人已退出"))])
+    )
+    assert "The last digest could not be posted to `oc_gone`: bot left" in all_content(
+        card, "en_us"
+    )
+    assert "上一份日报未能发送到 `oc_gone`：机器人已退出" in all_content(card, "zh_cn")
+
+
+def test_hundreds_of_lines_stay_under_30_kb_with_and_n_more():
+    previous = {acc(i).account_id: acc(i) for i in range(400)}
+    current = [acc(i, AccountStatus(1 + i % 2), 100, "50") for i in range(400)]
+    failures = [(f"6900000000000{i:06d}", GONE) for i in range(50)]
+    for max_lines in (60, 10_000):
+        card = digest_card(view(previous, current, failures=failures), max_lines=max_lines)
+        assert_valid_card(card)
+        assert card_size(card) < 30 * 1024
+        en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
+        shown = en.count("could not fetch") + en.count("+100 points")
+        assert f"… and {450 - shown} more" in en and f"… 还有 {450 - shown} 项" in zh
+        # Failures come first, so all 50 show before any balance change.
+        assert en.count("could not fetch") == min(50, shown)
+        assert buttons(card)[-1]["behaviors"][0]["value"] == {"action": "list"}
