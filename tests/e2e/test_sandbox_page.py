@@ -1,0 +1,94 @@
+"""The sandbox page in real headless Chromium: register, show, disable with confirmation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import Sandbox
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "sandbox.png"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"Debian's chromium is not installed at {CHROMIUM} (make test installs it)",
+)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
+            page.set_default_timeout(10_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_register_show_and_disable_an_account_in_the_browser(sandbox: Sandbox, browser_page):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+
+    composer = page.get_by_test_id("composer")
+    composer.fill("/referral register hire@open.com")
+    composer.press("Enter")
+    registered = page.get_by_test_id("bot-message").filter(has_text="Account registered")
+    expect(registered).to_have_count(1)
+    account_id = re.search(r"\d{19}", registered.get_by_test_id("card").inner_text()).group(0)
+    assert sandbox.world.emulator.account(account_id)["status"] == 1
+
+    composer.fill(f"/referral show {account_id}")
+    composer.press("Enter")
+    cards = page.get_by_test_id("bot-message")
+    expect(cards).to_have_count(2)
+    shown = cards.nth(1)
+    expect(shown.get_by_test_id("text-tag")).to_have_text("Enabled")
+
+    shown.get_by_role("button", name="Disable").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Disable this referral account?")
+    dialog.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_test_id("toast").filter(has_text="Account disabled")).to_be_visible()
+    expect(shown.get_by_test_id("text-tag")).to_have_text("Disabled")
+    expect(shown.get_by_role("button", name="Enable")).to_be_visible()
+    assert sandbox.world.emulator.account(account_id)["status"] == 2
+    # The tenant panel shows the emulator's side of it too.
+    account = page.locator(f"[data-account='{account_id}']")
+    expect(account).to_contain_text("Disabled")
+    assert errors == []
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000

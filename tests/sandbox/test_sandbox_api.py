@@ -1,0 +1,161 @@
+"""The sandbox page's JSON API over real HTTP: chats, buttons, the emulated tenant, the digest."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.conftest import buttons, card_text, card_text_zh, wait_for
+from tests.sandbox.conftest import ADMIN, OUTSIDER, Page
+
+
+def test_page_and_its_assets_are_served(page: Page) -> None:
+    index = page.get("/")
+    assert index.status_code == 200
+    assert '<script src="/static/app.js">' in index.text
+    for name, kind in (("app.js", "javascript"), ("app.css", "css")):
+        asset = page.get(f"/static/{name}")
+        assert asset.status_code == 200 and kind in asset.headers["Content-Type"]
+    config = page.get("/api/config").json()
+    assert config["bot"]["open_id"] == "ou_bot"
+    assert {p["open_id"]: p["admin"] for p in config["people"]} == {ADMIN: True, OUTSIDER: False}
+    assert config["group"]["chat_id"] == page.group
+    assert page.sandbox.world.bot.settings.digest_chats == (page.group,)
+
+
+def test_command_in_direct_chat_gets_the_bots_card_in_the_feed(page: Page) -> None:
+    said = page.say("/referral register hire@open.com")
+    assert said["status"] == 200
+
+    reply = page.reply(said, page.p2p())
+
+    feed = page.feed(page.p2p())
+    assert [item["kind"] for item in feed] == ["user", "bot"]
+    assert feed[0]["text"] == "/referral register hire@open.com"
+    assert reply["msg_type"] == "interactive"
+    text = card_text(reply["content"])
+    assert "Referral account" in text and "hire@open.com" in text
+    assert "内推账户" in card_text_zh(reply["content"])
+    (account,) = [a for a in page.tenant()["accounts"] if a["open_id"] == "ou_hire"]
+    assert account["account_id"] in text
+    assert page.sandbox.world.emulator.calls_for("create")
+    # The other person's direct chat and the group stay empty.
+    assert page.feed(page.p2p(OUTSIDER)) == [] and page.feed(page.group) == []
+
+
+def test_group_message_mentions_the_bot_and_is_answered_in_the_group(page: Page) -> None:
+    said = page.say("/referral list", chat_id=page.group)
+
+    reply = page.reply(said, page.group)
+
+    user = next(item for item in page.feed(page.group) if item["id"] == said["message_id"])
+    assert user["text"] == "@referral-bot /referral list"
+    # The bot only answers group messages that @-mention it: seeded accounts prove it read them.
+    text = card_text(reply["content"])
+    seeded = [a["account_id"] for a in page.tenant()["accounts"]]
+    assert len(seeded) == 3 and all(account_id in text for account_id in seeded)
+
+
+def test_pressing_disable_answers_with_a_toast_and_the_card_changes_in_place(page: Page) -> None:
+    card = page.ask("/referral register hire@open.com")
+    disable = next(v for v in buttons(card["content"]) if v["action"] == "disable")
+
+    answer = page.press(card["id"], disable)
+
+    assert answer["status"] == 200
+    assert answer["toast"]["type"] == "success"
+    assert answer["toast"]["i18n"]["en_us"] == "Account disabled"
+    assert "Disabled" in card_text(answer["card"])
+    shown = next(item for item in page.feed(page.p2p()) if item["id"] == card["id"])
+    assert "Disabled" in card_text(shown["content"])
+    assert [v["action"] for v in buttons(shown["content"])] == ["enable", "refresh"]
+    account_id = disable["account_id"]
+    assert page.sandbox.world.emulator.account(account_id)["status"] == 2
+    calls = page.tenant()["calls"]
+    assert calls[0]["operation"] in ("deactivate", "get_account_assets", "message_patch")
+    assert any(c["operation"] == "deactivate" and c["status"] == 200 for c in calls)
+
+
+def test_someone_not_an_admin_is_refused_and_no_account_is_made(page: Page) -> None:
+    reply = page.ask("/referral register hire@open.com", open_id=OUTSIDER)
+
+    assert "not allowed" in card_text(reply["content"])
+    assert not page.sandbox.world.emulator.calls_for("create")
+    card = page.ask("/referral list")
+    some_button = buttons(card["content"])[0]
+    answer = page.press(card["id"], some_button, open_id=OUTSIDER)
+    assert answer["toast"]["type"] == "error"
+    assert answer["card"] is None
+
+
+def test_bonus_added_in_the_emulator_shows_after_refresh(page: Page) -> None:
+    card = page.ask("/referral register hire@open.com")
+    account_id = next(v["account_id"] for v in buttons(card["content"]))
+
+    added = page.post(
+        f"/api/accounts/{account_id}/bonus", {"points": "250", "amount": "99.5", "currency": "usd"}
+    )
+
+    assert added.status_code == 200, added.text
+    assert added.json()["points"] == 250 and added.json()["cash"] == {"USD": "99.50"}
+    assert page.sandbox.world.emulator.account(account_id)["cash"] == {"USD": Decimal("99.50")}
+    shown = next(a for a in page.tenant()["accounts"] if a["account_id"] == account_id)
+    assert shown["points"] == 250
+    answer = page.press(card["id"], {"action": "refresh", "account_id": account_id})
+    assert "250" in card_text(answer["card"]) and "99.50" in card_text(answer["card"])
+    wait_for(
+        lambda: (
+            "99.50"
+            in card_text(next(i for i in page.feed(page.p2p()) if i["id"] == card["id"])["content"])
+        ),
+        5,
+        "the refreshed card in the feed",
+    )
+
+
+def test_bad_bonus_and_unknown_accounts_are_refused(page: Page) -> None:
+    account_id = page.tenant()["accounts"][0]["account_id"]
+    before = page.sandbox.world.emulator.account(account_id)
+
+    for body in ({"points": "lots"}, {"amount": "abc"}, {}, {"amount": "1", "currency": "$$"}):
+        response = page.post(f"/api/accounts/{account_id}/bonus", body)
+        assert response.status_code == 400 and response.json()["error"], body
+    assert page.post("/api/accounts/123/bonus", {"points": 1}).status_code == 404
+    assert page.sandbox.world.emulator.account(account_id) == before
+
+
+def test_status_changed_in_the_emulator(page: Page) -> None:
+    account = next(a for a in page.tenant()["accounts"] if a["enabled"])
+
+    response = page.post(f"/api/accounts/{account['account_id']}/status", {"enabled": False})
+
+    assert response.status_code == 200 and response.json()["enabled"] is False
+    assert page.sandbox.world.emulator.account(account["account_id"])["status"] == 2
+
+
+def test_requests_the_page_cannot_make_are_refused(page: Page) -> None:
+    assert page.post("/api/say", {"chat_id": page.group, "open_id": ADMIN}).status_code == 400
+    assert (
+        page.post("/api/say", {"chat_id": page.group, "open_id": "ou_x", "text": "hi"}).status_code
+        == 400
+    )
+    assert (
+        page.post("/api/say", {"chat_id": "oc_nope", "open_id": ADMIN, "text": "hi"}).status_code
+        == 404
+    )
+    assert page.get("/api/feed/oc_nope").status_code == 404
+    missing = page.post("/api/press", {"message_id": "om_x", "open_id": ADMIN, "value": {}})
+    assert missing.status_code == 404
+
+
+def test_post_digest_lands_in_the_group_or_says_why_not(page: Page) -> None:
+    response = page.post("/api/digest", {})
+
+    if response.status_code == 200:
+        message_id = response.json()["message_id"]
+        wait_for(lambda: any(i["id"] == message_id for i in page.feed(page.group)), 5, "digest")
+        assert page.sandbox.world.emulator.message(message_id).chat_id == page.group
+    else:
+        # The digest is still being built: the page gets a short error to show as a toast.
+        assert response.status_code == 501, response.text
+        assert "digest" in response.json()["error"].lower()
+        assert "Traceback" not in response.text
