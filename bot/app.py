@@ -55,6 +55,7 @@ class ReferralBot:
         self.receiver = CallbackReceiver(settings, self._accept, self.card_actions.answer)
         self.web = create_web_app(self.receiver, self._health)
         self._server: HttpServer | None = None
+        self._running = False
 
     def _accept(self, event: PushedEvent) -> bool:
         new = self.inbox.accept(event.event_id, event.event_type, event.payload, event.message_id)
@@ -67,6 +68,7 @@ class ReferralBot:
 
     def start(self, *, serve: bool = True, schedule: bool = True) -> None:
         """Start the workers, the digest schedule and (unless `serve` is False) the HTTP server."""
+        self._running = True
         self.pool.start()
         self.card_actions.start()
         if schedule:
@@ -83,6 +85,9 @@ class ReferralBot:
 
     def stop(self) -> None:
         """Stop taking requests, let in-flight work finish; what is left stays queued."""
+        if not self._running:
+            return
+        self._running = False
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from flask import Flask
+from waitress import wasyncore
 from waitress.server import create_server
 
 
@@ -31,6 +32,13 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.close()
+        """Close every socket from inside the server's own loop (closing them from another
+        thread races its select()); the loop ends when nothing is left, then requests in
+        progress finish."""
         if self._thread is not None:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
             self._thread.join(5)
+            self._thread = None
+        else:
+            self._server.close()
+        self._server.task_dispatcher.shutdown(timeout=5)

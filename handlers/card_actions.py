@@ -156,7 +156,9 @@ class CardActions:
                 )
                 services.accounts.note_card(sent, account_id, press.chat_id)
                 return Outcome(Text("Account card sent", "已发送账户卡片"), "success")
-            self._update_other_cards(account, card, except_message=press.message_id)
+            # After the pressed card's own answer has reached Feishu, or that answer would
+            # overwrite a newer state on it.
+            self._pool.submit(self._update_other_cards, account_id, press.message_id)
         toast = {
             "enable": Text("Account enabled", "账户已启用"),
             "disable": Text("Account disabled", "账户已停用"),
@@ -166,18 +168,26 @@ class CardActions:
 
     def _current(self, press: Press, toast: Text) -> Outcome:
         """The card from the bot's records, without calling the API."""
-        record = self._services.accounts.get(press.account_id or "")
-        if record is None or record.account is None:
-            return Outcome(toast, "info")
-        return Outcome(toast, "info", self._card(record.account))
+        return Outcome(toast, "info", self._latest_card(press.account_id))
+
+    def _latest_card(self, account_id: str | None) -> dict | None:
+        """The account as the records hold it now (a later press may have changed it)."""
+        record = self._services.accounts.get(account_id or "")
+        return self._card(record.account) if record and record.account else None
 
     def _card(self, account: Account) -> dict:
         record = self._services.accounts.get(account.account_id)
         return account_card(account, contact=record.contact if record else None)
 
-    def _update_other_cards(self, account: Account, card: dict, *, except_message: str | None):
-        for message_id in self._services.accounts.cards_showing(account.account_id):
-            if message_id == except_message:
+    def _update_other_cards(self, account_id: str, pressed: str | None) -> None:
+        time.sleep(ANSWER_FLIGHT)
+        # Render from the records as they are now, not as they were when this was queued:
+        # a later press may have changed the account meanwhile.
+        card = self._latest_card(account_id)
+        if card is None:
+            return
+        for message_id in self._services.accounts.cards_showing(account_id):
+            if message_id == pressed:
                 continue
             try:
                 self._services.messenger.update_card(message_id, card)
@@ -190,16 +200,17 @@ class CardActions:
         if outcome.card is None:
             return
         time.sleep(max(0.0, answered_at + ANSWER_FLIGHT - time.monotonic()))
+        card = self._latest_card(press.account_id) or outcome.card
         messenger = self._services.messenger
         try:
             if press.token:
-                messenger.update_card_by_token(press.token, outcome.card)
+                messenger.update_card_by_token(press.token, card)
                 return
         except OpenApiError as exc:
             log.warning("delayed update by token failed, patching instead: %s", exc)
         if press.message_id:
             try:
-                messenger.update_card(press.message_id, outcome.card)
+                messenger.update_card(press.message_id, card)
             except OpenApiError as exc:
                 log.error("card %s could not be updated: %s", press.message_id, exc)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -135,8 +134,7 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
 
     yield make
     for bot in bots:
-        with contextlib.suppress(Exception):
-            bot.stop()
+        bot.stop()
 
 
 @pytest.fixture

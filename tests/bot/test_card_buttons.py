@@ -1,0 +1,215 @@
+"""Card buttons through real HTTP: Enable, Disable, Refresh, Show, refusals, slow path, races."""
+
+import json
+import threading
+import time
+from decimal import Decimal
+
+import lark_oapi
+from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
+
+from tests.conftest import OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for
+
+
+def account_card_message(lark_: Feishu, emulator, account_id: str):
+    return lark_.ask(f"/referral show {account_id}")
+
+
+def test_disable_button_deactivates_and_answers_with_the_updated_card(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    result, _ = lark.press(message, {"action": "disable", "account_id": account_id})
+    assert result.status == 200
+    assert result.elapsed < 3
+    assert emulator.account(account_id)["status"] == 2
+    # Read back after the change.
+    assert [
+        c.operation for c in emulator.calls if c.operation in ("deactivate", "get_account_assets")
+    ][-2:] == [
+        "deactivate",
+        "get_account_assets",
+    ]
+    answer = result.body
+    assert answer["toast"]["type"] == "success"
+    assert answer["toast"]["i18n"] == {"zh_cn": "账户已停用", "en_us": "Account disabled"}
+    card = answer["card"]["data"]
+    assert answer["card"]["type"] == "raw"
+    assert "Disabled" in card_text(card)
+    assert buttons(card)[0] == {"action": "enable", "account_id": account_id}
+
+
+def test_answer_has_the_shape_the_sdk_models(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    result, _ = lark.press(message, {"action": "refresh", "account_id": account_id})
+    assert set(result.body) == {"toast", "card"}
+    model = P2CardActionTriggerResponse(result.body)
+    assert model.toast.type == "success" and model.toast.content == "Refreshed"
+    assert model.card.type == "raw" and model.card.data["schema"] == "2.0"
+    assert json.loads(lark_oapi.JSON.marshal(model)) == result.body
+
+
+def test_enable_button(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    emulator.set_status(account_id, 2)
+    message = account_card_message(lark, emulator, account_id)
+    assert buttons(message.content)[0]["action"] == "enable"
+    result, _ = lark.press(message, {"action": "enable", "account_id": account_id})
+    assert emulator.account(account_id)["status"] == 1
+    assert "Enabled" in card_text(result.body["card"]["data"])
+
+
+def test_refresh_shows_a_new_bonus(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    emulator.add_bonus(account_id, points=50, cash={"CNY": Decimal("88.8")})
+    result, _ = lark.press(message, {"action": "refresh", "account_id": account_id})
+    text = card_text(result.body["card"]["data"])
+    assert "CNY 88.80" in text and "50" in text
+
+
+def test_disable_asks_for_confirmation_in_both_languages(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    card = account_card_message(lark, emulator, account_id).content
+    (disable,) = [
+        node
+        for node in _walk(card)
+        if node.get("tag") == "button" and node["behaviors"][0]["value"]["action"] == "disable"
+    ]
+    confirm = disable["confirm"]
+    assert "withdraw" in confirm["text"]["content"]
+    assert "提现" in confirm["text"]["i18n_content"]["zh_cn"]
+    assert confirm["title"]["i18n_content"]["en_us"] and confirm["title"]["i18n_content"]["zh_cn"]
+    assert card["config"]["update_multi"] is True
+
+
+def test_outsider_press_is_refused_audited_and_changes_nothing(lark: Feishu, emulator, bot):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    emulator.clear_calls()
+    result, _ = lark.press(
+        message, {"action": "disable", "account_id": account_id}, open_id=OUTSIDER
+    )
+    assert result.status == 200
+    assert result.body["toast"]["type"] == "error"
+    assert "card" not in result.body
+    assert emulator.account(account_id)["status"] == 1
+    assert [c.operation for c in emulator.calls] == []
+    entry = bot.services.audit.entries()[-1]
+    assert (entry["actor"], entry["via"], entry["outcome"]) == (OUTSIDER, "button", "refused")
+
+
+def test_button_values_are_checked(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    emulator.clear_calls()
+    for value in (
+        {"action": "explode", "account_id": account_id},
+        {"action": "disable", "account_id": "1 OR 1=1"},
+        {"action": "disable"},
+    ):
+        result, _ = lark.press(message, value)
+        assert result.status == 200 and result.body["toast"]["type"] == "error"
+    assert emulator.calls == []
+
+
+def test_redelivered_callback_does_not_call_the_api_twice(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    first, callback = lark.press(message, {"action": "disable", "account_id": account_id})
+    again = lark.push(callback, "/webhook/card")
+    assert again.status == 200
+    assert len(emulator.calls_for("deactivate")) == 1
+    assert "Disabled" in card_text(again.body["card"]["data"])
+
+
+def test_slow_api_gets_a_working_toast_then_a_late_update(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    emulator.set_latency("get_account_assets", 2.5)
+    result, callback = lark.press(message, {"action": "disable", "account_id": account_id})
+    assert result.status == 200 and result.elapsed < 3
+    assert result.body["toast"]["type"] == "info"
+    assert "card" not in result.body
+    updated = wait_for(lambda: emulator.message(message.message_id).updates, timeout=10)
+    assert "Disabled" in card_text(updated[-1])
+    (update_call,) = emulator.calls_for("card_update")
+    assert update_call.body["token"] == callback["event"]["token"]
+    assert update_call.at >= emulator.calls_for("get_account_assets")[-1].at
+
+
+def test_stale_card_ends_showing_the_real_status(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    old = account_card_message(lark, emulator, account_id)  # shows Enabled, offers Disable
+    emulator.set_status(account_id, 2)  # disabled elsewhere
+    result, _ = lark.press(old, {"action": "refresh", "account_id": account_id})
+    assert buttons(result.body["card"]["data"])[0]["action"] == "enable"
+    result, _ = lark.press(old, {"action": "disable", "account_id": account_id})
+    assert emulator.account(account_id)["status"] == 2
+    assert "Disabled" in card_text(result.body["card"]["data"])
+
+
+def test_two_admins_racing_leave_every_card_true(make_bot, emulator):
+    bot = make_bot(admins=frozenset({"ou_admin", "ou_admin2"}))
+    lark_ = Feishu(bot, emulator)
+    account_id = emulator.create_account("ou_hire")
+    cards = {
+        "ou_admin": account_card_message(lark_, emulator, account_id),
+        "ou_admin2": lark_.ask(f"/referral show {account_id}", open_id="ou_admin2"),
+    }
+    answers = {}
+
+    def press(who: str, action: str) -> None:
+        value = {"action": action, "account_id": account_id}
+        answers[who], _ = lark_.press(cards[who], value, open_id=who)
+
+    threads = [
+        threading.Thread(target=press, args=("ou_admin", "disable")),
+        threading.Thread(target=press, args=("ou_admin2", "enable")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    real = "Enabled" if emulator.account(account_id)["status"] == 1 else "Disabled"
+    time.sleep(1.5)  # the other card's update follows its answer
+    for who, message in cards.items():
+        updates = emulator.message(message.message_id).updates
+        # What Feishu shows: the last PATCH of the message, else the callback's answer card.
+        shown = updates[-1] if updates else answers[who].body["card"]["data"]
+        assert real in card_text(shown), (who, real)
+
+
+def test_show_button_on_the_list_card_answers_with_the_account_card(lark: Feishu, emulator):
+    account_id = buttons(lark.ask("/referral register hire@open.com").content)[0]["account_id"]
+    listing = lark.ask("/referral list")
+    result, _ = lark.press(listing, {"action": "show", "account_id": account_id})
+    assert result.body["toast"]["type"] == "success"
+    sent = wait_for(
+        lambda: [
+            m
+            for m in emulator.messages
+            if m.reply_to is None and account_id in json.dumps(m.content)
+        ]
+    )
+    assert sent[-1].chat_id == listing.chat_id
+    assert "账户" in card_text_zh(sent[-1].content)
+
+
+def test_a_change_by_command_updates_other_cards_of_the_account(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    first = account_card_message(lark, emulator, account_id)
+    second = account_card_message(lark, emulator, account_id)
+    lark.press(second, {"action": "disable", "account_id": account_id})
+    updates = wait_for(lambda: emulator.message(first.message_id).updates)
+    assert "Disabled" in card_text(updates[-1])
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
