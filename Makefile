@@ -12,7 +12,15 @@ $(BIN)/referral-bot: pyproject.toml
 
 install: $(BIN)/referral-bot
 
+# The browser test drives Debian's chromium (Playwright cannot download its own browsers here).
+CHROMIUM := /usr/bin/chromium
+
 test: install
+	@test -x $(CHROMIUM) || { \
+		if command -v apt-get >/dev/null; then \
+			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+			$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; \
+		else echo "no apt-get: the browser test will be skipped (needs $(CHROMIUM))"; fi; }
 	$(BIN)/pytest
 
 lint: install
