@@ -135,7 +135,7 @@ class CallbackReceiver:
             event = PushedEvent(
                 event_id=data.header.event_id,
                 event_type=data.header.event_type,
-                payload=lark.JSON.marshal(data),
+                payload=serialize(data),
                 message_id=message_id,
             )
             outcome.duplicate = not self._accept_event(event)
@@ -152,6 +152,19 @@ class CallbackReceiver:
         except Exception as exc:
             outcome.error = exc
             return P2CardActionTriggerResponse()
+
+
+def serialize(model: object) -> str:
+    """An SDK model as JSON that `lark.JSON.unmarshal` reads back.
+
+    `lark.JSON.marshal` deep-copies every nested model to drop its None fields, which made it
+    half the cost of taking in an event; this walks the same fields without the copies.
+    """
+    return json.dumps(model, default=_fields, ensure_ascii=False)
+
+
+def _fields(obj: object) -> dict:
+    return {k: v for k, v in vars(obj).items() if v is not None}
 
 
 def _json(content: bytes | None) -> dict:

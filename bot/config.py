@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
+
+from bot.scheduler import crontab_trigger
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _validate(values: dict[str, str]) -> Settings:
         raise ConfigError(f"REFERRAL_BOT_DIGEST_TZ is not a known time zone: {tz!r}") from None
     cron = values["REFERRAL_BOT_DIGEST_CRON"]
     try:
-        CronTrigger.from_crontab(cron, timezone=tz)
+        crontab_trigger(cron, tz)
     except ValueError:
         raise ConfigError(f"REFERRAL_BOT_DIGEST_CRON is not a 5-field crontab: {cron!r}") from None
     return Settings(
