@@ -108,12 +108,6 @@ class Inbox:
         )
         return cursor.rowcount
 
-    def has_queued(self) -> bool:
-        row = self._database.db.execute(
-            "SELECT 1 FROM events WHERE status = ? LIMIT 1", [QUEUED]
-        ).fetchone()
-        return row is not None
-
     def save_reply(self, event_id: str, reply: dict) -> None:
         """Keep the answer worked out for an event, so a retry only re-sends it."""
         self._database.db.execute(
@@ -125,10 +119,6 @@ class Inbox:
             "SELECT reply FROM events WHERE event_id = ?", [event_id]
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else None
-
-    def status(self, event_id: str) -> dict | None:
-        rows = list(self._database.db["events"].rows_where("event_id = ?", [event_id]))
-        return rows[0] if rows else None
 
     def counts(self) -> dict[str, int]:
         rows = self._database.db.execute(

@@ -147,56 +147,38 @@ def lark(bot: ReferralBot, emulator: Emulator) -> Feishu:
     return Feishu(bot, emulator)
 
 
+def walk(node: object) -> Iterator[dict]:
+    """Every dict anywhere in a card, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
 def card_text(card: dict) -> str:
     """All English text of a card, for asserting what a reader sees."""
-    parts: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("tag") in ("plain_text", "markdown", "lark_md") and "content" in node:
-                parts.append(node["content"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return "\n".join(parts)
+    return "\n".join(
+        node["content"]
+        for node in walk(card)
+        if node.get("tag") in ("plain_text", "markdown", "lark_md") and "content" in node
+    )
 
 
 def card_text_zh(card: dict) -> str:
-    parts: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "i18n_content" in node:
-                parts.append(node["i18n_content"].get("zh_cn", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return "\n".join(parts)
+    return "\n".join(
+        node["i18n_content"].get("zh_cn", "") for node in walk(card) if "i18n_content" in node
+    )
 
 
 def buttons(card: dict) -> list[dict]:
     """Every button's callback value, in order."""
-    found: list[dict] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                for behavior in node.get("behaviors", []):
-                    if behavior.get("type") == "callback":
-                        found.append(behavior["value"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+    return [
+        behavior["value"]
+        for node in walk(card)
+        if node.get("tag") == "button"
+        for behavior in node.get("behaviors", [])
+        if behavior.get("type") == "callback"
+    ]

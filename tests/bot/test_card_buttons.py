@@ -8,7 +8,7 @@ from decimal import Decimal
 import lark_oapi
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from tests.conftest import OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for
+from tests.conftest import OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for, walk
 
 
 def account_card_message(lark_: Feishu, emulator, account_id: str):
@@ -73,7 +73,7 @@ def test_disable_asks_for_confirmation_in_both_languages(lark: Feishu, emulator)
     card = account_card_message(lark, emulator, account_id).content
     (disable,) = [
         node
-        for node in _walk(card)
+        for node in walk(card)
         if node.get("tag") == "button" and node["behaviors"][0]["value"]["action"] == "disable"
     ]
     confirm = disable["confirm"]
@@ -203,13 +203,3 @@ def test_a_change_by_command_updates_other_cards_of_the_account(lark: Feishu, em
     lark.press(second, {"action": "disable", "account_id": account_id})
     updates = wait_for(lambda: emulator.message(first.message_id).updates)
     assert "Disabled" in card_text(updates[-1])
-
-
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk(item)
