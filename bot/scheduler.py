@@ -97,19 +97,6 @@ class DigestSchedule:
         self._last_run = last_run
         self._scheduler: BackgroundScheduler | None = None
 
-    @classmethod
-    def from_crontab(
-        cls,
-        crontab: str,
-        timezone: str,
-        job: Callable[[datetime], object],
-        last_run: Callable[[], datetime | None],
-        *,
-        grace: timedelta = DEFAULT_GRACE,
-    ) -> DigestSchedule:
-        trigger = crontab_trigger(crontab, timezone)
-        return cls(trigger, timezone, job, last_run, grace=grace)
-
     def start(self) -> None:
         if self._scheduler is not None:
             return

@@ -28,7 +28,7 @@ from bot.messenger import Messenger
 from bot.openapi import OpenApiError
 from bot.ratelimit import Priority
 from bot.referral_gateway import ReferralGateway
-from bot.scheduler import DEFAULT_GRACE, DigestSchedule
+from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
 from bot.store import AccountBook, Database, utcnow
 from cards.digest import DigestView, digest_card
 from cards.text import Text
@@ -119,22 +119,14 @@ class DigestService:
         """Run `run_scheduled` on the configured cron (or `trigger`, for tests)."""
         if self._schedule is not None or not self._settings.digest_chats:
             return
-        if trigger is None:
-            self._schedule = DigestSchedule.from_crontab(
-                self._settings.digest_cron,
-                self._settings.digest_tz,
-                self.run_scheduled,
-                self.records.last_scheduled_for,
-                grace=grace,
-            )
-        else:
-            self._schedule = DigestSchedule(
-                trigger,
-                self._settings.digest_tz,
-                self.run_scheduled,
-                self.records.last_scheduled_for,
-                grace=grace,
-            )
+        settings = self._settings
+        self._schedule = DigestSchedule(
+            trigger or crontab_trigger(settings.digest_cron, settings.digest_tz),
+            settings.digest_tz,
+            self.run_scheduled,
+            self.records.last_scheduled_for,
+            grace=grace,
+        )
         self._schedule.start()
 
     def stop_schedule(self) -> None:
