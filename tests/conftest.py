@@ -13,6 +13,7 @@ from bot.app import ReferralBot
 from bot.config import Settings
 from bot.emulator import Employee, Emulator, Message
 from bot.emulator import events as feishu
+from tests.cards.card_checks import walk
 
 ADMIN = "ou_admin"
 OUTSIDER = "ou_outsider"
@@ -145,17 +146,6 @@ def bot(make_bot) -> ReferralBot:
 @pytest.fixture
 def lark(bot: ReferralBot, emulator: Emulator) -> Feishu:
     return Feishu(bot, emulator)
-
-
-def walk(node: object) -> Iterator[dict]:
-    """Every dict anywhere in a card, depth first."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
 
 
 def card_text(card: dict) -> str:
