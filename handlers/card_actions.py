@@ -98,12 +98,8 @@ class CardActions:
             return Outcome(
                 Text("This button carries no valid account", "按钮缺少有效账户"), "error"
             )
-        audit = self._services.audit
         if not self._services.settings.is_admin(press.open_id):
-            audit.record(
-                actor=press.open_id, action=press.action, account_id=press.account_id,
-                outcome="refused", detail="not an admin", via="button", chat_id=press.chat_id,
-            )  # fmt: skip
+            self._audit(press, "refused", "not an admin")
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
         if not self._services.inbox.mark_handled(press.event_id, "card.action.trigger"):
             # Feishu delivered this press again: do not call the API twice.
@@ -119,20 +115,24 @@ class CardActions:
             )
 
     def _perform(self, press: Press) -> Outcome:
-        audit = self._services.audit
         try:
             outcome = self._run(press)
         except OpenApiError as exc:
-            audit.record(
-                actor=press.open_id, action=press.action, account_id=press.account_id,
-                outcome=f"error {exc.code}", detail=exc.msg, via="button", chat_id=press.chat_id,
-            )  # fmt: skip
+            self._audit(press, f"error {exc.code}", exc.msg)
             return Outcome(explain(exc), "error")
-        audit.record(
-            actor=press.open_id, action=press.action, account_id=press.account_id,
-            outcome="ok", via="button", chat_id=press.chat_id,
-        )  # fmt: skip
+        self._audit(press, "ok")
         return outcome
+
+    def _audit(self, press: Press, outcome: str, detail: str | None = None) -> None:
+        self._services.audit.record(
+            actor=press.open_id,
+            action=press.action,
+            account_id=press.account_id,
+            outcome=outcome,
+            detail=detail,
+            via="button",
+            chat_id=press.chat_id,
+        )
 
     def _run(self, press: Press) -> Outcome:
         services = self._services

@@ -73,32 +73,38 @@ def run(services: Services, asker: Asker, text: str) -> Reply:
             )
         )
     except parser.UsageError as exc:
-        services.audit.record(
-            actor=asker.open_id, action="usage", outcome="usage error",
-            detail=exc.problem.en, chat_id=asker.chat_id,
-        )  # fmt: skip
+        _audit(services, asker, "usage", None, "usage error", exc.problem.en)
         return Reply(error_card(Text("Wrong command", "命令有误"), exc.problem, usage=exc.usage))
 
     action, account_id = describe(command)
     if not isinstance(command, OPEN_TO_ALL) and not services.settings.is_admin(asker.open_id):
-        services.audit.record(
-            actor=asker.open_id, action=action, account_id=account_id,
-            outcome="refused", detail="not an admin", chat_id=asker.chat_id,
-        )  # fmt: skip
+        _audit(services, asker, action, account_id, "refused", "not an admin")
         return Reply(not_allowed_card())
     try:
         reply = HANDLERS[type(command)](services, asker, command)
     except OpenApiError as exc:
-        services.audit.record(
-            actor=asker.open_id, action=action, account_id=account_id,
-            outcome=f"error {exc.code}", detail=exc.msg, chat_id=asker.chat_id,
-        )  # fmt: skip
+        _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
         return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
-    services.audit.record(
-        actor=asker.open_id, action=action, account_id=account_id, outcome="ok",
-        chat_id=asker.chat_id,
-    )  # fmt: skip
+    _audit(services, asker, action, account_id, "ok")
     return reply
+
+
+def _audit(
+    services: Services,
+    asker: Asker,
+    action: str,
+    account_id: str | None,
+    outcome: str,
+    detail: str | None = None,
+) -> None:
+    services.audit.record(
+        actor=asker.open_id,
+        action=action,
+        account_id=account_id,
+        outcome=outcome,
+        detail=detail,
+        chat_id=asker.chat_id,
+    )
 
 
 def describe(command: parser.Command) -> tuple[str, str | None]:
