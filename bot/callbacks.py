@@ -53,8 +53,8 @@ AnswerCardAction = Callable[[P2CardActionTrigger], P2CardActionTriggerResponse]
 
 @dataclass
 class _Outcome:
-    handled: bool = False
-    duplicate: bool = False
+    """What our handler met while the dispatcher ran it (the dispatcher hides exceptions)."""
+
     error: BaseException | None = None
 
 
@@ -138,17 +138,15 @@ class CallbackReceiver:
                 payload=serialize(data),
                 message_id=message_id,
             )
-            outcome.duplicate = not self._accept_event(event)
-            outcome.handled = True
+            # A redelivered event is acknowledged like a new one; the inbox keeps it once.
+            self._accept_event(event)
         except Exception as exc:  # the dispatcher would answer 500 with the text; we answer it
             outcome.error = exc
 
     def _on_card_action(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
         outcome = _outcome.get()
         try:
-            response = self._answer_card_action(data)
-            outcome.handled = True
-            return response
+            return self._answer_card_action(data)
         except Exception as exc:
             outcome.error = exc
             return P2CardActionTriggerResponse()

@@ -111,11 +111,29 @@ def _dedup(ctx: Context, uuid: Any) -> Message | None:
     return ctx.state.messages.get(seen[0])
 
 
-def _store(ctx: Context, msg: Message) -> dict[str, Any]:
-    ctx.state.add_message(msg)
-    if msg.uuid:
-        ctx.state.uuids[msg.uuid] = (msg.message_id, msg.created_at)
-    return _success(message_json(ctx, msg))
+def _send(ctx: Context, body: dict[str, Any], chat_id: str, **fields: Any) -> dict[str, Any]:
+    """Post a message the bot sent: once per uuid, within the chat's rate limit."""
+    msg_type = body.get("msg_type")
+    content = _parse_content(msg_type, body.get("content"))
+    with ctx.state.lock:
+        first = _dedup(ctx, body.get("uuid"))
+        if first is not None:
+            return _success(message_json(ctx, first))
+        ctx.check_limit("per_chat", chat_id, IM_RATE_LIMIT, CHAT_RATE_MSG)
+        msg = Message(
+            message_id=new_message_id(),
+            chat_id=chat_id,
+            msg_type=msg_type,
+            content=content,
+            created_at=time.time(),
+            uuid=body.get("uuid") or None,
+            raw_content=body["content"],
+            **fields,
+        )
+        ctx.state.add_message(msg)
+        if msg.uuid:
+            ctx.state.uuids[msg.uuid] = (msg.message_id, msg.created_at)
+        return _success(message_json(ctx, msg))
 
 
 def message_create(ctx: Context, req: Request) -> dict[str, Any]:
@@ -130,26 +148,8 @@ def message_create(ctx: Context, req: Request) -> dict[str, Any]:
         raise im_param_error("invalid receive_id")
     if id_type == "open_id" and not receive_id.startswith("ou_"):
         raise im_param_error("invalid receive_id")
-    msg_type = body.get("msg_type")
-    content = _parse_content(msg_type, body.get("content"))
     chat_id = receive_id if id_type == "chat_id" else p2p_chat_id(receive_id)
-    with ctx.state.lock:
-        first = _dedup(ctx, body.get("uuid"))
-        if first is not None:
-            return _success(message_json(ctx, first))
-        ctx.check_limit("per_chat", chat_id, IM_RATE_LIMIT, CHAT_RATE_MSG)
-        msg = Message(
-            message_id=new_message_id(),
-            chat_id=chat_id,
-            msg_type=msg_type,
-            content=content,
-            created_at=time.time(),
-            receive_id=receive_id,
-            receive_id_type=id_type,
-            uuid=body.get("uuid") or None,
-            raw_content=body["content"],
-        )
-        return _store(ctx, msg)
+    return _send(ctx, body, chat_id, receive_id=receive_id, receive_id_type=id_type)
 
 
 def message_reply(ctx: Context, req: Request) -> dict[str, Any]:
@@ -157,28 +157,12 @@ def message_reply(ctx: Context, req: Request) -> dict[str, Any]:
     if not parent.startswith("om_"):
         raise im_param_error("invalid message_id")
     body = req.json()
-    msg_type = body.get("msg_type")
-    content = _parse_content(msg_type, body.get("content"))
     with ctx.state.lock:
         if parent in ctx.state.messages:
             chat_id = ctx.state.messages[parent].chat_id
         else:
             chat_id = ctx.state.user_messages.get(parent, "oc_unknown")
-        first = _dedup(ctx, body.get("uuid"))
-        if first is not None:
-            return _success(message_json(ctx, first))
-        ctx.check_limit("per_chat", chat_id, IM_RATE_LIMIT, CHAT_RATE_MSG)
-        msg = Message(
-            message_id=new_message_id(),
-            chat_id=chat_id,
-            msg_type=msg_type,
-            content=content,
-            reply_to=parent,
-            created_at=time.time(),
-            uuid=body.get("uuid") or None,
-            raw_content=body["content"],
-        )
-        return _store(ctx, msg)
+    return _send(ctx, body, chat_id, reply_to=parent)
 
 
 def _update_multi(card: dict[str, Any]) -> bool:

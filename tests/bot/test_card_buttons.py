@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from decimal import Decimal
 
 import lark_oapi
@@ -172,7 +171,8 @@ def test_two_admins_racing_leave_every_card_true(make_bot, emulator):
     for t in threads:
         t.join()
     real = "Enabled" if emulator.account(account_id)["status"] == 1 else "Disabled"
-    time.sleep(1.5)  # the other card's update follows its answer
+    # Each press then patches the other card, a moment after its own answer.
+    wait_for(lambda: len(emulator.calls_for("message_patch")) >= 2, what="other cards patched")
     for who, message in cards.items():
         updates = emulator.message(message.message_id).updates
         # What Feishu shows: the last PATCH of the message, else the callback's answer card.

@@ -7,7 +7,7 @@ import pytest
 
 from bot.emulator import Employee
 from bot.emulator import events as feishu
-from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, card_text_zh
+from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for
 
 
 def account_of(card: dict) -> str:
@@ -186,7 +186,5 @@ def test_messages_from_other_apps_are_ignored(lark: Feishu, emulator, bot):
     event = lark.message("/referral register hire@open.com")
     event["event"]["sender"]["sender_type"] = "app"
     assert lark.push(event).status == 200
-    import time
-
-    time.sleep(0.5)
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="the event worked off")
     assert emulator.calls_for("create") == []

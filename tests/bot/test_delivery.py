@@ -1,7 +1,5 @@
 """At-least-once delivery: acknowledged events are worked off once, across restarts too."""
 
-import time
-
 from tests.conftest import Feishu, wait_for
 
 
@@ -11,18 +9,18 @@ def test_same_event_id_delivered_twice_is_acted_on_once(lark: Feishu, emulator, 
     assert (first.status, again.status) == (200, 200)
     message_id = event["event"]["message"]["message_id"]
     lark.reply_to(message_id)
-    time.sleep(0.5)
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="the one event worked off")
     assert len(emulator.calls_for("create")) == 1
     assert len([m for m in emulator.messages if m.reply_to == message_id]) == 1
 
 
-def test_same_message_under_a_new_event_id_is_acted_on_once(lark: Feishu, emulator):
+def test_same_message_under_a_new_event_id_is_acted_on_once(lark: Feishu, emulator, bot):
     event = lark.message("/referral register hire@open.com")
     lark.push(event)
     redelivered = {**event, "header": {**event["header"], "event_id": "another-event-id"}}
     assert lark.push(redelivered).status == 200
     lark.reply_to(event["event"]["message"]["message_id"])
-    time.sleep(0.5)
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="the one event worked off")
     assert len(emulator.calls_for("create")) == 1
 
 
