@@ -17,7 +17,7 @@ from lark_oapi.api.im.v1 import (
 from lark_oapi.core.enum import AccessTokenType, HttpMethod
 from lark_oapi.core.model import BaseRequest
 
-from bot.openapi import OpenApi, OpenApiError
+from bot.feishu.openapi import OpenApi, OpenApiError
 from bot.ratelimit import KeyedLimiters
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from lark_oapi.api.hire.v1 import (
 )
 
 from bot.accounts import Account, AccountStatus, Cash, Referrer
-from bot.openapi import OpenApi, OpenApiError
+from bot.feishu.openapi import OpenApi, OpenApiError
 from bot.ratelimit import Priority
 
 # The documented error codes of these operations.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.openapi import TOKEN_CODES, OpenApiError
+from bot.feishu.openapi import TOKEN_CODES, OpenApiError
 from bot.referral_gateway import (
     ACCOUNT_NOT_FOUND,
     BAD_PARAMETER,

@@ -24,7 +24,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 )
 
 from bot.accounts import Account
-from bot.openapi import OpenApiError
+from bot.feishu.openapi import OpenApiError
 from bot.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from bot.accounts import Account
-from bot.openapi import OpenApiError
+from bot.feishu.openapi import OpenApiError
 from bot.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card

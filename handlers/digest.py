@@ -24,8 +24,8 @@ from bot.accounts import Account
 from bot.config import Settings
 from bot.digest_model import changes, totals
 from bot.digest_records import DigestRecords
+from bot.feishu.openapi import OpenApiError
 from bot.messenger import Messenger
-from bot.openapi import OpenApiError
 from bot.ratelimit import Priority
 from bot.referral_gateway import ReferralGateway
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger

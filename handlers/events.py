@@ -12,8 +12,8 @@ from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 
 from bot.accounts import Account, AccountStatus
+from bot.feishu.openapi import OpenApiError
 from bot.inbox import InboxEvent
-from bot.openapi import OpenApiError
 from bot.referral_gateway import from_sdk
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card

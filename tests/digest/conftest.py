@@ -10,7 +10,7 @@ import pytest
 from bot.accounts import Account, AccountStatus
 from bot.app import ReferralBot
 from bot.emulator import Emulator
-from bot.openapi import OPERATION_LIMITS, OpenApi, TokenCache, build_client
+from bot.feishu.openapi import OPERATION_LIMITS, OpenApi, TokenCache, build_client
 from tests.conftest import make_settings
 
 HR_CHAT = "oc_hr"
