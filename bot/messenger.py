@@ -18,7 +18,7 @@ from lark_oapi.core.enum import AccessTokenType, HttpMethod
 from lark_oapi.core.model import BaseRequest
 
 from bot.feishu.openapi import OpenApi, OpenApiError
-from bot.ratelimit import KeyedLimiters
+from bot.feishu.ratelimit import KeyedLimiters
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from lark_oapi.api.hire.v1 import (
 
 from bot.accounts import Account, AccountStatus, Cash, Referrer
 from bot.feishu.openapi import OpenApi, OpenApiError
-from bot.ratelimit import Priority
+from bot.feishu.ratelimit import Priority
 
 # The documented error codes of these operations.
 SERVER_ERROR = 1002001

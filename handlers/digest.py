@@ -25,8 +25,8 @@ from bot.config import Settings
 from bot.digest_model import changes, totals
 from bot.digest_records import DigestRecords
 from bot.feishu.openapi import OpenApiError
+from bot.feishu.ratelimit import Priority
 from bot.messenger import Messenger
-from bot.ratelimit import Priority
 from bot.referral_gateway import ReferralGateway
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
 from bot.store import AccountBook, Database, utcnow

@@ -23,7 +23,7 @@ from lark_oapi.core.exception import ObtainAccessTokenException
 from lark_oapi.core.model import BaseResponse
 
 from bot.config import Settings
-from bot.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
+from bot.feishu.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 

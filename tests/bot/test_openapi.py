@@ -6,7 +6,7 @@ import time
 import pytest
 
 from bot.feishu.openapi import OpenApi, OpenApiError, RetryPolicy, TokenCache, build_client
-from bot.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
+from bot.feishu.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
 from bot.referral_gateway import ReferralGateway
 from tests.conftest import make_settings
 
