@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.feishu.openapi import TOKEN_CODES, OpenApiError
-from bot.referral_gateway import (
+from bot.feishu.referral import (
     ACCOUNT_NOT_FOUND,
     BAD_PARAMETER,
     SERVER_ERROR,

@@ -26,8 +26,8 @@ from bot.digest_model import changes, totals
 from bot.digest_records import DigestRecords
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
+from bot.feishu.referral import ReferralGateway
 from bot.messenger import Messenger
-from bot.referral_gateway import ReferralGateway
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
 from bot.store import AccountBook, Database, utcnow
 from cards.digest import DigestView, digest_card

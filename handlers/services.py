@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import Settings
+from bot.feishu.referral import ReferralGateway
 from bot.inbox import Inbox
 from bot.messenger import Messenger
-from bot.referral_gateway import ReferralGateway
 from bot.store import AccountBook, AuditLog
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from bot.feishu.openapi import OpenApi, OpenApiError, RetryPolicy, TokenCache, build_client
 from bot.feishu.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
-from bot.referral_gateway import ReferralGateway
+from bot.feishu.referral import ReferralGateway
 from tests.conftest import make_settings
 
 
