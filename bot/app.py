@@ -6,10 +6,10 @@ import logging
 
 from bot.callbacks import CallbackReceiver, PushedEvent
 from bot.config import Settings
+from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.referral import ReferralGateway
 from bot.inbox import Inbox
-from bot.messenger import Messenger
 from bot.server import HttpServer
 from bot.store import AccountBook, AuditLog, Database
 from bot.web import create_web_app

@@ -24,10 +24,10 @@ from bot.accounts import Account
 from bot.config import Settings
 from bot.digest_model import changes, totals
 from bot.digest_records import DigestRecords
+from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ReferralGateway
-from bot.messenger import Messenger
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
 from bot.store import AccountBook, Database, utcnow
 from cards.digest import DigestView, digest_card

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import Settings
+from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
 from bot.inbox import Inbox
-from bot.messenger import Messenger
 from bot.store import AccountBook, AuditLog
 
 
