@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.callbacks import CallbackReceiver, PushedEvent
 from bot.config import Settings
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
+from bot.feishu.pushes import CallbackReceiver, PushedEvent
 from bot.feishu.referral import ReferralGateway
 from bot.inbox import Inbox
 from bot.server import HttpServer

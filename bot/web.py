@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bot.callbacks import MAX_BODY_BYTES, CallbackReceiver
+from bot.feishu.pushes import MAX_BODY_BYTES, CallbackReceiver
 
 log = logging.getLogger(__name__)
 
