@@ -10,8 +10,8 @@ from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.pushes import CallbackReceiver, PushedEvent
 from bot.feishu.referral import ReferralGateway
 from bot.inbox import Inbox
+from bot.records.store import AccountBook, AuditLog, Database
 from bot.server import HttpServer
-from bot.store import AccountBook, AuditLog, Database
 from bot.web import create_web_app
 from bot.worker import WorkerPool
 from handlers import card_actions, events

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.accounts import Account, AccountStatus, Cash
-from bot.store import Database, from_iso, to_iso, utcnow
+from bot.records.store import Database, from_iso, to_iso, utcnow
 
 SCHEDULED = "scheduled"
 ON_DEMAND = "on_demand"

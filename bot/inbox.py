@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.store import Database, to_iso, utcnow
+from bot.records.store import Database, to_iso, utcnow
 
 QUEUED, WORKING, DONE, FAILED = "queued", "working", "done", "failed"
 # Longer than any event's work can take (API timeouts times retries), so a live claim is never

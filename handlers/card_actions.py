@@ -25,7 +25,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 
 from bot.accounts import Account
 from bot.feishu.openapi import OpenApiError
-from bot.store import utcnow
+from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.text import Text

@@ -12,7 +12,7 @@ from typing import get_args
 
 from bot.accounts import Account
 from bot.feishu.openapi import OpenApiError
-from bot.store import utcnow
+from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.error import error_card, not_allowed_card

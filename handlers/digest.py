@@ -28,8 +28,8 @@ from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ReferralGateway
+from bot.records.store import AccountBook, Database, utcnow
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
-from bot.store import AccountBook, Database, utcnow
 from cards.digest import DigestView, digest_card
 from cards.text import Text
 from handlers.answers import explain

@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
 from bot.inbox import Inbox
-from bot.store import AccountBook, AuditLog
+from bot.records.store import AccountBook, AuditLog
 
 
 class DigestPoster(Protocol):
