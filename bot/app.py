@@ -9,7 +9,7 @@ from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.pushes import CallbackReceiver, PushedEvent
 from bot.feishu.referral import ReferralGateway
-from bot.inbox import Inbox
+from bot.records.inbox import Inbox
 from bot.records.store import AccountBook, AuditLog, Database
 from bot.server import HttpServer
 from bot.web import create_web_app

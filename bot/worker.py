@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.inbox import Inbox, InboxEvent
+from bot.records.inbox import Inbox, InboxEvent
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 from bot.accounts import Account, AccountStatus
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.referral import from_sdk
-from bot.inbox import InboxEvent
+from bot.records.inbox import InboxEvent
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text

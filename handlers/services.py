@@ -8,7 +8,7 @@ from typing import Protocol
 from bot.config import Settings
 from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
-from bot.inbox import Inbox
+from bot.records.inbox import Inbox
 from bot.records.store import AccountBook, AuditLog
 
 

@@ -1,6 +1,6 @@
 """The bot's own records in SQLite (through sqlite-utils): known accounts and the audit trail.
 
-The event inbox shares the database file; it lives in `bot/inbox.py`.
+The event inbox shares the database file; it lives in `bot/records/inbox.py`.
 """
 
 from __future__ import annotations
