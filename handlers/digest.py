@@ -23,11 +23,11 @@ from apscheduler.triggers.base import BaseTrigger
 from bot.accounts import Account
 from bot.config import Settings
 from bot.digest_model import changes, totals
-from bot.digest_records import DigestRecords
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ReferralGateway
+from bot.records.digests import DigestRecords
 from bot.records.store import AccountBook, Database, utcnow
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
 from cards.digest import DigestView, digest_card

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 from bot.accounts import Account, AccountStatus
-from bot.digest_records import ON_DEMAND
+from bot.records.digests import ON_DEMAND
 from tests.conftest import Feishu, buttons, card_text, card_text_zh
 from tests.digest.conftest import HR_CHAT, chat_messages, know_accounts
 
