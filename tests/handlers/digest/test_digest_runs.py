@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from bot.accounts import Account, AccountStatus
 from bot.records.digests import ON_DEMAND
 from tests.conftest import Feishu, buttons, card_text, card_text_zh
-from tests.digest.conftest import HR_CHAT, chat_messages, know_accounts
+from tests.handlers.digest.conftest import HR_CHAT, chat_messages, know_accounts
 
 
 def test_command_posts_digest_and_records_the_run(digest_bot, emulator):

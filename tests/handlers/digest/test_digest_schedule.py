@@ -9,7 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.scheduler import latest_fire_time
 from tests.conftest import card_text, wait_for
-from tests.digest.conftest import HR_CHAT, chat_messages, know_accounts
+from tests.handlers.digest.conftest import HR_CHAT, chat_messages, know_accounts
 
 SHANGHAI = "Asia/Shanghai"
 

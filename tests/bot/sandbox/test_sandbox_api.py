@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.bot.sandbox.conftest import ADMIN, OUTSIDER, Page
 from tests.conftest import buttons, card_text, card_text_zh, wait_for
-from tests.sandbox.conftest import ADMIN, OUTSIDER, Page
 
 
 def test_page_and_its_assets_are_served(page: Page) -> None:
