@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger(__name__)
@@ -27,20 +28,29 @@ DEFAULT_GRACE = timedelta(hours=2)
 CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def crontab_trigger(crontab: str, timezone: str) -> CronTrigger:
-    """A CronTrigger that reads a 5-field crontab the way cron does, weekdays included."""
+def crontab_trigger(crontab: str, timezone: str) -> BaseTrigger:
+    """A trigger that reads a 5-field crontab the way cron does, weekdays included."""
     fields = crontab.split()
     if len(fields) != 5:
         raise ValueError(f"Wrong number of fields; got {len(fields)}, expected 5")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_cron_weekdays(weekday),
-        timezone=timezone,
-    )
+    weekdays = _cron_weekdays(weekday)
+
+    def cron(day: str, day_of_week: str) -> CronTrigger:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=day_of_week,
+            timezone=timezone,
+        )
+
+    # Cron fires when either day field matches if both are restricted, and a field starting
+    # with "*" is not (vixie cron's DOM_STAR/DOW_STAR); CronTrigger always wants both to match.
+    if not day.startswith("*") and not weekday.startswith("*"):
+        return OrTrigger([cron(day, "*"), cron("*", weekdays)])
+    return cron(day, weekdays)
 
 
 def _cron_weekdays(field: str) -> str:
@@ -136,6 +146,14 @@ class DigestSchedule:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
+
+    def alive(self) -> bool:
+        """The scheduler runs and its thread lives (False once started and then died)."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return True
+        thread = getattr(scheduler, "_thread", None)  # BackgroundScheduler's own thread
+        return bool(scheduler.running) and (thread is None or thread.is_alive())
 
     @property
     def next_run_time(self) -> datetime | None:
