@@ -1,39 +1,64 @@
-"""The card listing the accounts the bot knows, each with a Show button."""
+"""The card listing the accounts the bot knows, each with a Show button, a page at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.accounts import AccountRecord
 from cards.account import status_tag
-from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
+from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown
+from cards.text import Text, code, escape_md, header, join, markdown, plural
 from cards.when import seen
 
 TITLE = Text("Referral accounts", "内推账户列表")
 SHOW = Text("Show", "查看")
+NEXT = Text("Next", "下一页")
+FIRST_PAGE = Text("First page", "第一页")
 NOT_FETCHED = Text("not fetched yet", "尚未查询")
 SEEN_UNKNOWN = Text("last seen unknown", "查询时间未知")
 EMPTY = Text(
     "No referral accounts yet. Register one with `/referral register <email>`.",
     "还没有内推账户。使用 `/referral register <email>` 注册一个。",
 )
-# Room kept for config and the "and N more" line; the hr between two blocks.
-_BUDGET = MAX_CARD_BYTES - 1024
+# The action the digest's "Show all accounts" button also sends; `offset` picks the page.
+LIST_ACTION = "list"
+# Room kept for config, the range and "and N more" lines and the buttons; the hr between two
+# blocks.
+_BUDGET = MAX_CARD_BYTES - 2048
 _SEPARATOR = card_size(hr()) + 2
 
 
 def _count(n: int) -> Text:
-    return Text(f"{n} account" + ("" if n == 1 else "s"), f"共 {n} 个")
+    return Text(plural(n, "account"), f"共 {n} 个")
 
 
 def _more(n: int) -> Text:
     return Text(f"… and {n} more", f"… 还有 {n} 个")
 
 
-def record_text(record: AccountRecord, now: datetime) -> Text:
+def _range(first: int, last: int, total: int) -> Text:
+    """Which records a page shows, counted from 1: "Accounts 29–56 of 400"."""
+    if first == last:
+        return Text(f"Account {first} of {total}", f"第 {first} 个，共 {total} 个")
+    return Text(f"Accounts {first}–{last} of {total}", f"第 {first}–{last} 个，共 {total} 个")
+
+
+def _nothing_more(total: int) -> Text:
+    return Text(
+        f"No more accounts: the list has {plural(total, 'account')}.",
+        f"没有更多账户了：列表共 {total} 个。",
+    )
+
+
+def list_value(offset: int) -> dict[str, str | int]:
+    """The callback value of a button that posts the page starting at `offset`."""
+    return {"action": LIST_ACTION, "offset": offset}
+
+
+def record_text(record: AccountRecord, now: datetime, *, zone: str) -> Text:
     """The lines describing one record: ID and contact, status and balance, last seen."""
     first = code(record.account_id)
     if record.contact:
@@ -48,18 +73,19 @@ def record_text(record: AccountRecord, now: datetime) -> Text:
         points = format_points(account.points)
         lines.append(
             Text(
-                f"<font color='{colour}'>{label.en}</font> · {points} points"
+                f"<font color='{colour}'>{label.en}</font> · "
+                + plural(account.points, "point", shown=points)
                 + (f" · {money}" if money else " · no cash bonus"),
                 f"<font color='{colour}'>{label.zh}</font> · {points} 积分"
                 + (f" · {money}" if money else " · 无现金奖励"),
             )
         )
-        lines.append(seen(record.seen_at, now) if record.seen_at else SEEN_UNKNOWN)
+        lines.append(seen(record.seen_at, now, zone=zone) if record.seen_at else SEEN_UNKNOWN)
     return join(lines)
 
 
-def record_block(record: AccountRecord, index: int, now: datetime) -> dict:
-    """One record: its text on the left, its Show button on the right."""
+def record_block(record: AccountRecord, index: int, now: datetime, *, zone: str) -> dict:
+    """One record: its text on the left, its Show button (`show_{index}`) on the right."""
     show = button(
         SHOW,
         {"action": "show", "account_id": record.account_id},
@@ -73,33 +99,64 @@ def record_block(record: AccountRecord, index: int, now: datetime) -> dict:
                 "tag": "column",
                 "width": "weighted",
                 "weight": 1,
-                "elements": [markdown(record_text(record, now))],
+                "elements": [markdown(record_text(record, now, zone=zone))],
             },
             {"tag": "column", "width": "auto", "vertical_align": "center", "elements": [show]},
         ],
     }
 
 
-def account_list_card(records: Sequence[AccountRecord], *, now: datetime, limit: int = 50) -> dict:
-    """All records, at most `limit` of them and never more than fit the card size limit."""
-    head = header(TITLE, "blue", subtitle=_count(len(records)))
+def account_list_card(
+    records: Sequence[AccountRecord],
+    *,
+    now: datetime,
+    zone: str,
+    offset: int = 0,
+    limit: int = 50,
+) -> dict:
+    """The records from `offset` on, at most `limit` of them and never more than fit the card
+    size limit, with a Next button while more remain. Times are shown in the IANA `zone`."""
+    total = len(records)
+    head = header(TITLE, "blue", subtitle=_count(total))
+    summary = TITLE + Text.same(f" ({total})")
     if not records:
         return card(head, [markdown(EMPTY)], summary=TITLE)
+    offset = max(offset, 0)
+    if offset >= total:
+        first_page = button(FIRST_PAGE, list_value(0), element_id="btn_first")
+        return card(head, [markdown(_nothing_more(total)), first_page], summary=summary)
 
-    elements: list[dict] = []
-    shown = 0
+    blocks: list[dict] = []
     used = card_size(head)
-    for index, record in enumerate(records[: max(limit, 0)]):
-        block = record_block(record, index, now)
+    # Element ids count from 0 on every page: unique within the card and short at any offset.
+    for index, record in enumerate(records[offset : offset + max(limit, 0)]):
+        block = record_block(record, index, now, zone=zone)
+        if not blocks and used + card_size(block) > _BUDGET:
+            # A contact too long for a card of its own: the page still shows the account.
+            block = record_block(replace(record, contact=None), index, now, zone=zone)
         size = card_size(block) + _SEPARATOR
         if used + size > _BUDGET:
             break
+        blocks.append(block)
+        used += size
+    shown = len(blocks)
+    remaining = total - offset - shown
+
+    elements: list[dict] = []
+    if shown and (offset or remaining):
+        elements.append(markdown(_range(offset + 1, offset + shown, total), size="notation"))
+    for block in blocks:
         if elements:
             elements.append(hr())
         elements.append(block)
-        shown += 1
-        used += size
-    hidden = len(records) - shown
-    if hidden:
-        elements.append(markdown(_more(hidden), size="notation"))
-    return card(head, elements, summary=TITLE + Text.same(f" ({len(records)})"))
+    if remaining:
+        elements.append(markdown(_more(remaining), size="notation"))
+    pager = []
+    if offset:
+        pager.append(button(FIRST_PAGE, list_value(0), element_id="btn_first"))
+    if remaining:
+        # Past a record that fits no card at all rather than offer the same page again.
+        pager.append(button(NEXT, list_value(offset + max(shown, 1)), element_id="btn_next"))
+    if pager:
+        elements.append(row(*pager))
+    return card(head, elements, summary=summary)

@@ -17,7 +17,8 @@ from bot.digest_model import Change, Totals
 from cards.account import status_tag
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
 from cards.money import format_cash, format_points
-from cards.text import Text, code, header, join, markdown
+from cards.text import Text, code, header, join, markdown, plural
+from cards.when import stamp
 
 TITLE = Text("Referral accounts digest", "内推账户日报")
 SHOW_ALL = Text("Show all accounts", "查看全部账户")
@@ -56,7 +57,7 @@ class DigestView:
 
 def signed_points(delta: int) -> Text:
     """+100 -> "+100 points" / "+100 积分"."""
-    return Text(f"{delta:+,} points", f"{delta:+,} 积分")
+    return Text(plural(delta, "point", shown=f"{delta:+,}"), f"{delta:+,} 积分")
 
 
 def signed_cash(delta: Cash) -> str:
@@ -77,7 +78,7 @@ def balance_text(account: Account) -> Text:
     points = format_points(account.points)
     money = " · ".join(format_cash(c) for c in account.cash)
     return Text(
-        f"{points} points" + (f" · {money}" if money else ""),
+        plural(account.points, "point", shown=points) + (f" · {money}" if money else ""),
         f"{points} 积分" + (f" · {money}" if money else ""),
     )
 
@@ -131,7 +132,7 @@ def totals_text(view: DigestView) -> Text:
     t = view.totals
     lines = [
         Text(
-            f"**{view.known} accounts** · {t.enabled} enabled · {t.disabled} disabled",
+            f"**{plural(view.known, 'account')}** · {t.enabled} enabled · {t.disabled} disabled",
             f"**共 {view.known} 个账户** · {t.enabled} 个已启用 · {t.disabled} 个已停用",
         ),
         Text(f"Points: {format_points(t.points)}", f"积分：{format_points(t.points)}"),
@@ -149,10 +150,6 @@ def totals_text(view: DigestView) -> Text:
             )
         )
     return join(lines)
-
-
-def _stamp(moment: datetime, zone: str) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") + f" ({zone})"
 
 
 def _section(title: Text, lines: Sequence[Text]) -> dict:
@@ -187,8 +184,8 @@ def _ranked_lines(view: DigestView) -> list[tuple[int, Text]]:
 def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
     """The digest card; never larger than Feishu's card limit however many lines there are."""
     template = "red" if view.failures or view.undelivered else "blue"
-    head = header(TITLE, template, subtitle=Text.same(_stamp(view.taken_at, view.zone)))
-    summary = TITLE + Text.same(f" · {_stamp(view.taken_at, view.zone)}")
+    head = header(TITLE, template, subtitle=Text.same(stamp(view.taken_at, view.zone)))
+    summary = TITLE + Text.same(f" · {stamp(view.taken_at, view.zone)}")
     if not view.known:
         return card(head, [markdown(NO_ACCOUNTS)], summary=summary)
 
@@ -199,8 +196,8 @@ def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
         note = FIRST
     elif view.since is not None:
         note = Text(
-            f"Changes since {_stamp(view.since, view.zone)}",
-            f"自 {_stamp(view.since, view.zone)} 以来的变化",
+            f"Changes since {stamp(view.since, view.zone)}",
+            f"自 {stamp(view.since, view.zone)} 以来的变化",
         )
     else:
         note = NO_CHANGES

@@ -26,7 +26,7 @@ def card_size(document: dict) -> int:
 
 def button(
     label: Text,
-    value: dict[str, str],
+    value: dict[str, str | int],
     *,
     element_id: str,
     kind: str = "default",

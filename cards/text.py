@@ -60,6 +60,13 @@ def join(parts: Iterable[Text], sep: str = "\n") -> Text:
     return Text(sep.join(t.en for t in items), sep.join(t.zh for t in items))
 
 
+def plural(count: int, noun: str, nouns: str | None = None, *, shown: str | None = None) -> str:
+    """The count and the English noun that fits it: "1 account", "2 accounts", "-1 point".
+    `nouns` is an irregular plural; `shown` the count as printed (e.g. "+1,200")."""
+    word = noun if abs(count) == 1 else nouns or noun + "s"
+    return f"{count if shown is None else shown} {word}"
+
+
 # An underscore inside a word (as in most emails) cannot start emphasis; others can.
 _LOOSE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 

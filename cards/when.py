@@ -1,8 +1,9 @@
-"""When an account was last seen, relative to now and as an absolute UTC time."""
+"""When something happened: relative to now, and as a local time in the configured zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from cards.text import Text
 
@@ -12,6 +13,13 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def stamp(moment: datetime, zone: str) -> str:
+    """The local time in the IANA zone `zone` and the zone's name: "2026-11-21 17:00
+    (Asia/Shanghai)". Names, not abbreviations: "CST" is China's and America's."""
+    local = as_utc(moment).astimezone(ZoneInfo(zone))
+    return local.strftime("%Y-%m-%d %H:%M") + f" ({zone})"
 
 
 def ago(moment: datetime, now: datetime) -> Text:
@@ -29,8 +37,8 @@ def ago(moment: datetime, now: datetime) -> Text:
     return Text(f"{days} d ago", f"{days} 天前")
 
 
-def seen(moment: datetime, now: datetime) -> Text:
-    """ "seen 5 min ago · 2026-11-21 09:00 UTC"."""
+def seen(moment: datetime, now: datetime, *, zone: str) -> Text:
+    """ "seen 5 min ago · 2026-11-21 17:00 (Asia/Shanghai)"."""
     relative = ago(moment, now)
-    stamp = as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
-    return Text(f"seen {relative.en} · {stamp}", f"{relative.zh}查询 · {stamp}")
+    when = stamp(moment, zone)
+    return Text(f"seen {relative.en} · {when}", f"{relative.zh}查询 · {when}")

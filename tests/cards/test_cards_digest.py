@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -113,3 +114,29 @@ def test_hundreds_of_lines_stay_under_30_kb_with_and_n_more():
         # Failures come first, so all 50 show before any balance change.
         assert en.count("could not fetch") == min(50, shown)
         assert buttons(card)[-1]["behaviors"][0]["value"] == {"action": "list"}
+
+
+def test_times_are_shown_in_the_digest_zone_whatever_zone_they_carry():
+    current = [acc(1)]
+    taken_utc = datetime(2026, 11, 23, 1, 0, tzinfo=ZoneInfo("UTC"))
+    since_naive = datetime(2026, 11, 20, 1, 0)  # naive datetimes are UTC
+    card = digest_card(view({}, current, taken_at=taken_utc, since=since_naive))
+    assert_valid_card(card)
+    assert card["header"]["subtitle"]["content"] == "2026-11-23 09:00 (Asia/Shanghai)"
+    assert "Changes since 2026-11-20 09:00 (Asia/Shanghai)" in all_content(card, "en_us")
+    assert "自 2026-11-20 09:00 (Asia/Shanghai) 以来的变化" in all_content(card, "zh_cn")
+    assert "UTC" not in all_content(card, "en_us")
+
+
+def test_one_account_and_one_point_are_singular():
+    previous = {acc(1).account_id: acc(1, points=10)}
+    current = [acc(1, points=11), acc(2, points=1)]
+    card = digest_card(view(previous, current, known=1))
+    en = all_content(card, "en_us")
+    assert "**1 account** · " in en
+    assert "`6942778198054000001` · +1 point" in en
+    assert "`6942778198054000002` · new · <font color='green'>Enabled</font> · 1 point" in en
+    assert not re.search(r"(?<![\d,])1 points", en)
+    down = digest_card(view({acc(1).account_id: acc(1, points=10)}, [acc(1, points=9)]))
+    assert "· -1 point" in all_content(down, "en_us")
+    assert "-1 积分" in all_content(down, "zh_cn")

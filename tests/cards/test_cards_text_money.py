@@ -4,7 +4,7 @@ import pytest
 
 from bot.accounts import Cash
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown, plain
+from cards.text import Text, code, escape_md, header, join, markdown, plain, plural
 
 
 def test_plain_and_markdown_carry_both_languages() -> None:
@@ -75,3 +75,20 @@ def test_format_cash(cash: Cash, expected: str) -> None:
 )
 def test_format_points(points: int, expected: str) -> None:
     assert format_points(points) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((0, "account"), {}, "0 accounts"),
+        ((1, "account"), {}, "1 account"),
+        ((2, "account"), {}, "2 accounts"),
+        ((-1, "point"), {}, "-1 point"),
+        ((1, "point"), {"shown": "+1"}, "+1 point"),
+        ((1200, "point"), {"shown": "1,200"}, "1,200 points"),
+        ((3, "entry", "entries"), {}, "3 entries"),
+        ((1, "entry", "entries"), {}, "1 entry"),
+    ],
+)
+def test_plural(args, kwargs, expected) -> None:
+    assert plural(*args, **kwargs) == expected
