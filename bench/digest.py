@@ -40,6 +40,7 @@ def main() -> int:
             app_id=emulator.app_id,
             app_secret=emulator.app_secret,
             encrypt_key="",
+            allow_unsigned=True,  # nothing is pushed to it here
             verification_token="bench",
             domain=emulator.url,
             host="127.0.0.1",

@@ -3,31 +3,48 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.pushes import CallbackReceiver, PushedEvent
 from bot.feishu.referral import ReferralGateway
+from bot.housekeeping import Housekeeper
 from bot.records.inbox import Inbox
-from bot.records.store import AccountBook, AuditLog, Database
+from bot.records.liveness import Liveness, new_owner_id
+from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, utcnow
 from bot.server import HttpServer
 from bot.web import create_web_app
-from bot.worker import WorkerPool
+from bot.worker import StoreTrouble, WorkerPool
 from handlers import card_actions, events
 from handlers.digest import DigestService
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
+# An event waiting this long while Feishu answers means the workers are not getting through.
+STUCK_AFTER = timedelta(minutes=5)
+# A clean stop waits this long for work in hand (a supervisor's stop timeout is often 10 s).
+STOP_WAIT = 5.0
+
 
 class ReferralBot:
     """The whole bot in one process: HTTP callbacks, the inbox workers and the digest schedule."""
 
-    def __init__(self, settings: Settings, *, workers: int = 4, api: OpenApi | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 4,
+        api: OpenApi | None = None,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self.settings = settings
-        self.database = Database(settings.db_path)
-        self.inbox = Inbox(self.database)
+        self.owner = new_owner_id()
+        self.database = Database(settings.db_path, busy_timeout=busy_timeout)
+        self.inbox = Inbox(self.database, self.owner)
         if api is None:
             cache = TokenCache()
             api = OpenApi(build_client(settings, cache), cache)
@@ -35,7 +52,9 @@ class ReferralBot:
         gateway = ReferralGateway(api)
         messenger = Messenger(api)
         accounts = AccountBook(self.database)
-        self.digest = DigestService(settings, self.database, accounts, gateway, messenger)
+        self.digest = DigestService(
+            settings, self.database, accounts, gateway, messenger, holder=self.owner
+        )
         self.services = Services(
             settings=settings,
             inbox=self.inbox,
@@ -45,30 +64,80 @@ class ReferralBot:
             messenger=messenger,
             digest=self.digest,
         )
+        trouble = StoreTrouble()
         self.pool = WorkerPool(
             self.inbox,
             lambda event: events.work(self.services, event),
-            on_failure=lambda event, reason: events.tell_failure(self.services, event),
+            on_failure=lambda event, reason: events.tell_failure(self.services, event, reason),
             size=workers,
+            trouble=trouble,
+        )
+        self.inbox.on_new = self.pool.notify
+        # Once Feishu answers again, everything waiting out a backoff goes at once.
+        api.reachability.on_recovery(self.inbox.wake_waiting)
+        self.housekeeper = Housekeeper(
+            Liveness(self.database, self.owner),
+            self.inbox,
+            prune=self._prune,
+            trouble=trouble,
         )
         self.card_actions = card_actions.CardActions(self.services)
         self.receiver = CallbackReceiver(settings, self._accept, self.card_actions.answer)
-        self.web = create_web_app(self.receiver, self._health)
+        self.web = create_web_app(self.receiver, self.health)
         self._server: HttpServer | None = None
         self._running = False
 
     def _accept(self, event: PushedEvent) -> bool:
-        new = self.inbox.accept(event.event_id, event.event_type, event.payload, event.message_id)
-        if new:
-            self.pool.notify()
-        return new
+        return self.inbox.accept(event.event_id, event.event_type, event.payload, event.message_id)
 
-    def _health(self) -> dict:
-        return {"inbox": self.inbox.counts()}
+    def _prune(self) -> dict[str, int]:
+        return {
+            "events": self.inbox.prune(),
+            "card notes": self.services.accounts.forget_old_cards(),
+            "digest snapshots": self.digest.records.prune_snapshots(),
+        }
+
+    def health(self) -> tuple[bool, dict]:
+        """Whether the bot can serve, and why not: the database takes writes, every worker
+        and the schedule live, and nothing has waited long while Feishu answers."""
+        problems: list[str] = []
+        unwritable = self.database.probe_write()
+        if unwritable:
+            problems.append(unwritable)
+        if self._running:
+            if self.pool.alive() < self.pool.size:
+                problems.append(f"{self.pool.size - self.pool.alive()} inbox workers are dead")
+            if not self.housekeeper.alive():
+                problems.append("the housekeeper (heartbeat) is dead")
+            if not self.digest.schedule_alive():
+                problems.append("the digest scheduler is dead")
+        body: dict = {}
+        try:
+            body["inbox"] = self.inbox.counts()
+            oldest = self.inbox.oldest_queued()
+        except Exception as exc:  # the probe above says why
+            log.warning("health: inbox unreadable: %s", exc)
+            oldest = None
+        reachability = self.api.reachability
+        body["feishu"] = "reachable" if reachability.reachable else "unreachable"
+        if oldest is not None and reachability.reachable:
+            waited = utcnow() - oldest
+            back_for = timedelta(seconds=reachability.up_for())
+            if min(waited, back_for) > STUCK_AFTER:
+                problems.append(f"an event has waited {int(waited.total_seconds())} s")
+        if problems:
+            body["problems"] = problems
+        return not problems, body
 
     def start(self, *, serve: bool = True, schedule: bool = True) -> None:
         """Start the workers, the digest schedule and (unless `serve` is False) the HTTP server."""
+        if not self.settings.encrypt_key:
+            log.warning(
+                "LARK_ENCRYPT_KEY is empty and REFERRAL_BOT_ALLOW_UNSIGNED=1: pushes are not "
+                "signed, so anyone who learns the verification token can send commands"
+            )
         self._running = True
+        self.housekeeper.start()  # beats, and takes back work of processes that died
         self.pool.start()
         self.card_actions.start()
         if schedule:
@@ -84,14 +153,31 @@ class ReferralBot:
         return self._server.url
 
     def stop(self) -> None:
-        """Stop taking requests, let in-flight work finish; what is left stays queued."""
+        """Stop taking requests; wait (bounded) for work in hand; what has not started stays
+        queued. Each step runs whatever the ones before it did."""
         if not self._running:
             return
         self._running = False
+        work_left = 0
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("the HTTP server", self._stop_server),
+            ("the digest", self.digest.stop_schedule),
+            ("the card buttons", lambda: self.card_actions.stop(STOP_WAIT)),
+            ("the workers", lambda: self.pool.stop(STOP_WAIT)),
+        ]
+        for name, step in steps:
+            try:
+                result = step()
+                if name == "the workers":
+                    work_left = int(result or 0)
+            except Exception:
+                log.exception("stopping %s failed", name)
+        try:
+            self.housekeeper.stop(work_left=bool(work_left))
+        finally:
+            self.database.close()
+
+    def _stop_server(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        self.digest.stop_schedule()
-        self.card_actions.stop()
-        self.pool.stop()
-        self.database.close()

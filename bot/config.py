@@ -32,6 +32,7 @@ DEFAULTS: dict[str, str | None] = {
     "REFERRAL_BOT_DIGEST_CRON": "0 9 * * 1-5",
     "REFERRAL_BOT_DIGEST_TZ": "Asia/Shanghai",
     "REFERRAL_BOT_DIGEST_CHATS": "",
+    "REFERRAL_BOT_ALLOW_UNSIGNED": "0",
 }
 SECRETS = ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY", "LARK_VERIFICATION_TOKEN")
 
@@ -54,6 +55,8 @@ class Settings:
     digest_cron: str
     digest_tz: str
     digest_chats: tuple[str, ...]
+    # Take pushes without an encrypt key (unsigned): only where nobody else can reach the URL.
+    allow_unsigned: bool = False
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"Settings(app_id={self.app_id!r}, domain={self.domain!r}, port={self.port})"
@@ -143,6 +146,14 @@ def _validate(values: dict[str, str]) -> Settings:
         crontab_trigger(cron, tz)
     except ValueError:
         raise ConfigError(f"REFERRAL_BOT_DIGEST_CRON is not a 5-field crontab: {cron!r}") from None
+    allow_unsigned = _flag(values, "REFERRAL_BOT_ALLOW_UNSIGNED")
+    if not values["LARK_ENCRYPT_KEY"] and not allow_unsigned:
+        # Without it pushes are not signed, and anyone who learns the verification token (it
+        # travels in every body) could send commands as an admin.
+        raise ConfigError(
+            "missing required setting LARK_ENCRYPT_KEY (the console's Encrypt Key; "
+            "REFERRAL_BOT_ALLOW_UNSIGNED=1 takes unsigned pushes instead)"
+        )
     return Settings(
         app_id=values["LARK_APP_ID"],
         app_secret=values["LARK_APP_SECRET"],
@@ -156,4 +167,14 @@ def _validate(values: dict[str, str]) -> Settings:
         digest_cron=cron,
         digest_tz=tz,
         digest_chats=_split(values["REFERRAL_BOT_DIGEST_CHATS"]),
+        allow_unsigned=allow_unsigned,
     )
+
+
+def _flag(values: dict[str, str], name: str) -> bool:
+    value = values[name].strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {values[name]!r}")

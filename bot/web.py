@@ -13,7 +13,7 @@ from bot.feishu.pushes import MAX_BODY_BYTES, CallbackReceiver
 log = logging.getLogger(__name__)
 
 
-def create_web_app(receiver: CallbackReceiver, health: Callable[[], dict]) -> Flask:
+def create_web_app(receiver: CallbackReceiver, health: Callable[[], tuple[bool, dict]]) -> Flask:
     app = Flask("referral-bot")
     # Werkzeug refuses a longer body with 413 before the view reads it.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -28,10 +28,11 @@ def create_web_app(receiver: CallbackReceiver, health: Callable[[], dict]) -> Fl
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         try:
-            return jsonify({"status": "ok", **health()}), 200
-        except Exception:
-            log.exception("health check failed")
-            return jsonify({"status": "unavailable"}), 503
+            ok, details = health()
+        except Exception as exc:
+            log.warning("health check failed: %s", exc)
+            return jsonify({"status": "unavailable", "problems": ["health check failed"]}), 503
+        return jsonify({"status": "ok" if ok else "unavailable", **details}), 200 if ok else 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -2,9 +2,12 @@
 
 The work runs on a small pool. If it finishes within `ANSWER_BUDGET` the callback answer
 carries the toast and the updated card; otherwise the answer says "working on it" and the card
-is updated when the work is done (the callback's delayed-update token, or a PATCH of the
-message). Every other card showing the same account is updated too, so no card keeps showing a
-status that is no longer true.
+is updated when the work is done, with the error if it failed (the callback's delayed-update
+token, else a PATCH of the message, else a patch queued in the inbox). Every other card showing
+the same account is updated too, so no card keeps showing a status that is no longer true.
+
+A press is recorded as pending before its work and done after it: a redelivery of a press that
+is done is answered from the records, one whose process died mid-press is carried out.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     CallBackCard,
@@ -23,12 +29,13 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTriggerResponse,
 )
 
-from bot.accounts import Account
 from bot.feishu.openapi import OpenApiError
+from bot.records.inbox import Press as PressState
 from bot.records.store import utcnow
-from cards.account import account_card
 from cards.account_list import account_list_card
+from cards.error import error_card
 from cards.text import Text
+from handlers import account_cards
 from handlers.answers import explain
 from handlers.parser import ACCOUNT_ID
 from handlers.services import Services
@@ -52,6 +59,7 @@ class Press:
     message_id: str | None
     chat_id: str | None
     token: str | None
+    offset: int = 0  # where the account list starts (its Next button)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ class Outcome:
     kind: str  # info | success | error | warning
     card: dict | None = None
 
+
+WORKING = Text("Working on it: the card will update shortly", "处理中，卡片稍后更新")
+SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
 
 ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
 ACTIONS = ACCOUNT_ACTIONS | {"list"}
@@ -70,16 +81,35 @@ class CardActions:
         self._services = services
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
-        self._account_locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._locks = KeyedLocks()
+        self._in_hand: set[Future] = set()
+        self._in_hand_guard = threading.Lock()
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="card-action")
 
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=False)
-            self._pool = None
+    def stop(self, timeout: float = 5.0) -> None:
+        """Wait up to `timeout` for presses in hand; their late updates go out if they can."""
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=False, cancel_futures=False)
+        with self._in_hand_guard:
+            in_hand = set(self._in_hand)
+        _, not_done = wait(in_hand, timeout=timeout)
+        if not_done:
+            log.warning("%d button presses were still in hand at stop", len(not_done))
+        self._pool = None
+
+    def _submit(self, func, *args) -> Future:
+        future = self._pool.submit(func, *args)
+        with self._in_hand_guard:
+            self._in_hand.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future) -> None:
+        with self._in_hand_guard:
+            self._in_hand.discard(future)
 
     def answer(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
         """The callback's answer; never raises."""
@@ -88,7 +118,7 @@ class CardActions:
             outcome = self._answer(press, data)
         except Exception:
             log.exception("card action failed")
-            outcome = Outcome(Text("Something went wrong", "出错了，请重试"), "error")
+            outcome = Outcome(SOMETHING_WRONG, "error")
         return _response(outcome)
 
     def _answer(self, press: Press, data: P2CardActionTrigger) -> Outcome:
@@ -101,26 +131,34 @@ class CardActions:
         if not self._services.settings.is_admin(press.open_id):
             self._audit(press, "refused", "not an admin")
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
-        if not self._services.inbox.mark_handled(press.event_id, "card.action.trigger"):
+        state = self._services.inbox.begin_press(press.event_id, "card.action.trigger")
+        if state is PressState.DONE:
             # Feishu delivered this press again: do not call the API twice.
             return self._current(press, Text("Already done", "已处理"))
-        future = self._pool.submit(self._perform, press)
+        if state is PressState.BUSY:
+            return Outcome(WORKING, "info")
+        future = self._submit(self._perform, press)
         try:
             return future.result(timeout=ANSWER_BUDGET)
         except FutureTimeout:
             answered_at = time.monotonic()
             future.add_done_callback(lambda f: self._late_update(press, f, answered_at))
-            return Outcome(
-                Text("Working on it: the card will update shortly", "处理中，卡片稍后更新"), "info"
-            )
+            return Outcome(WORKING, "info")
 
     def _perform(self, press: Press) -> Outcome:
+        inbox = self._services.inbox
         try:
             outcome = self._run(press)
         except OpenApiError as exc:
             self._audit(press, f"error {exc.code}", exc.msg)
+            # Failed, not done: should Feishu deliver the press again, it is carried out.
+            inbox.end_press(press.event_id, ok=False, error=str(exc))
             return Outcome(explain(exc), "error")
+        except Exception as exc:
+            inbox.end_press(press.event_id, ok=False, error=f"{type(exc).__name__}: {exc}")
+            raise
         self._audit(press, "ok")
+        inbox.end_press(press.event_id, ok=True)
         return outcome
 
     def _audit(self, press: Press, outcome: str, detail: str | None = None) -> None:
@@ -137,11 +175,16 @@ class CardActions:
     def _run(self, press: Press) -> Outcome:
         services = self._services
         if press.action == "list":
-            card = account_list_card(services.accounts.all(), now=utcnow())
+            card = account_list_card(
+                services.accounts.all(),
+                now=utcnow(),
+                zone=services.settings.digest_tz,
+                offset=press.offset,
+            )
             services.messenger.send_card(press.chat_id, card, uuid=f"list-{press.event_id}")
             return Outcome(Text("Account list sent", "已发送账户列表"), "success")
         account_id = press.account_id
-        with self._lock_for(account_id):
+        with self._locks.hold(account_id):
             if press.action == "enable":
                 services.gateway.enable(account_id)
             elif press.action == "disable":
@@ -149,7 +192,7 @@ class CardActions:
             # Read back after any change, so the card shows what Feishu holds now.
             account = services.gateway.get_assets(account_id)
             services.accounts.remember(account)
-            card = self._card(account)
+            card = account_cards.render(services, account_id)
             if press.action == "show":
                 sent = services.messenger.send_card(
                     press.chat_id, card, uuid=f"show-{press.event_id}"
@@ -158,7 +201,10 @@ class CardActions:
                 return Outcome(Text("Account card sent", "已发送账户卡片"), "success")
             # After the pressed card's own answer has reached Feishu, or that answer would
             # overwrite a newer state on it.
-            self._pool.submit(self._update_other_cards, account_id, press.message_id)
+            skip = (press.message_id,) if press.message_id else ()
+            account_cards.refresh_later(
+                services, account_id, skip=skip, delay=timedelta(seconds=ANSWER_FLIGHT)
+            )
         toast = {
             "enable": Text("Account enabled", "账户已启用"),
             "disable": Text("Account disabled", "账户已停用"),
@@ -168,56 +214,82 @@ class CardActions:
 
     def _current(self, press: Press, toast: Text) -> Outcome:
         """The card from the bot's records, without calling the API."""
-        return Outcome(toast, "info", self._latest_card(press.account_id))
-
-    def _latest_card(self, account_id: str | None) -> dict | None:
-        """The account as the records hold it now (a later press may have changed it)."""
-        record = self._services.accounts.get(account_id or "")
-        return self._card(record.account) if record and record.account else None
-
-    def _card(self, account: Account) -> dict:
-        record = self._services.accounts.get(account.account_id)
-        return account_card(account, contact=record.contact if record else None)
-
-    def _update_other_cards(self, account_id: str, pressed: str | None) -> None:
-        time.sleep(ANSWER_FLIGHT)
-        # Render from the records as they are now, not as they were when this was queued:
-        # a later press may have changed the account meanwhile.
-        card = self._latest_card(account_id)
-        if card is None:
-            return
-        for message_id in self._services.accounts.cards_showing(account_id):
-            if message_id == pressed:
-                continue
-            try:
-                self._services.messenger.update_card(message_id, card)
-            except OpenApiError as exc:
-                log.warning("could not update card %s: %s", message_id, exc)
+        card = account_cards.render(self._services, press.account_id) if press.account_id else None
+        return Outcome(toast, "info", card)
 
     def _late_update(self, press: Press, future: Future, answered_at: float) -> None:
-        """The work outlived the answer: bring the pressed card up to date now."""
-        outcome: Outcome = future.result()
-        if outcome.card is None:
+        """The work outlived the answer: bring the pressed card up to date now, or say what
+        went wrong on it; the person is never left with "working on it"."""
+        try:
+            outcome: Outcome = future.result()
+        except Exception:
+            log.exception("button press %s failed", press.event_id)
+            outcome = Outcome(SOMETHING_WRONG, "error")
+        notice = outcome.toast if outcome.kind == "error" else None
+        if press.account_id:
+            card = account_cards.render(self._services, press.account_id, notice)
+        else:
+            card = outcome.card
+        if card is None:
+            if notice is not None:
+                self._tell_in_chat(press, notice)
             return
         time.sleep(max(0.0, answered_at + ANSWER_FLIGHT - time.monotonic()))
-        card = self._latest_card(press.account_id) or outcome.card
         messenger = self._services.messenger
-        try:
-            if press.token:
+        if press.token:
+            try:
                 messenger.update_card_by_token(press.token, card)
                 return
-        except OpenApiError as exc:
-            log.warning("delayed update by token failed, patching instead: %s", exc)
-        if press.message_id:
-            try:
-                messenger.update_card(press.message_id, card)
             except OpenApiError as exc:
-                log.error("card %s could not be updated: %s", press.message_id, exc)
+                log.warning("delayed update by token failed, patching instead: %s", exc)
+        if not press.message_id:
+            return
+        try:
+            messenger.update_card(press.message_id, card)
+        except OpenApiError as exc:
+            log.warning("card %s not updated now, queued: %s", press.message_id, exc)
+            if press.account_id:
+                account_cards.refresh_later(
+                    self._services, press.account_id, only=(press.message_id,), notice=notice
+                )
 
-    def _lock_for(self, account_id: str) -> threading.Lock:
-        """Presses on one account run one at a time, so the last read-back wins everywhere."""
-        with self._locks_guard:
-            return self._account_locks.setdefault(account_id, threading.Lock())
+    def _tell_in_chat(self, press: Press, what: Text) -> None:
+        if not press.chat_id:
+            return
+        card = error_card(Text("Could not do that", "操作未完成"), what)
+        try:
+            self._services.messenger.send_card(
+                press.chat_id, card, uuid=f"press-failed-{press.event_id}"
+            )
+        except OpenApiError as exc:
+            log.warning("could not tell chat %s that a press failed: %s", press.chat_id, exc)
+
+
+class KeyedLocks:
+    """One lock per key while anyone holds or waits for it; forgotten when nobody does."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def _read(data: P2CardActionTrigger) -> Press:
@@ -225,9 +297,14 @@ def _read(data: P2CardActionTrigger) -> Press:
     value = (event.action.value if event and event.action else None) or {}
     context = event.context if event else None
     account_id = value.get("account_id")
+    try:
+        offset = max(0, int(value.get("offset", 0)))
+    except (TypeError, ValueError):
+        offset = 0
     return Press(
         event_id=data.header.event_id if data.header else "",
         action=str(value.get("action", "")),
+        offset=offset,
         account_id=str(account_id) if account_id is not None else None,
         open_id=event.operator.open_id if event and event.operator else None,
         message_id=context.open_message_id if context else None,

@@ -13,6 +13,7 @@ from typing import get_args
 from bot.accounts import Account
 from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
+from bot.worker import RetryLater
 from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.error import error_card, not_allowed_card
@@ -30,6 +31,7 @@ class Asker:
     open_id: str | None
     chat_id: str
     message_id: str | None = None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ Handler = Callable[[Services, Asker, parser.Command], Reply]
 HANDLERS: dict[type, Handler] = {}
 # Commands anyone may run; everything else needs an admin.
 OPEN_TO_ALL = (parser.Help,)
+# Commands whose Open API call must not be sent twice: create may have taken effect even when
+# its answer was lost. Every other command is safe to run again if a run was cut off.
+ONCE_ONLY = (parser.RegisterByEmail, parser.RegisterByMobile)
 
 
 def handles(*kinds: type) -> Callable[[Handler], Handler]:
@@ -80,13 +85,37 @@ def run(services: Services, asker: Asker, text: str) -> Reply:
     if not isinstance(command, OPEN_TO_ALL) and not services.settings.is_admin(asker.open_id):
         _audit(services, asker, action, account_id, "refused", "not an admin")
         return Reply(not_allowed_card())
+    once = isinstance(command, ONCE_ONLY) and asker.event_id is not None
+    if once and not services.inbox.begin_once(asker.event_id):
+        # An earlier run began the create and was cut off before Feishu's answer was kept.
+        _audit(services, asker, action, account_id, "uncertain", "interrupted mid-call")
+        return Reply(_uncertain_card())
     try:
         reply = HANDLERS[type(command)](services, asker, command)
     except OpenApiError as exc:
+        if exc.transient and not (once and exc.may_have_acted):
+            # Feishu is out of reach and nothing took effect: the whole event waits and is
+            # run again (see bot.worker); the audit records the outcome then.
+            if once:
+                services.inbox.clear_once(asker.event_id)
+            raise RetryLater(str(exc)) from None
         _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
+        if once and exc.may_have_acted:
+            return Reply(_uncertain_card(explain(exc)))
         return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
     _audit(services, asker, action, account_id, "ok")
     return reply
+
+
+def _uncertain_card(reason: Text | None = None) -> dict:
+    detail = Text(
+        "Feishu did not confirm the registration, and it may have taken effect. "
+        "Check the person's referral account in Feishu Hire before registering again.",
+        "飞书未确认注册结果，注册可能已经生效。请先在飞书招聘中核实该员工的内推账户，再决定是否重新注册。",
+    )
+    if reason is not None:
+        detail = reason + Text.same(" ") + detail
+    return error_card(Text("Not sure it was registered", "无法确认是否已注册"), detail)
 
 
 def _audit(
@@ -158,7 +187,8 @@ def disable(services: Services, asker: Asker, command: parser.Disable) -> Reply:
 
 @handles(parser.ListAccounts)
 def list_accounts(services: Services, asker: Asker, command: parser.ListAccounts) -> Reply:
-    return Reply(account_list_card(services.accounts.all(), now=utcnow()))
+    zone = services.settings.digest_tz
+    return Reply(account_list_card(services.accounts.all(), now=utcnow(), zone=zone))
 
 
 @handles(parser.Help)

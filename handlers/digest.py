@@ -1,19 +1,20 @@
 """The status digest: fetch every known account, compare with the last digest, post the card.
 
 Scheduled runs post to every chat in `settings.digest_chats`, once per fire time across all
-processes sharing the database (a lease on the run, then one per chat). `/referral digest` runs
-the same digest for one chat and answers with its card.
+processes sharing the database (a lease on the run, then one per chat), and compare only with
+the previous scheduled run. A post that fails while Feishu is in trouble is tried again with
+backoff until the schedule's grace ends (its uuid keeps it single). A stop cuts a run off within
+seconds and lets go of its lease; the next start finishes it. `/referral digest` runs the same
+digest for one chat and answers with its card.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import socket
-import uuid
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,9 +28,11 @@ from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ReferralGateway
-from bot.records.digests import DigestRecords
+from bot.records.digests import ON_DEMAND, SCHEDULED, DigestRecords
+from bot.records.liveness import new_owner_id
 from bot.records.store import AccountBook, Database, utcnow
 from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
+from bot.worker import Stopping
 from cards.digest import DigestView, digest_card
 from cards.text import Text
 from handlers.answers import explain
@@ -39,8 +42,9 @@ log = logging.getLogger(__name__)
 # Enough threads to keep the rate limiter's slots busy while answers are in flight; more would
 # only queue on the limiter.
 FETCH_THREADS = 6
-# Refresh the run's lease this often (in accounts) so a long digest is not taken for dead.
-HEARTBEAT_EVERY = 50
+# Backoff of a failed post, doubling up to the cap, until the schedule's grace runs out.
+POST_RETRY_FIRST = 5.0
+POST_RETRY_CAP = 120.0
 
 
 @dataclass(frozen=True)
@@ -61,21 +65,27 @@ class DigestService:
         accounts: AccountBook,
         gateway: ReferralGateway,
         messenger: Messenger,
+        *,
+        holder: str | None = None,
+        post_retry_first: float = POST_RETRY_FIRST,
     ) -> None:
         self._settings = settings
         self._accounts = accounts
         self._gateway = gateway
         self._messenger = messenger
         self.records = DigestRecords(database)
-        # Names this process (and this bot, when tests run two in one process) in the leases.
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Names this process in the leases: its owner id in the liveness records.
+        self.holder = holder or new_owner_id()
         self._schedule: DigestSchedule | None = None
+        self._grace = DEFAULT_GRACE
+        self._post_retry_first = post_retry_first
+        self._stopping = threading.Event()
 
     # --- on demand ---------------------------------------------------------------------------
     def card_for_chat(self, chat_id: str) -> dict:
         """Run a digest now for `/referral digest`; recorded, but not as the scheduled run."""
         run_id = self.records.start_on_demand(self.holder)
-        digest = self._collect(run_id)
+        digest = self._collect(run_id, ON_DEMAND)  # Stopping: the command is run again later
         self._finish(digest, chats_posted=[chat_id], chats_failed=[])
         return digest.card
 
@@ -90,35 +100,62 @@ class DigestService:
         if run_id is None:
             log.info("digest of %s is done or under way elsewhere", scheduled_for)
             return []
-        digest = self._collect(run_id)
-        posted: list[str] = []
-        failed: list[tuple[str, str, str]] = []
-        for chat_id in chats:
-            if not self.records.lease_post(scheduled_for, chat_id, run_id, self.holder):
-                continue
-            try:
-                message_id = self._messenger.send_card(
-                    chat_id, digest.card, uuid=_post_uuid(scheduled_for, chat_id)
-                )
-            except OpenApiError as exc:
-                # One chat's failure must not keep the digest from the others.
-                log.error("digest of %s not posted to %s: %s", scheduled_for, chat_id, exc)
-                self.records.end_post(scheduled_for, chat_id, error=str(exc))
-                reason = explain(exc)
-                failed.append((chat_id, reason.en, reason.zh))
-                continue
-            self.records.end_post(scheduled_for, chat_id, message_id=message_id)
-            posted.append(chat_id)
-            self.records.heartbeat(run_id)
+        try:
+            digest = self._collect(run_id, SCHEDULED)
+            posted, failed = self._post(scheduled_for, run_id, digest.card, chats)
+        except Stopping:
+            log.info("digest of %s cut off by the stop; the next start finishes it", scheduled_for)
+            self.records.release(run_id)
+            return []
         self._finish(digest, chats_posted=posted, chats_failed=failed)
         return posted
+
+    def _post(
+        self, scheduled_for: datetime, run_id: int, card: dict, chats: Sequence[str]
+    ) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """Post to every chat not yet posted to. Chats Feishu is in trouble with are tried
+        again with backoff until the grace ends; one chat's failure keeps the digest from no
+        other."""
+        posted: list[str] = []
+        failed: list[tuple[str, str, str]] = []
+        waiting = [
+            c for c in chats if self.records.lease_post(scheduled_for, c, run_id, self.holder)
+        ]
+        give_up_at = scheduled_for + self._grace
+        delay = self._post_retry_first
+        while waiting:
+            retry: list[str] = []
+            for chat_id in waiting:
+                try:
+                    message_id = self._messenger.send_card(
+                        chat_id, card, uuid=_post_uuid(scheduled_for, chat_id)
+                    )
+                except OpenApiError as exc:
+                    if exc.transient and utcnow() + timedelta(seconds=delay) < give_up_at:
+                        log.warning("digest post to %s failed, retrying: %s", chat_id, exc)
+                        retry.append(chat_id)
+                        continue
+                    log.error("digest of %s not posted to %s: %s", scheduled_for, chat_id, exc)
+                    self.records.end_post(scheduled_for, chat_id, error=str(exc))
+                    reason = explain(exc)
+                    failed.append((chat_id, reason.en, reason.zh))
+                    continue
+                self.records.end_post(scheduled_for, chat_id, message_id=message_id)
+                posted.append(chat_id)
+            waiting = retry
+            if waiting and self._stopping.wait(delay):
+                raise Stopping()
+            delay = min(delay * 2, POST_RETRY_CAP)
+        return posted, failed
 
     def start_schedule(
         self, *, trigger: BaseTrigger | None = None, grace: timedelta = DEFAULT_GRACE
     ) -> None:
         """Run `run_scheduled` on the configured cron (or `trigger`, for tests)."""
+        self._stopping.clear()
         if self._schedule is not None or not self._settings.digest_chats:
             return
+        self._grace = grace
         settings = self._settings
         self._schedule = DigestSchedule(
             trigger or crontab_trigger(settings.digest_cron, settings.digest_tz),
@@ -130,21 +167,30 @@ class DigestService:
         self._schedule.start()
 
     def stop_schedule(self) -> None:
+        """Stop firing; a digest under way is cut off within seconds and released."""
+        self._stopping.set()
         if self._schedule is not None:
             self._schedule.stop()
             self._schedule = None
+
+    def schedule_alive(self) -> bool:
+        """False when a schedule was started and its scheduler has died."""
+        return self._schedule is None or self._schedule.alive()
 
     @property
     def next_run_time(self) -> datetime | None:
         return self._schedule.next_run_time if self._schedule is not None else None
 
     # --- the work ----------------------------------------------------------------------------
-    def _collect(self, run_id: int) -> Digest:
+    def _collect(self, run_id: int, kind: str) -> Digest:
         records = self._accounts.all()
         contacts = {r.account_id: r.contact for r in records if r.contact}
-        fetched, failures = self._fetch_all([r.account_id for r in records], run_id)
-        previous_run = self.records.previous_finished(run_id)
-        previous = self.records.latest_snapshots(run_id)
+        fetched, failures = self._fetch_all([r.account_id for r in records])
+        # A scheduled digest reports what changed since the last scheduled one, whatever was
+        # asked for on demand in between; on demand, since the last digest of either kind.
+        baseline = SCHEDULED if kind == SCHEDULED else None
+        previous_run = self.records.previous_finished(run_id, baseline)
+        previous = self.records.latest_snapshots(run_id, baseline)
         self.records.save_snapshots(run_id, fetched)
         undelivered = self.records.undelivered_before(run_id)
         zone = self._settings.digest_tz
@@ -169,36 +215,45 @@ class DigestService:
         )
 
     def _fetch_all(
-        self, account_ids: Sequence[str], run_id: int
+        self, account_ids: Sequence[str]
     ) -> tuple[list[Account], list[tuple[str, Text, str]]]:
         """Every account's assets, in the background lane of the shared rate limiter so that
-        commands sent meanwhile go first."""
+        commands sent meanwhile go first. Raises Stopping soon after a stop."""
         fetched: dict[str, Account] = {}
         failures: dict[str, tuple[Text, str]] = {}
-        with ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="digest-fetch") as pool:
+        pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="digest-fetch")
+        try:
             futures = {
-                pool.submit(self._gateway.get_assets, account_id, priority=Priority.BACKGROUND): (
-                    account_id
-                )
-                for account_id in account_ids
+                pool.submit(self._fetch, account_id): account_id for account_id in account_ids
             }
-            for done, future in enumerate(as_completed(futures), start=1):
-                account_id = futures[future]
-                try:
-                    account = future.result()
-                except OpenApiError as exc:
-                    log.warning("digest could not fetch %s: %s", account_id, exc)
-                    failures[account_id] = (explain(exc), str(exc))
-                else:
-                    self._accounts.remember(account)
-                    fetched[account_id] = account
-                if done % HEARTBEAT_EVERY == 0:
-                    self.records.heartbeat(run_id)
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                if self._stopping.is_set():
+                    raise Stopping()
+                for future in done:
+                    account_id = futures[future]
+                    try:
+                        account = future.result()
+                    except OpenApiError as exc:
+                        log.warning("digest could not fetch %s: %s", account_id, exc)
+                        failures[account_id] = (explain(exc), str(exc))
+                    else:
+                        self._accounts.remember(account)
+                        fetched[account_id] = account
+        finally:
+            # On a stop, fetches not begun are dropped and those in flight are not waited for.
+            pool.shutdown(wait=not self._stopping.is_set(), cancel_futures=True)
         order = {account_id: i for i, account_id in enumerate(account_ids)}
         return (
             sorted(fetched.values(), key=lambda a: order[a.account_id]),
             [(a, *failures[a]) for a in sorted(failures, key=order.__getitem__)],
         )
+
+    def _fetch(self, account_id: str) -> Account:
+        if self._stopping.is_set():
+            raise Stopping()
+        return self._gateway.get_assets(account_id, priority=Priority.BACKGROUND)
 
     def _finish(
         self,

@@ -1,27 +1,31 @@
-"""Working off one inbox event: a chat message (a command) or a balance change."""
+"""Working off one inbox event: a chat message (a command), a balance change, or the bot's own
+follow-up work (refreshing cards, telling a person the truth after a long outage)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import lark_oapi as lark
 from lark_oapi.api.hire.v1 import Account as SdkAccount
 from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 
-from bot.accounts import Account, AccountStatus
+from bot.accounts import AccountStatus
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.referral import from_sdk
-from bot.records.inbox import InboxEvent
+from bot.records.inbox import INTERNAL, InboxEvent
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text
-from handlers import commands
+from handlers import account_cards, commands
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
+
+TELL_FAILURE = "bot.tell_failure"
 
 
 def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1) -> None:
@@ -36,33 +40,51 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
         open_id=sender.sender_id.open_id if sender.sender_id else None,
         chat_id=message.chat_id,
         message_id=message.message_id,
+        event_id=event_id,
     )
     saved = services.inbox.saved_reply(event_id)
     if saved is not None:  # a retry: the command ran already, only the answer is missing
         reply = commands.Reply(saved["card"], saved.get("account_id"))
-    elif message.message_type == "text":
-        text = json.loads(message.content or "{}").get("text", "")
-        reply = commands.run(services, asker, text)
-        services.inbox.save_reply(event_id, {"card": reply.card, "account_id": reply.account_id})
     else:
-        reply = commands.Reply(
-            error_card(
-                Text("Not a command", "无法识别的命令"),
-                Text(
-                    "Send me a text command, e.g. /referral help.",
-                    "请发送文字命令，例如 /referral help。",
-                ),
-            )
-        )
-    try:
-        # The uuid makes a retried reply (same event) land once.
-        sent = services.messenger.reply_card(
-            message.message_id, reply.card, chat_id=message.chat_id, uuid=f"reply-{event_id}"
-        )
-    except OpenApiError as exc:
-        raise RetryLater(f"could not reply: {exc}") from None
+        if message.message_type == "text":
+            # Raises RetryLater while Feishu cannot be reached; nothing was done then.
+            reply = commands.run(services, asker, _text(message.content))
+        else:
+            reply = commands.Reply(NOT_TEXT)
+        services.inbox.save_reply(event_id, {"card": reply.card, "account_id": reply.account_id})
+    sent = _send_reply(services, message.message_id, message.chat_id, reply.card, event_id)
     if reply.account_id:
         services.accounts.note_card(sent, reply.account_id, message.chat_id)
+        # The command read or changed the account: older cards of it catch up.
+        account_cards.refresh_later(services, reply.account_id, skip=(sent,))
+
+
+NOT_TEXT = error_card(
+    Text("Not a command", "无法识别的命令"),
+    Text("Send me a text command, e.g. /referral help.", "请发送文字命令，例如 /referral help。"),
+)
+
+
+def _text(content: str | None) -> str:
+    try:
+        return str(json.loads(content or "{}").get("text", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _send_reply(
+    services: Services, message_id: str, chat_id: str, card: dict, event_id: str, kind="reply"
+) -> str:
+    try:
+        # The uuid makes a retried reply (same event) land once.
+        return services.messenger.reply_card(
+            message_id, card, chat_id=chat_id, uuid=f"{kind}-{event_id}"
+        )
+    except OpenApiError as exc:
+        if exc.transient:
+            raise RetryLater(f"could not reply: {exc}") from None
+        # The message was withdrawn, or the bot left the chat: nobody can be answered.
+        raise GiveUp(f"could not reply: {exc}") from None
 
 
 def _mentions_bot(services: Services, mentions: list) -> bool:
@@ -76,24 +98,80 @@ def _mentions_bot(services: Services, mentions: list) -> bool:
 def handle_assets_update(
     services: Services, event_id: str, data: P2HireReferralAccountAssetsUpdateV1
 ) -> None:
-    """Keep the records' balance current; only enabled accounts get these events."""
+    """Keep the records' balance current, in Feishu's order: an event older than what the
+    records hold (a late redelivery, or a read since) changes nothing."""
     update = data.event
     if update is None or not update.account_id:
         raise GiveUp("balance event without an account id")
-    known = services.accounts.get(update.account_id)
     sdk_account = SdkAccount({"account_id": update.account_id})
     sdk_account.assets = update.assets
-    changed = from_sdk(sdk_account, AccountStatus.ENABLED)
-    previous = known.account if known else None
-    services.accounts.remember(
-        Account(
-            account_id=changed.account_id,
-            status=previous.status if previous else AccountStatus.ENABLED,
-            points=changed.points,
-            cash=changed.cash,
-            referrer=previous.referrer if previous else None,
+    balance = from_sdk(sdk_account, AccountStatus.ENABLED)
+    known = services.accounts.get(update.account_id)
+    if known is None or known.account is None:
+        # An account the bot has not met: adopt it as Feishu holds it now (status included),
+        # which is newer than this event.
+        try:
+            services.accounts.remember(services.gateway.get_assets(update.account_id))
+        except OpenApiError as exc:
+            if exc.transient:
+                raise RetryLater(f"could not fetch account {update.account_id}: {exc}") from None
+            raise GiveUp(f"balance event for an account Feishu does not show: {exc}") from None
+        return
+    as_of = _modify_time(update.modify_time)
+    if not services.accounts.apply_balance(balance.account_id, balance.points, balance.cash, as_of):
+        log.info("balance event %s for %s is older than the records", event_id, update.account_id)
+
+
+def _modify_time(value: str | None) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value or "") / 1000, UTC)
+    except ValueError:
+        raise GiveUp(f"balance event with a bad modify_time {value!r}") from None
+
+
+def tell_failure(services: Services, event: InboxEvent, reason: str) -> None:
+    """A message event failed for good (Feishu was out of reach for hours): queue the truth
+    for the person, to be sent as soon as Feishu can be reached."""
+    if event.event_type != "im.message.receive_v1":
+        return
+    services.inbox.enqueue(TELL_FAILURE, {"event_id": event.event_id}, key=event.event_id)
+
+
+def send_failure_notice(services: Services, event_id: str, payload: dict) -> None:
+    """Say what ran and what did not; then the command's own answer when it had one."""
+    original = services.inbox.event(payload["event_id"])
+    if original is None:
+        return  # pruned long since
+    data = lark.JSON.unmarshal(original["payload"], P2ImMessageReceiveV1)
+    message = data.event.message
+    command = _text(message.content)
+    reply = json.loads(original["reply"]) if original["reply"] else None
+    if reply is not None:
+        title = Text("A late answer", "迟到的回复")
+        detail = Text(
+            f"Your command {command!r} was carried out, but Feishu could not be reached to "
+            "answer you for hours. Its answer follows.",
+            f"你的命令 {command!r} 已执行，但飞书长时间无法连接，未能及时回复。结果如下。",
         )
-    )
+    elif original["once_started_at"]:
+        title = Text("Not sure it was done", "无法确认是否完成")
+        detail = Text(
+            f"Your command {command!r} was begun, but Feishu could not be reached for hours "
+            "to confirm it. It may have taken effect: check before sending it again.",
+            f"你的命令 {command!r} 已开始执行，但飞书长时间无法连接，无法确认结果，"
+            "可能已经生效，请核实后再决定是否重新发送。",
+        )
+    else:
+        title = Text("Not done", "未执行")
+        detail = Text(
+            f"Your command {command!r} was not carried out: Feishu could not be reached for "
+            "hours. Nothing was changed; send it again.",
+            f"你的命令 {command!r} 未执行：飞书长时间无法连接，未做任何更改，请重新发送。",
+        )
+    mid, chat = message.message_id, message.chat_id
+    _send_reply(services, mid, chat, error_card(title, detail), event_id, "late")
+    if reply is not None:
+        _send_reply(services, mid, chat, reply["card"], event_id, "late-answer")
 
 
 ROUTES: dict[str, tuple[type, Callable]] = {
@@ -103,31 +181,23 @@ ROUTES: dict[str, tuple[type, Callable]] = {
         handle_assets_update,
     ),
 }
+# The bot's own follow-up work: plain JSON payloads.
+INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
+    account_cards.REFRESH: account_cards.refresh,
+    TELL_FAILURE: send_failure_notice,
+}
 
 
 def work(services: Services, event: InboxEvent) -> None:
-    """The worker pool's entry: decode the stored SDK model and route it."""
+    """The worker pool's entry: decode the stored event and route it."""
+    if event.event_type.startswith(INTERNAL):
+        handler = INTERNAL_ROUTES.get(event.event_type)
+        if handler is None:
+            raise GiveUp(f"no handler for {event.event_type}")
+        handler(services, event.event_id, json.loads(event.payload))
+        return
     route = ROUTES.get(event.event_type)
     if route is None:
         raise GiveUp(f"no handler for {event.event_type}")
     model, handler = route
     handler(services, event.event_id, lark.JSON.unmarshal(event.payload, model))
-
-
-def tell_failure(services: Services, event: InboxEvent) -> None:
-    """An event failed for good: tell the person who sent the message, if there was one."""
-    if event.event_type != "im.message.receive_v1":
-        return
-    data = lark.JSON.unmarshal(event.payload, P2ImMessageReceiveV1)
-    message = data.event.message
-    card = error_card(
-        Text("Something went wrong", "出错了"),
-        Text(
-            f"Your command could not be completed (reference {event.event_id}). "
-            "Nothing more will be tried; please send it again later.",
-            f"你的命令未能完成（编号 {event.event_id}），不会再自动重试，请稍后重新发送。",
-        ),
-    )
-    services.messenger.reply_card(
-        message.message_id, card, chat_id=message.chat_id, uuid=f"fail-{event.event_id}"
-    )

@@ -125,9 +125,12 @@ def wait_for(probe: Callable[[], object], timeout: float = 10, what: str = "cond
 def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot]]:
     bots: list[ReferralBot] = []
 
-    def make(start: bool = True, **overrides) -> ReferralBot:
+    def make(
+        start: bool = True, *, workers: int = 4, busy_timeout: float | None = None, **overrides
+    ) -> ReferralBot:
         settings = make_settings(emulator, str(tmp_path / "bot.db"), **overrides)
-        bot = ReferralBot(settings)
+        extra = {"busy_timeout": busy_timeout} if busy_timeout is not None else {}
+        bot = ReferralBot(settings, workers=workers, **extra)
         if start:
             bot.start(schedule=False)
         bots.append(bot)

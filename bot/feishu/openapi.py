@@ -35,7 +35,13 @@ R = TypeVar("R", bound=BaseResponse)
 
 
 class OpenApiError(Exception):
-    """A call that failed for good. `code` is Feishu's error code; None when no answer came."""
+    """A call that failed for good. `code` is Feishu's error code; None when no answer came.
+
+    `transient`: Feishu was unreachable, answered 5xx or rate-limited; the same call may well
+    succeed later. Other failures (1002551 user not found, ...) are answers in plain words.
+    `may_have_acted`: Feishu may have carried the request out although it failed (a 5xx or a
+    lost answer), so a call that is not idempotent must not simply be sent again.
+    """
 
     def __init__(
         self,
@@ -45,6 +51,8 @@ class OpenApiError(Exception):
         *,
         log_id: str | None = None,
         http_status: int | None = None,
+        transient: bool | None = None,
+        may_have_acted: bool | None = None,
     ) -> None:
         super().__init__(f"{operation} failed: code={code} msg={msg} log_id={log_id}")
         self.operation = operation
@@ -52,10 +60,54 @@ class OpenApiError(Exception):
         self.msg = msg
         self.log_id = log_id
         self.http_status = http_status
+        server_error = (http_status or 0) >= 500 or code in SERVER_ERROR_CODES
+        self.transient = transient if transient is not None else server_error or self.rate_limited
+        self.may_have_acted = may_have_acted if may_have_acted is not None else server_error
 
     @property
     def rate_limited(self) -> bool:
         return self.http_status == 429 or self.code in RATE_LIMITED_CODES
+
+
+class Reachability:
+    """Whether Feishu answers, as the last calls saw it; tells listeners when it is back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self.up_since = time.monotonic()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_recovery(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def reachable(self) -> bool:
+        return self._down_since is None
+
+    def up_for(self) -> float:
+        """Seconds since Feishu last came back (or since start)."""
+        return time.monotonic() - self.up_since
+
+    def failed(self) -> None:
+        with self._lock:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                log.warning("Feishu is unreachable or failing; work waits and is retried")
+
+    def answered(self) -> None:
+        with self._lock:
+            if self._down_since is None:
+                return
+            log.warning("Feishu answers again after %.0f s", time.monotonic() - self._down_since)
+            self._down_since = None
+            self.up_since = time.monotonic()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("a recovery listener failed")
 
 
 @dataclass(frozen=True)
@@ -131,6 +183,7 @@ class OpenApi:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
+        self.reachability = Reachability()
         self._cache = cache
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -170,12 +223,15 @@ class OpenApi:
                 if slot is not None:
                     limiter.release(slot)
             if response is None:
-                error, certain = _failure(operation, failure)
-                if (idempotent or certain) and self._wait(attempt, None, deadline):
+                error = _failure(operation, failure)
+                if error.transient:
+                    self.reachability.failed()
+                if (idempotent or not error.may_have_acted) and self._wait(attempt, None, deadline):
                     continue
                 raise error from None
 
             if response.success():
+                self.reachability.answered()
                 return response
             raw = response.raw
             status = raw.status_code if raw is not None else None
@@ -187,6 +243,10 @@ class OpenApi:
                 http_status=status,
             )
             log.warning("%s", error)
+            if error.transient and not error.rate_limited:
+                self.reachability.failed()
+            else:
+                self.reachability.answered()  # an answer in words: Feishu is there
             if error.rate_limited:
                 reset = _reset_seconds(raw)
                 if limiter is not None:
@@ -218,16 +278,31 @@ class OpenApi:
         return True
 
 
-def _failure(operation: str, exc: Exception) -> tuple[OpenApiError, bool]:
-    """An exception from the SDK as an error, and whether the request certainly had no effect."""
+def _failure(operation: str, exc: Exception) -> OpenApiError:
+    """An exception from the SDK as an error, knowing whether the request may have acted."""
     if isinstance(exc, requests.exceptions.ConnectionError):
         message = f"cannot reach Feishu: {type(exc).__name__}"
-        return OpenApiError(operation, None, message), _never_reached_server(exc)
+        certain = _never_reached_server(exc)
+        return OpenApiError(operation, None, message, transient=True, may_have_acted=not certain)
     if isinstance(exc, ObtainAccessTokenException):
-        # The token request failed, so the call itself was never sent.
-        return OpenApiError(operation, exc.code, f"tenant token refused: {exc.msg}"), True
-    # e.g. a 502 page that is not JSON: Feishu may or may not have acted.
-    return OpenApiError(operation, None, f"unreadable answer: {type(exc).__name__}"), False
+        # The token request failed, so the call itself was never sent. Wrong credentials
+        # (10003, 10014, ...) will not pass by themselves; anything else may.
+        credentials = exc.code is not None and 10000 <= exc.code < 11000
+        return OpenApiError(
+            operation,
+            exc.code,
+            f"tenant token refused: {exc.msg}",
+            transient=not credentials,
+            may_have_acted=False,
+        )
+    # e.g. a 502 page that is not JSON, or a read timeout: Feishu may or may not have acted.
+    return OpenApiError(
+        operation,
+        None,
+        f"unreadable answer: {type(exc).__name__}",
+        transient=True,
+        may_have_acted=True,
+    )
 
 
 def _never_reached_server(exc: requests.exceptions.ConnectionError) -> bool:

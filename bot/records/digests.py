@@ -1,5 +1,6 @@
 """The digest's own records in SQLite: each run, the snapshots it took, and each chat it posted
-to. Leases on these rows make a scheduled digest run and post once across processes."""
+to. Leases on these rows make a scheduled digest run and post once across processes: a lease
+is held by a process (see `liveness`) and free once that process stops beating or lets go."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.accounts import Account, AccountStatus, Cash
+from bot.records.liveness import live_cutoff, live_owners_sql
 from bot.records.store import Database, from_iso, to_iso, utcnow
 
 SCHEDULED = "scheduled"
 ON_DEMAND = "on_demand"
-# A run or post whose holder has not shown life for this long is taken to have died with its
-# process; another process may finish it.
-STALE_AFTER = timedelta(minutes=10)
+# Snapshots older than this are pruned, but for those of the latest finished scheduled run,
+# the baseline of the next one.
+KEEP_SNAPSHOTS = timedelta(days=60)
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,11 @@ class DigestRecords:
         return table.last_pk
 
     def lease_scheduled(self, scheduled_for: datetime, holder: str) -> int | None:
-        """Take the run for this fire time; None when it is done or alive in another process."""
+        """Take the run for this fire time; None when it is done or held by a live process."""
         key, now = to_iso(scheduled_for), utcnow()
         with self._database.transaction() as db:
             row = db.execute(
-                "SELECT id, finished_at, heartbeat_at FROM digest_runs WHERE scheduled_for = ?",
+                "SELECT id, finished_at, holder FROM digest_runs WHERE scheduled_for = ?",
                 [key],
             ).fetchone()
             if row is None:
@@ -118,8 +120,8 @@ class DigestRecords:
                     }
                 )
                 return table.last_pk
-            run_id, finished_at, heartbeat_at = row
-            if finished_at or from_iso(heartbeat_at) > now - STALE_AFTER:
+            run_id, finished_at, held_by = row
+            if finished_at or (held_by != holder and self._alive(db, held_by)):
                 return None
             db.execute(
                 "UPDATE digest_runs SET holder = ?, started_at = ?, heartbeat_at = ? WHERE id = ?",
@@ -127,9 +129,23 @@ class DigestRecords:
             )
             return run_id
 
-    def heartbeat(self, run_id: int) -> None:
+    @staticmethod
+    def _alive(db, holder: str | None) -> bool:
+        if holder is None:
+            return False
+        row = db.execute(
+            f"SELECT 1 FROM ({live_owners_sql()}) WHERE owner = ?", [live_cutoff(), holder]
+        ).fetchone()
+        return row is not None
+
+    def release(self, run_id: int) -> None:
+        """Let go of an unfinished run (the process is stopping): the next start finishes it."""
         self._database.db.execute(
-            "UPDATE digest_runs SET heartbeat_at = ? WHERE id = ?", [to_iso(utcnow()), run_id]
+            "UPDATE digest_runs SET holder = NULL WHERE id = ? AND finished_at IS NULL", [run_id]
+        )
+        self._database.db.execute(
+            "UPDATE digest_posts SET holder = NULL WHERE run_id = ? AND status = 'posting'",
+            [run_id],
         )
 
     def finish(
@@ -162,18 +178,19 @@ class DigestRecords:
         return [_run(row) for row in self._database.db["digest_runs"].rows_where(order_by="id")]
 
     def last_scheduled_for(self) -> datetime | None:
-        """The latest fire time a scheduled run was recorded for (on-demand runs do not count)."""
+        """The latest fire time whose scheduled run finished (a run cut off does not count, so
+        it is caught up; on-demand runs never count)."""
         row = self._database.db.execute(
-            "SELECT MAX(scheduled_for) FROM digest_runs WHERE kind = ?", [SCHEDULED]
+            "SELECT MAX(scheduled_for) FROM digest_runs WHERE kind = ? AND finished_at IS NOT NULL",
+            [SCHEDULED],
         ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
-    def previous_finished(self, before_run: int) -> Run | None:
-        """The most recent finished run older than `before_run`, of either kind."""
+    def previous_finished(self, before_run: int, kind: str | None = None) -> Run | None:
+        """The most recent finished run older than `before_run`, of `kind` or of either."""
+        where, params = _kind_filter("id < ? AND finished_at IS NOT NULL", [before_run], kind)
         rows = list(
-            self._database.db["digest_runs"].rows_where(
-                "id < ? AND finished_at IS NOT NULL", [before_run], order_by="id DESC", limit=1
-            )
+            self._database.db["digest_runs"].rows_where(where, params, order_by="id DESC", limit=1)
         )
         return _run(rows[0]) if rows else None
 
@@ -207,14 +224,16 @@ class DigestRecords:
         with self._database.transaction() as db:
             db["digest_snapshots"].upsert_all(rows, pk=("run_id", "account_id"))
 
-    def latest_snapshots(self, before_run: int) -> dict[str, Account]:
-        """Each account's most recent snapshot taken by a run older than `before_run`, so an
-        account that failed to fetch last time is compared with the time before."""
+    def latest_snapshots(self, before_run: int, kind: str | None = None) -> dict[str, Account]:
+        """Each account's most recent snapshot taken by a finished run (of `kind`, or either)
+        older than `before_run`, so an account that failed to fetch last time is compared with
+        the time before."""
+        runs, params = _kind_filter("id < ? AND finished_at IS NOT NULL", [before_run], kind)
         # SQLite returns the other columns of the row that holds MAX(run_id).
         rows = self._database.db.execute(
             "SELECT account_id, MAX(run_id), status, points, cash FROM digest_snapshots"
-            " WHERE run_id < ? GROUP BY account_id",
-            [before_run],
+            f" WHERE run_id IN (SELECT id FROM digest_runs WHERE {runs}) GROUP BY account_id",
+            params,
         ).fetchall()
         return {
             account_id: Account(
@@ -226,6 +245,16 @@ class DigestRecords:
             for account_id, _, status, points, cash in rows
         }
 
+    def prune_snapshots(self, older_than: timedelta = KEEP_SNAPSHOTS) -> int:
+        """Forget snapshots no digest compares with any more."""
+        cursor = self._database.db.execute(
+            "DELETE FROM digest_snapshots WHERE run_id IN (SELECT id FROM digest_runs"
+            " WHERE started_at < ? AND id IS NOT (SELECT MAX(id) FROM digest_runs"
+            " WHERE kind = ? AND finished_at IS NOT NULL))",
+            [to_iso(utcnow() - older_than), SCHEDULED],
+        )
+        return cursor.rowcount
+
     def snapshot_count(self, run_id: int) -> int:
         return self._database.db["digest_snapshots"].count_where("run_id = ?", [run_id])
 
@@ -236,13 +265,12 @@ class DigestRecords:
         key, now = to_iso(scheduled_for), utcnow()
         with self._database.transaction() as db:
             row = db.execute(
-                "SELECT status, updated_at FROM digest_posts"
-                " WHERE scheduled_for = ? AND chat_id = ?",
+                "SELECT status, holder FROM digest_posts WHERE scheduled_for = ? AND chat_id = ?",
                 [key, chat_id],
             ).fetchone()
             if row is not None:
-                status, updated_at = row
-                if status != "posting" or from_iso(updated_at) > now - STALE_AFTER:
+                status, held_by = row
+                if status != "posting" or (held_by != holder and self._alive(db, held_by)):
                     return False
             db["digest_posts"].upsert(
                 {
@@ -281,6 +309,12 @@ class DigestRecords:
                 "scheduled_for = ?", [to_iso(scheduled_for)], order_by="chat_id"
             )
         )
+
+
+def _kind_filter(where: str, params: list, kind: str | None) -> tuple[str, list]:
+    if kind is None:
+        return where, params
+    return f"{where} AND kind = ?", [*params, kind]
 
 
 def _run(row: dict) -> Run:

@@ -3,8 +3,14 @@
 Feishu delivers at least once and retries for hours, so an event is taken in once (by
 `header.event_id`, and for messages also by `message_id`), and whatever was queued or in progress
 when the process stopped is worked off after the next start. An event is claimed by one
-process (its `owner`); a process that stops cleanly puts its unfinished claims back, and claims
-left by a process that died are taken back once they are older than `STALE_CLAIM`.
+process (its `owner`, see `liveness`); a claim is taken back only when its owner has stopped
+beating, never while the owner lives, however long the work takes. Every change to a claimed
+event names its owner, so a process whose claim was taken back cannot overwrite the new
+owner's outcome.
+
+The bot also queues its own follow-up work here (`enqueue`: refreshing older cards, telling a
+person the truth after an outage), under event types starting with `bot.`, so that it shares
+the same durability and retries.
 """
 
 from __future__ import annotations
@@ -12,15 +18,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
 
-from bot.records.store import Database, to_iso, utcnow
+from bot.records.liveness import live_cutoff, live_owners_sql
+from bot.records.store import Database, from_iso, to_iso, utcnow
 
-QUEUED, WORKING, DONE, FAILED = "queued", "working", "done", "failed"
-# Longer than any event's work can take (API timeouts times retries), so a live claim is never
-# taken back from a process that is still working on it.
-STALE_CLAIM = timedelta(minutes=5)
+QUEUED, WORKING, DONE, FAILED, PENDING = "queued", "working", "done", "failed", "pending"
+INTERNAL = "bot."  # event types of the bot's own follow-up work
+# Well past Feishu's redelivery window (about 7 hours): a redelivery is still recognised, and
+# command texts (emails, mobiles) are not kept for ever.
+KEEP_FINISHED = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -29,85 +39,143 @@ class InboxEvent:
     event_type: str
     payload: str
     attempts: int
+    received_at: datetime
+
+
+class Press(Enum):
+    """What `begin_press` found for a card callback."""
+
+    NEW = "new"  # first delivery: carry it out
+    RETAKEN = "retaken"  # begun by a process that died (or failed): carry it out now
+    BUSY = "busy"  # being carried out by a live process
+    DONE = "done"  # carried out already
 
 
 class Inbox:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, owner: str | None = None) -> None:
         self._database = database
-        self.owner = uuid.uuid4().hex
+        self.owner = owner or uuid.uuid4().hex
+        # Called after an event is queued, to wake the workers.
+        self.on_new: Callable[[], None] | None = None
 
+    # --- taking events in --------------------------------------------------------------------
     def accept(
         self, event_id: str, event_type: str, payload: str, message_id: str | None = None
     ) -> bool:
         """Store a new event; False when this event (or this message) was taken in before."""
+        if not self._insert(event_id, event_type, payload, message_id, None):
+            return False
+        self._notify()
+        return True
+
+    def enqueue(
+        self,
+        event_type: str,
+        payload: dict,
+        *,
+        key: str | None = None,
+        delay: timedelta | None = None,
+    ) -> bool:
+        """Queue the bot's own follow-up work; `key` makes it once-only (False: queued before)."""
+        assert event_type.startswith(INTERNAL), event_type
+        event_id = f"{event_type}:{key or uuid.uuid4().hex}"
+        not_before = to_iso(utcnow() + delay) if delay else None
+        if not self._insert(event_id, event_type, json.dumps(payload), None, not_before):
+            return False
+        self._notify()
+        return True
+
+    def _insert(
+        self,
+        event_id: str,
+        event_type: str,
+        payload: str,
+        message_id: str | None,
+        not_before: str | None,
+    ) -> bool:
         now = to_iso(utcnow())
         try:
             self._database.db.execute(
                 "INSERT INTO events (event_id, event_type, message_id, payload, status, attempts,"
-                " received_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-                [event_id, event_type, message_id, payload, QUEUED, now, now],
+                " not_before, received_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                [event_id, event_type, message_id, payload, QUEUED, not_before, now, now],
             )
         except sqlite3.IntegrityError:
             return False
         return True
 
-    def mark_handled(self, event_id: str, event_type: str) -> bool:
-        """Record an event handled inline (a card callback); False when it was seen before."""
-        now = to_iso(utcnow())
-        try:
-            self._database.db.execute(
-                "INSERT INTO events (event_id, event_type, status, attempts, received_at,"
-                " updated_at) VALUES (?, ?, ?, 1, ?, ?)",
-                [event_id, event_type, DONE, now, now],
-            )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+    def _notify(self) -> None:
+        if self.on_new is not None:
+            self.on_new()
 
+    # --- working them off --------------------------------------------------------------------
     def claim(self) -> InboxEvent | None:
-        """Take the oldest queued event for work, atomically across threads and processes."""
+        """Take the oldest due event for work, atomically across threads and processes."""
+        now = to_iso(utcnow())
         row = self._database.db.execute(
             "UPDATE events SET status = ?, owner = ?, attempts = attempts + 1, updated_at = ?"
             " WHERE event_id = (SELECT event_id FROM events WHERE status = ?"
             " AND (not_before IS NULL OR not_before <= ?) ORDER BY rowid LIMIT 1)"
-            " RETURNING event_id, event_type, payload, attempts",
-            [WORKING, self.owner, to_iso(utcnow()), QUEUED, to_iso(utcnow())],
+            " RETURNING event_id, event_type, payload, attempts, received_at",
+            [WORKING, self.owner, now, QUEUED, now],
         ).fetchone()
-        return InboxEvent(*row) if row else None
+        if row is None:
+            return None
+        event_id, event_type, payload, attempts, received_at = row
+        return InboxEvent(event_id, event_type, payload, attempts, from_iso(received_at))
 
-    def finish(self, event_id: str) -> None:
-        self._set(event_id, DONE, None)
+    def finish(self, event_id: str) -> bool:
+        return self._settle(event_id, DONE, None)
 
-    def fail(self, event_id: str, reason: str) -> None:
-        self._set(event_id, FAILED, reason)
+    def fail(self, event_id: str, reason: str) -> bool:
+        return self._settle(event_id, FAILED, reason)
 
-    def retry_later(self, event_id: str, reason: str, delay: timedelta) -> None:
+    def retry_later(self, event_id: str, reason: str, delay: timedelta) -> bool:
         """Back in the queue, but not to be claimed before `delay` has passed."""
-        self._database.db.execute(
+        return self._settle(event_id, QUEUED, reason, not_before=to_iso(utcnow() + delay))
+
+    def release(self, event_id: str) -> bool:
+        """Back in the queue at once, this attempt not counted (the process is stopping)."""
+        cursor = self._database.db.execute(
+            "UPDATE events SET status = ?, owner = NULL, attempts = MAX(attempts - 1, 0),"
+            " updated_at = ? WHERE event_id = ? AND status = ? AND owner = ?",
+            [QUEUED, to_iso(utcnow()), event_id, WORKING, self.owner],
+        )
+        return cursor.rowcount == 1
+
+    def _settle(
+        self, event_id: str, status: str, error: str | None, *, not_before: str | None = None
+    ) -> bool:
+        """Move one of our claims on; False when it is no longer ours (taken back)."""
+        cursor = self._database.db.execute(
             "UPDATE events SET status = ?, error = ?, owner = NULL, not_before = ?, updated_at = ?"
-            " WHERE event_id = ?",
-            [QUEUED, reason, to_iso(utcnow() + delay), to_iso(utcnow()), event_id],
+            " WHERE event_id = ? AND status = ? AND owner = ?",
+            [status, error, not_before, to_iso(utcnow()), event_id, WORKING, self.owner],
         )
+        return cursor.rowcount == 1
 
-    def release_own_claims(self) -> int:
-        """On a clean stop: put this process's unfinished events back in the queue."""
+    def requeue_orphans(self) -> int:
+        """Put claims back whose owner has stopped beating (it died, or stopped uncleanly)."""
         cursor = self._database.db.execute(
             "UPDATE events SET status = ?, owner = NULL, updated_at = ?"
-            " WHERE status = ? AND owner = ?",
-            [QUEUED, to_iso(utcnow()), WORKING, self.owner],
+            f" WHERE status = ? AND (owner IS NULL OR owner NOT IN ({live_owners_sql()}))",
+            [QUEUED, to_iso(utcnow()), WORKING, live_cutoff()],
         )
+        if cursor.rowcount:
+            self._notify()
         return cursor.rowcount
 
-    def requeue_stale_claims(self) -> int:
-        """Put events claimed by a process that died (claims older than STALE_CLAIM) back."""
-        cutoff = to_iso(utcnow() - STALE_CLAIM)
+    def wake_waiting(self) -> int:
+        """Feishu answers again: make everything waiting out a backoff due now."""
         cursor = self._database.db.execute(
-            "UPDATE events SET status = ?, owner = NULL, updated_at = ?"
-            " WHERE status = ? AND updated_at < ?",
-            [QUEUED, to_iso(utcnow()), WORKING, cutoff],
+            "UPDATE events SET not_before = NULL WHERE status = ? AND not_before > ?",
+            [QUEUED, to_iso(utcnow())],
         )
+        if cursor.rowcount:
+            self._notify()
         return cursor.rowcount
 
+    # --- what a command left behind ----------------------------------------------------------
     def save_reply(self, event_id: str, reply: dict) -> None:
         """Keep the answer worked out for an event, so a retry only re-sends it."""
         self._database.db.execute(
@@ -120,14 +188,77 @@ class Inbox:
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
-    def counts(self) -> dict[str, int]:
+    def begin_once(self, event_id: str) -> bool:
+        """Mark that work which must not run twice (a create) begins now; False when an
+        earlier attempt began it and was cut off before its outcome was known."""
+        cursor = self._database.db.execute(
+            "UPDATE events SET once_started_at = ? WHERE event_id = ? AND once_started_at IS NULL",
+            [to_iso(utcnow()), event_id],
+        )
+        return cursor.rowcount == 1
+
+    def clear_once(self, event_id: str) -> None:
+        """The once-only work certainly did not take effect: a later attempt may begin it."""
+        self._database.db.execute(
+            "UPDATE events SET once_started_at = NULL WHERE event_id = ?", [event_id]
+        )
+
+    def event(self, event_id: str) -> dict | None:
+        rows = list(self._database.db["events"].rows_where("event_id = ?", [event_id]))
+        return rows[0] if rows else None
+
+    # --- card callbacks, handled inline ------------------------------------------------------
+    def begin_press(self, event_id: str, event_type: str) -> Press:
+        """Record a card callback as pending before its work; redeliveries find it."""
+        now = to_iso(utcnow())
+        db = self._database.db
+        try:
+            db.execute(
+                "INSERT INTO events (event_id, event_type, status, owner, attempts, received_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                [event_id, event_type, PENDING, self.owner, now, now],
+            )
+            return Press.NEW
+        except sqlite3.IntegrityError:
+            pass
+        cursor = db.execute(
+            "UPDATE events SET status = ?, owner = ?, attempts = attempts + 1, updated_at = ?"
+            " WHERE event_id = ? AND (status = ? OR (status = ? AND (owner IS NULL"
+            f" OR owner NOT IN ({live_owners_sql()}))))",
+            [PENDING, self.owner, now, event_id, FAILED, PENDING, live_cutoff()],
+        )
+        if cursor.rowcount == 1:
+            return Press.RETAKEN
+        status = db.execute("SELECT status FROM events WHERE event_id = ?", [event_id]).fetchone()
+        return Press.DONE if status and status[0] == DONE else Press.BUSY
+
+    def end_press(self, event_id: str, *, ok: bool, error: str | None = None) -> None:
+        self._database.db.execute(
+            "UPDATE events SET status = ?, owner = NULL, error = ?, updated_at = ?"
+            " WHERE event_id = ? AND owner = ?",
+            [DONE if ok else FAILED, error, to_iso(utcnow()), event_id, self.owner],
+        )
+
+    # --- looking on --------------------------------------------------------------------------
+    def counts(self, *, internal: bool = False) -> dict[str, int]:
+        """Events by status: Feishu's, or with `internal` the bot's own follow-up work too."""
+        where = "" if internal else f" WHERE event_type NOT LIKE '{INTERNAL}%'"
         rows = self._database.db.execute(
-            "SELECT status, count(*) FROM events GROUP BY status"
+            f"SELECT status, count(*) FROM events{where} GROUP BY status"
         ).fetchall()
         return dict(rows)
 
-    def _set(self, event_id: str, status: str, error: str | None) -> None:
-        self._database.db.execute(
-            "UPDATE events SET status = ?, error = ?, updated_at = ? WHERE event_id = ?",
-            [status, error, to_iso(utcnow()), event_id],
+    def oldest_queued(self) -> datetime | None:
+        """When the longest-waiting queued event was received."""
+        row = self._database.db.execute(
+            "SELECT MIN(received_at) FROM events WHERE status = ?", [QUEUED]
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    def prune(self, older_than: timedelta = KEEP_FINISHED) -> int:
+        """Forget finished events (and the command texts they hold) past their use."""
+        cursor = self._database.db.execute(
+            "DELETE FROM events WHERE status IN (?, ?) AND updated_at < ?",
+            [DONE, FAILED, to_iso(utcnow() - older_than)],
         )
+        return cursor.rowcount

@@ -1,6 +1,8 @@
 """The bot's own records in SQLite (through sqlite-utils): known accounts and the audit trail.
 
-The event inbox shares the database file; it lives in `bot/records/inbox.py`.
+The event inbox shares the database file; it lives in `bot/records/inbox.py`. Every table is
+declared here, in one schema, so a database written by an older version gains the new columns
+on start.
 """
 
 from __future__ import annotations
@@ -34,11 +36,18 @@ def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+# How long a statement waits for another connection's write lock before failing.
+BUSY_TIMEOUT = 30.0
+# The health probe must answer quickly, whatever holds the lock.
+PROBE_TIMEOUT = 1.0
+
+
 class Database:
     """One SQLite file in WAL mode; each thread gets its own connection."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._create_schema()
 
@@ -46,13 +55,35 @@ class Database:
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            # Autocommit: every statement is its own transaction unless `transaction()` opens one.
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn = self._connect(self.busy_timeout)
             db = self._local.db = sqlite_utils.Database(conn)
         return db
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        # Autocommit: every statement is its own transaction unless `transaction()` opens one.
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
+        return conn
+
+    def probe_write(self) -> str | None:
+        """Write one row on a fresh connection with a short timeout; None when the database
+        takes writes, else a short reason (locked, disk full, I/O error)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=PROBE_TIMEOUT, isolation_level=None)
+        except sqlite3.Error as exc:
+            return f"database cannot be opened: {exc}"
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(PROBE_TIMEOUT * 1000)}")
+            conn.execute(
+                "INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)", [to_iso(utcnow())]
+            )
+        except sqlite3.Error as exc:
+            return f"database cannot be written: {exc}"
+        finally:
+            conn.close()
+        return None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
@@ -89,7 +120,9 @@ class Database:
             pk="account_id",
             if_not_exists=True,
         )
-        db["events"].create(
+        _create(
+            db,
+            "events",
             {
                 "event_id": str,
                 "event_type": str,
@@ -103,13 +136,22 @@ class Database:
                 "error": str,
                 "received_at": str,
                 "updated_at": str,
+                # When work that must not run twice (a create) was begun; see Inbox.begin_once.
+                "once_started_at": str,
             },
             pk="event_id",
-            if_not_exists=True,
         )
         # Feishu advises de-duplicating message events by message_id as well as event_id.
         db["events"].create_index(["message_id"], unique=True, if_not_exists=True)
         db["events"].create_index(["status"], if_not_exists=True)
+        db["events"].create_index(["updated_at"], if_not_exists=True)
+        # Each live process beats here; a claim or lease whose owner stopped beating is free.
+        db["owners"].create(
+            {"owner": str, "host": str, "pid": int, "started_at": str, "beat_at": str},
+            pk="owner",
+            if_not_exists=True,
+        )
+        db["health_probe"].create({"id": int, "at": str}, pk="id", if_not_exists=True)
         # Which sent messages show which account, so a change can update every such card.
         db["account_cards"].create(
             {"message_id": str, "account_id": str, "chat_id": str, "sent_at": str},
@@ -117,6 +159,7 @@ class Database:
             if_not_exists=True,
         )
         db["account_cards"].create_index(["account_id"], if_not_exists=True)
+        db["account_cards"].create_index(["sent_at"], if_not_exists=True)
         db["audit"].create(
             {
                 "id": int,
@@ -132,6 +175,17 @@ class Database:
             pk="id",
             if_not_exists=True,
         )
+
+
+def _create(db: sqlite_utils.Database, name: str, columns: dict, pk: str) -> None:
+    """Create a table, or add the columns a database from an older version lacks."""
+    table = db[name]
+    if not table.exists():
+        table.create(columns, pk=pk)
+        return
+    for column, kind in columns.items():
+        if column not in table.columns_dict:
+            table.add_column(column, kind)
 
 
 class AccountBook:
@@ -154,7 +208,7 @@ class AccountBook:
             "account_id": account.account_id,
             "status": int(account.status),
             "points": account.points,
-            "cash": json.dumps([[c.currency, str(c.amount)] for c in account.cash]),
+            "cash": _cash_json(account.cash),
             "referrer": json.dumps(asdict(account.referrer)) if account.referrer else None,
             "seen_at": to_iso(seen_at),
         }
@@ -174,6 +228,25 @@ class AccountBook:
                     registered_at=existing[2],
                 )
             db["accounts"].upsert(row, pk="account_id")
+
+    def apply_balance(
+        self, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
+    ) -> bool:
+        """Take a balance Feishu reported as true at `as_of` (a balance event's modify_time),
+        unless the records already hold a balance as of that moment or later (a late
+        redelivery of an older event, or a read made since). False when ignored or unknown."""
+        with self._database.transaction() as db:
+            row = db.execute(
+                "SELECT seen_at FROM accounts WHERE account_id = ? AND status IS NOT NULL",
+                [account_id],
+            ).fetchone()
+            if row is None or (row[0] and from_iso(row[0]) >= as_of):
+                return False
+            db.execute(
+                "UPDATE accounts SET points = ?, cash = ?, seen_at = ? WHERE account_id = ?",
+                [points, _cash_json(cash), to_iso(as_of), account_id],
+            )
+            return True
 
     def get(self, account_id: str) -> AccountRecord | None:
         rows = list(self._database.db["accounts"].rows_where("account_id = ?", [account_id]))
@@ -197,6 +270,13 @@ class AccountBook:
             pk="message_id",
         )
 
+    def forget_old_cards(self) -> int:
+        """Drop the note of cards Feishu no longer lets us update."""
+        cutoff = to_iso(utcnow() - CARD_UPDATE_WINDOW)
+        return self._database.db.execute(
+            "DELETE FROM account_cards WHERE sent_at <= ?", [cutoff]
+        ).rowcount
+
     def cards_showing(self, account_id: str) -> list[str]:
         """Messages showing this account that Feishu still lets us update (under 14 days)."""
         cutoff = to_iso(utcnow() - CARD_UPDATE_WINDOW)
@@ -206,6 +286,10 @@ class AccountBook:
             [account_id, cutoff],
         ).fetchall()
         return [row[0] for row in rows]
+
+
+def _cash_json(cash: tuple[Cash, ...]) -> str:
+    return json.dumps([[c.currency, str(c.amount)] for c in cash])
 
 
 def _record(row: dict) -> AccountRecord:

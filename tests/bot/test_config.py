@@ -11,6 +11,7 @@ REQUIRED = {
     "LARK_APP_ID": "cli_1",
     "LARK_APP_SECRET": "secret",
     "LARK_VERIFICATION_TOKEN": "vt",
+    "LARK_ENCRYPT_KEY": "ek",
 }
 
 
@@ -23,8 +24,20 @@ def test_defaults_from_the_contract(tmp_path):
     assert settings.digest_cron == "0 9 * * 1-5"
     assert settings.digest_tz == "Asia/Shanghai"
     assert settings.digest_chats == ()
-    assert settings.encrypt_key == ""
+    assert settings.allow_unsigned is False
     assert not settings.is_admin("ou_anyone")
+
+
+def test_encrypt_key_is_required_unless_unsigned_pushes_are_allowed():
+    without = {k: v for k, v in REQUIRED.items() if k != "LARK_ENCRYPT_KEY"}
+    with pytest.raises(ConfigError) as refused:
+        load_settings(None, without)
+    assert "LARK_ENCRYPT_KEY" in str(refused.value)
+    assert "REFERRAL_BOT_ALLOW_UNSIGNED" in str(refused.value)
+    allowed = load_settings(None, without | {"REFERRAL_BOT_ALLOW_UNSIGNED": "1"})
+    assert (allowed.encrypt_key, allowed.allow_unsigned) == ("", True)
+    with pytest.raises(ConfigError, match="REFERRAL_BOT_ALLOW_UNSIGNED"):
+        load_settings(None, without | {"REFERRAL_BOT_ALLOW_UNSIGNED": "maybe"})
 
 
 def test_file_then_environment_wins(tmp_path):
@@ -57,6 +70,7 @@ def test_secrets_never_show_in_repr():
         (REQUIRED | {"REFERRAL_BOT_DIGEST_CRON": "every day"}, None, "REFERRAL_BOT_DIGEST_CRON"),
         (REQUIRED | {"REFERRAL_BOT_DIGEST_TZ": "Mars/Olympus"}, None, "REFERRAL_BOT_DIGEST_TZ"),
         (REQUIRED | {"LARK_DOMAIN": "open.feishu.cn"}, None, "LARK_DOMAIN"),
+        ({**REQUIRED, "LARK_ENCRYPT_KEY": ""}, None, "LARK_ENCRYPT_KEY"),
     ],
 )
 def test_bad_settings_name_what_is_wrong(tmp_path, environ, file_text, names):
@@ -80,6 +94,7 @@ def test_explicit_config_file_must_exist(tmp_path):
     [
         (["serve"], {}, "missing required setting LARK_APP_ID"),
         (["serve", "--config", "broken.yaml"], REQUIRED, "not valid YAML"),
+        (["serve"], {**REQUIRED, "LARK_ENCRYPT_KEY": ""}, "LARK_ENCRYPT_KEY"),
     ],
 )
 def test_serve_stops_with_one_line_and_exit_code_2(tmp_path, args, env, expected):

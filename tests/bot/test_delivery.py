@@ -1,6 +1,13 @@
 """At-least-once delivery: acknowledged events are worked off once, across restarts too."""
 
-from tests.conftest import Feishu, wait_for
+import json
+import time
+from datetime import timedelta
+
+from bot.feishu.openapi import RetryPolicy
+from bot.records.liveness import STALE_AFTER
+from bot.records.store import to_iso, utcnow
+from tests.conftest import Feishu, card_text, wait_for
 
 
 def test_same_event_id_delivered_twice_is_acted_on_once(lark: Feishu, emulator, bot):
@@ -42,41 +49,72 @@ def test_events_queued_when_the_bot_stops_are_worked_off_after_restart(make_bot,
     wait_for(lambda: restarted.inbox.counts() == {"done": 2}, what="all done")
 
 
-def test_work_in_progress_at_stop_is_released_and_redone(make_bot, emulator):
-    first = make_bot()
-    emulator.set_latency("message_reply", 3)
-    _, message_id = Feishu(first, emulator).say("/referral help")
+def test_a_clean_stop_waits_for_work_in_hand_and_leaves_the_rest_queued(make_bot, emulator):
+    first = make_bot(workers=1)
+    lark = Feishu(first, emulator)
+    emulator.set_latency("message_reply", 1.5)
+    _, in_hand = lark.say("/referral help")
     wait_for(lambda: first.inbox.counts().get("working") == 1, what="claimed")
-    first.pool.stop(timeout=0.1)  # gives up waiting: the claim goes back to the queue
-    assert first.inbox.counts() == {"queued": 1}
+    _, waiting = lark.say("/referral help")
+    began = time.monotonic()
     first.stop()
+    assert time.monotonic() - began < 5
+    # The work that had begun finished and was answered; the other was not begun and waits.
+    assert first.inbox.counts() == {"done": 1, "queued": 1}
+    assert [m.reply_to for m in emulator.messages] == [in_hand]
     emulator.set_latency("message_reply", 0)
 
     second = make_bot()
-    wait_for(lambda: second.inbox.counts() == {"done": 1}, timeout=15, what="redone")
-    # Both attempts carried the same uuid, so Feishu shows one reply.
-    replies = [m for m in emulator.messages if m.reply_to == message_id]
-    assert len(replies) == 1
+    Feishu(second, emulator).reply_to(waiting)
+    wait_for(lambda: second.inbox.counts() == {"done": 2}, what="all done")
+    assert sorted(m.reply_to for m in emulator.messages) == sorted([in_hand, waiting])
 
 
-def test_event_that_fails_for_good_is_marked_failed_and_the_person_told(
-    lark: Feishu, emulator, bot, monkeypatch
+def test_a_claim_whose_owner_stopped_beating_is_taken_back_at_start(make_bot, emulator):
+    bot = make_bot(start=False)
+    event = Feishu(bot, emulator).message("/referral help")
+    message_id = event["event"]["message"]["message_id"]
+    bot.inbox.accept(event["header"]["event_id"], "im.message.receive_v1", json.dumps(event))
+    # As a process that was killed leaves it: claimed, its owner's last beat long ago.
+    bot.database.db.execute("UPDATE events SET status = 'working', owner = 'dead', attempts = 1")
+    bot.database.db["owners"].insert(
+        {"owner": "dead", "beat_at": to_iso(utcnow() - STALE_AFTER - timedelta(seconds=1))}
+    )
+    bot.start(schedule=False)
+    Feishu(bot, emulator).reply_to(message_id, timeout=5)
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="done")
+
+
+def test_a_live_claim_is_never_taken_back(make_bot, emulator):
+    bot = make_bot(start=False)
+    event = Feishu(bot, emulator).message("/referral help")
+    bot.inbox.accept(event["header"]["event_id"], "im.message.receive_v1", json.dumps(event))
+    bot.database.db.execute("UPDATE events SET status = 'working', owner = 'busy'")
+    bot.database.db["owners"].insert({"owner": "busy", "beat_at": to_iso(utcnow())})
+    bot.start(schedule=False)
+    assert bot.inbox.requeue_orphans() == 0
+    assert bot.inbox.counts() == {"working": 1}
+
+
+def test_after_six_hours_of_failing_replies_the_person_is_told_what_ran(
+    lark: Feishu, emulator, bot
 ):
-    from datetime import timedelta
-
-    import bot.worker as worker
-
-    monkeypatch.setattr(worker, "retry_delay", lambda attempts: timedelta(0))
-    emulator.fail_next("message_reply", n=12, kind="5xx")
-    result, message_id = lark.say("/referral help")
+    bot.pool.stop()
+    result, message_id = lark.say("/referral register hire@open.com")
     assert result.status == 200
-    event_id = None
-    status = wait_for(
+    # The event arrived seven hours ago, and Feishu has failed every reply since.
+    bot.database.db.execute(
+        "UPDATE events SET received_at = ?", [to_iso(utcnow() - timedelta(hours=7))]
+    )
+    emulator.fail_next("message_reply", n=RetryPolicy().attempts, kind="5xx")
+    bot.pool.start()
+    failed = wait_for(
         lambda: next((r for r in bot.database.db["events"].rows if r["status"] == "failed"), None),
-        timeout=30,
         what="failed",
     )
-    event_id = status["event_id"]
-    assert "could not reply" in status["error"]
-    told = lark.reply_to(message_id, timeout=15)
-    assert event_id in told.content["body"]["elements"][0]["text"]["content"]
+    assert "could not reply" in failed["error"]
+    wait_for(lambda: len([m for m in emulator.messages if m.reply_to == message_id]) == 2)
+    late = [m for m in emulator.messages if m.reply_to == message_id]
+    assert "was carried out" in card_text(late[0].content)
+    assert "Account registered" in card_text(late[1].content)
+    assert len(emulator.calls_for("create")) == 1  # the command itself ran once

@@ -196,10 +196,30 @@ def test_show_button_on_the_list_card_answers_with_the_account_card(lark: Feishu
     assert "账户" in card_text_zh(sent[-1].content)
 
 
-def test_a_change_by_command_updates_other_cards_of_the_account(lark: Feishu, emulator):
+def _latest_says(emulator, message_id: str, text: str) -> bool:
+    return text in card_text(emulator.latest_card(message_id))
+
+
+def test_a_press_updates_other_cards_of_the_account(lark: Feishu, emulator):
     account_id = emulator.create_account("ou_hire")
     first = account_card_message(lark, emulator, account_id)
     second = account_card_message(lark, emulator, account_id)
     lark.press(second, {"action": "disable", "account_id": account_id})
-    updates = wait_for(lambda: emulator.message(first.message_id).updates)
-    assert "Disabled" in card_text(updates[-1])
+    wait_for(lambda: _latest_says(emulator, first.message_id, "Disabled"), what="first updated")
+
+
+def test_changes_by_command_update_other_cards_of_the_account(lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    first = account_card_message(lark, emulator, account_id)
+    second = account_card_message(lark, emulator, account_id)
+    steps = (("disable", "Disabled", "enable"), ("enable", "Enabled", "disable"))
+    for command, shows, button in steps:
+        reply = lark.ask(f"/referral {command} {account_id}")
+        assert shows in card_text(reply.content)
+        for older in (first, second):
+            wait_for(lambda m=older, s=shows: _latest_says(emulator, m.message_id, s), what=command)
+            # ... with the button that now applies.
+            assert {"action": button, "account_id": account_id} in buttons(
+                emulator.latest_card(older.message_id)
+            )
+    assert len(emulator.calls_for("deactivate")) == len(emulator.calls_for("enable")) == 1

@@ -14,7 +14,7 @@ PATHS = ["/webhook/event", "/webhook/card"]
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("encrypted", [True, False])
 def test_url_verification_is_echoed_plain_and_encrypted(make_bot, emulator, path, encrypted):
-    bot = make_bot(encrypt_key=ENCRYPT_KEY if encrypted else "")
+    bot = make_bot(encrypt_key=ENCRYPT_KEY if encrypted else "", allow_unsigned=not encrypted)
     challenge = feishu.url_verification(VERIFICATION_TOKEN, challenge="ch-123")
     result = feishu.deliver(bot.url + path, challenge, encrypt_key=bot.settings.encrypt_key)
     assert result.status == 200
@@ -105,7 +105,7 @@ def test_healthz(bot):
 
 
 def test_plain_events_work_without_an_encrypt_key(make_bot, emulator):
-    bot = make_bot(encrypt_key="")
+    bot = make_bot(encrypt_key="", allow_unsigned=True)
     lark = Feishu(bot, emulator)
     reply = lark.ask("/referral help")
     assert reply.content["header"]["title"]["content"] == "referral-bot help"

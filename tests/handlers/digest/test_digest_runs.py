@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.accounts import Account, AccountStatus
 from bot.records.digests import ON_DEMAND
@@ -104,15 +104,15 @@ def test_server_errors_after_retries_count_as_a_failure(digest_bot, emulator):
 def test_many_changes_stay_under_the_card_limit(digest_bot, emulator):
     bot = digest_bot(fast=True)
     ids = know_accounts(bot, emulator, 400)
-    bot.digest.card_for_chat(HR_CHAT)
+    start = datetime.now(UTC)
+    assert bot.digest.run_scheduled(start - timedelta(days=1)) == [HR_CHAT]  # the baseline
     for i, account_id in enumerate(ids):
         emulator.add_bonus(account_id, points=100 + i, cash={"CNY": "12.34", "USD": "1"})
 
-    start = datetime.now(UTC)
     posted = bot.digest.run_scheduled(start)
     assert posted == [HR_CHAT]
 
-    (message,) = chat_messages(emulator, HR_CHAT)
+    _, message = chat_messages(emulator, HR_CHAT)
     card = message.content
     assert len(message.raw_content.encode()) < 30 * 1024
     assert len(json.dumps(card).encode()) < 30 * 1024
@@ -127,10 +127,13 @@ def test_many_changes_stay_under_the_card_limit(digest_bot, emulator):
     result, _ = Feishu(bot, emulator).press(message, {"action": "list"})
     assert result.status == 200
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(chat_messages(emulator, HR_CHAT)) < 2:
+    while time.monotonic() < deadline and len(chat_messages(emulator, HR_CHAT)) < 3:
         time.sleep(0.05)
-    listing = chat_messages(emulator, HR_CHAT)[1].content
+    listing = chat_messages(emulator, HR_CHAT)[2].content
     assert "Referral accounts" in card_text(listing)
+    # ... paged: its Next button carries where the next page starts.
+    (next_page,) = [b for b in buttons(listing) if b.get("offset")]
+    assert next_page["action"] == "list" and 0 < next_page["offset"] < 400
 
 
 def test_command_is_answered_while_a_digest_runs(digest_bot, emulator):
