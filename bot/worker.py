@@ -61,9 +61,11 @@ class StoreTrouble:
         self._lock = threading.Lock()
         self._since: float | None = None
         self.reason: str | None = None
+        self.failures = 0
 
     def failed(self, exc: BaseException, doing: str) -> None:
         with self._lock:
+            self.failures += 1
             self.reason = f"{doing}: {exc}"
             if self._since is None:
                 self._since = time.monotonic()

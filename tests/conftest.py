@@ -13,6 +13,7 @@ from bot.app import ReferralBot
 from bot.config import Settings
 from bot.emulator import Employee, Emulator, Message
 from bot.emulator import events as feishu
+from bot.feishu.openapi import OpenApi, RetryPolicy, TokenCache, build_client
 from tests.cards.card_checks import walk
 
 ADMIN = "ou_admin"
@@ -126,10 +127,18 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
     bots: list[ReferralBot] = []
 
     def make(
-        start: bool = True, *, workers: int = 4, busy_timeout: float | None = None, **overrides
+        start: bool = True,
+        *,
+        workers: int = 4,
+        busy_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        **overrides,
     ) -> ReferralBot:
         settings = make_settings(emulator, str(tmp_path / "bot.db"), **overrides)
-        extra = {"busy_timeout": busy_timeout} if busy_timeout is not None else {}
+        extra: dict = {"busy_timeout": busy_timeout} if busy_timeout is not None else {}
+        if retry is not None:  # fewer attempts per call, where the retries are not the point
+            cache = TokenCache()
+            extra["api"] = OpenApi(build_client(settings, cache), cache, retry=retry)
         bot = ReferralBot(settings, workers=workers, **extra)
         if start:
             bot.start(schedule=False)

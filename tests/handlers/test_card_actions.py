@@ -7,7 +7,20 @@ from decimal import Decimal
 import lark_oapi
 from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
 
-from tests.conftest import OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for, walk
+from bot.feishu.openapi import RetryPolicy
+from bot.records.store import to_iso, utcnow
+from handlers.card_actions import KeyedLocks
+from tests.conftest import (
+    ADMIN,
+    OUTSIDER,
+    VERIFICATION_TOKEN,
+    Feishu,
+    buttons,
+    card_text,
+    card_text_zh,
+    wait_for,
+    walk,
+)
 
 
 def account_card_message(lark_: Feishu, emulator, account_id: str):
@@ -223,3 +236,81 @@ def test_changes_by_command_update_other_cards_of_the_account(lark: Feishu, emul
                 emulator.latest_card(older.message_id)
             )
     assert len(emulator.calls_for("deactivate")) == len(emulator.calls_for("enable")) == 1
+
+
+def test_work_that_fails_after_the_answer_shows_the_error_on_the_card(make_bot, emulator):
+    bot = make_bot(retry=RetryPolicy(attempts=1))
+    lark = Feishu(bot, emulator)
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    emulator.set_latency("deactivate", 2.5)
+    emulator.fail_next("deactivate", kind="5xx")
+    result, callback = lark.press(message, {"action": "disable", "account_id": account_id})
+    assert result.body["toast"]["type"] == "info"  # working on it
+    (update,) = wait_for(lambda: emulator.calls_for("card_update"), what="late update")
+    assert update.body["token"] == callback["event"]["token"]
+    shown = card_text(emulator.latest_card(message.message_id))
+    assert "server error" in shown and "Enabled" in shown  # the truth: nothing changed
+    assert emulator.account(account_id)["status"] == 1
+    assert bot.inbox.counts() == {"done": 1, "failed": 1}  # the show, and the press
+
+
+def test_a_press_left_pending_by_a_dead_process_is_carried_out_on_redelivery(
+    lark: Feishu, emulator, bot
+):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    callback = emulator.card_action(
+        {"action": "disable", "account_id": account_id},
+        open_id=ADMIN,
+        message_id=message.message_id,
+        token=VERIFICATION_TOKEN,
+    )
+    # As a process killed mid-press leaves it: recorded as pending, its owner silent.
+    bot.database.db["events"].insert(
+        {
+            "event_id": callback["header"]["event_id"],
+            "event_type": "card.action.trigger",
+            "status": "pending",
+            "owner": "dead",
+            "attempts": 1,
+        }
+    )
+    result = lark.push(callback, "/webhook/card")
+    assert result.body["toast"]["type"] == "success"
+    assert "Disabled" in card_text(result.body["card"]["data"])
+    assert len(emulator.calls_for("deactivate")) == 1
+    again = lark.push(callback, "/webhook/card")  # and once done, it is done
+    assert "Already done" in again.body["toast"]["content"]
+    assert len(emulator.calls_for("deactivate")) == 1
+
+
+def test_a_press_being_carried_out_by_a_live_process_is_not_run_again(lark: Feishu, emulator, bot):
+    account_id = emulator.create_account("ou_hire")
+    message = account_card_message(lark, emulator, account_id)
+    callback = emulator.card_action(
+        {"action": "disable", "account_id": account_id},
+        open_id=ADMIN,
+        message_id=message.message_id,
+        token=VERIFICATION_TOKEN,
+    )
+    bot.database.db["owners"].insert({"owner": "sibling", "beat_at": to_iso(utcnow())})
+    bot.database.db["events"].insert(
+        {
+            "event_id": callback["header"]["event_id"],
+            "event_type": "card.action.trigger",
+            "status": "pending",
+            "owner": "sibling",
+            "attempts": 1,
+        }
+    )
+    result = lark.push(callback, "/webhook/card")
+    assert result.body["toast"]["type"] == "info"
+    assert emulator.calls_for("deactivate") == []
+
+
+def test_per_account_locks_are_forgotten_when_nobody_holds_them():
+    locks = KeyedLocks()
+    with locks.hold("a"), locks.hold("b"):
+        assert len(locks) == 2
+    assert len(locks) == 0

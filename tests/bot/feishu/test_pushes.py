@@ -1,6 +1,7 @@
 """The callback endpoints: verification, refusals, and the 3-second acknowledgement."""
 
 import json
+import logging
 
 import pytest
 import requests
@@ -140,3 +141,28 @@ def test_balance_event_updates_the_records(lark: Feishu, bot, emulator):
     record = wait_for(lambda: bot.services.accounts.get(account_id), what="record")
     assert record.account.points == 30
     assert [(c.currency, str(c.amount)) for c in record.account.cash] == [("USD", "12.50")]
+
+
+@pytest.mark.parametrize("forgery", ["signature", "token", "key", "junk"])
+def test_each_refusal_is_one_warning_line_without_a_traceback(lark: Feishu, bot, caplog, forgery):
+    caplog.set_level(logging.DEBUG)
+    event = lark.message("/referral disable 123")
+    if forgery == "token":
+        event["header"]["token"] = "forged"
+    key = "another-key" if forgery == "key" else ENCRYPT_KEY
+    body = b'{"encrypt": "bm90IGFlcw=="}' if forgery == "junk" else feishu.encode(event, key)
+    headers = feishu.signed_headers(body, ENCRYPT_KEY)
+    if forgery == "signature":
+        headers["X-Lark-Signature"] = "0" * 64
+    result = requests.post(bot.url + "/webhook/event", data=body, headers=headers, timeout=5)
+    assert 400 <= result.status_code < 500
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.levelname, r.name) for r in loud] == [("WARNING", "bot.feishu.pushes")]
+    assert "refused a push" in loud[0].getMessage()
+    assert all(r.exc_info is None for r in caplog.records)
+    assert "Traceback" not in caplog.text
+
+
+def test_unsigned_pushes_need_the_setting(make_bot, emulator):
+    with pytest.raises(ValueError, match="LARK_ENCRYPT_KEY"):
+        make_bot(encrypt_key="")
