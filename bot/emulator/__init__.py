@@ -10,7 +10,8 @@ It stands for Feishu, so it imports nothing from the bot.
         ...
         emu.calls_for("get_account_assets"); emu.messages; emu.latest_card(message_id)
 
-Knobs: set_latency, fail_next, expire_tokens, rate_limits / enforce_rate_limits.
+Knobs: set_latency, fail_next, expire_tokens, rate_limits / enforce_rate_limits,
+outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while).
 Feishu -> bot: `events` (message_event, card_action, assets_update_event, url_verification,
 encrypt, signed_headers, deliver) and the emulator's card_action / assets_update_event.
 """

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import logging
+import threading
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -13,6 +15,8 @@ from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
 from .server import HttpServer, Pipeline
 from .state import Call, CardToken, Employee, Message, State, money
+
+log = logging.getLogger("bot.emulator")
 
 
 class CardTokens:
@@ -80,6 +84,9 @@ class Emulator:
             bot_name=bot_name,
         )
         self._server: HttpServer | None = None
+        # orders outage(), end_outage(), stop() and the timer that ends a "refuse" outage
+        self._outage_lock = threading.RLock()
+        self._outage_timer: threading.Timer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -109,9 +116,13 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        """Stop serving; this also ends any outage."""
+        with self._outage_lock:
+            self._cancel_outage_timer()
+            self._knobs.end_outage()
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
 
     @property
     def url(self) -> str:
@@ -231,6 +242,58 @@ class Emulator:
     def expire_tokens(self) -> None:
         auth.expire_all(self._ctx)
 
+    def outage(self, seconds: float | None, kind: str = "refuse") -> None:
+        """Feishu is down for `seconds` (None: until end_outage()), replacing any other outage.
+
+        "refuse": the port stops listening and open connections are dropped, so clients get
+        connection refused; it listens again on the same address, state intact. "5xx": every
+        request is answered with HTTP 503 and a system-error body (and recorded as a call).
+        """
+        with self._outage_lock:
+            if kind == "refuse" and self._server is None:
+                raise RuntimeError("the emulator is not started")
+            self._knobs.start_outage(kind, seconds)
+            self._cancel_outage_timer()
+            if self._server is None:
+                return
+            if kind == "refuse":
+                self._server.refuse()
+                if seconds is not None:
+                    self._outage_timer = threading.Timer(seconds, self._end_timed_outage)
+                    self._outage_timer.daemon = True
+                    self._outage_timer.start()
+            else:
+                self._server.resume()
+
+    def end_outage(self) -> None:
+        with self._outage_lock:
+            self._cancel_outage_timer()
+            self._knobs.end_outage()
+            if self._server is not None:
+                self._server.resume()
+
+    @property
+    def in_outage(self) -> bool:
+        if self._knobs.outage() is not None:
+            return True
+        server = self._server
+        return server is not None and server.refusing
+
+    def _end_timed_outage(self) -> None:
+        with self._outage_lock:
+            # runs in the Timer's own thread; it may have been cancelled or replaced meanwhile
+            if self._outage_timer is not threading.current_thread():
+                return
+            try:
+                self.end_outage()
+            except OSError:
+                log.exception("the emulator could not listen again on %s", self.url)
+
+    def _cancel_outage_timer(self) -> None:
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+
     # --- card callbacks ----------------------------------------------------------------------
     def issue_card_token(self, message_id: str) -> str:
         return im.issue_card_token(self._ctx, message_id)
@@ -287,7 +350,9 @@ class Emulator:
 
     # --- housekeeping ------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget accounts, employees, messages, calls and knobs (issued tokens stay valid)."""
+        """Forget accounts, employees, messages, calls and knobs, and end any outage (issued tokens
+        stay valid)."""
+        self.end_outage()
         self._state.clear()
         self._knobs.clear()
         self._ctx.limiter.reset()

@@ -1,11 +1,14 @@
-"""Test knobs: added latency and injected failures, per operation ("*" = every operation)."""
+"""Test knobs: added latency and injected failures, per operation ("*" = every operation),
+and the time window of an outage of the whole platform."""
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code")
+OUTAGE_KINDS = ("refuse", "5xx")
 
 
 @dataclass
@@ -14,11 +17,21 @@ class Failure:
     reset_seconds: int = 1
 
 
+@dataclass(frozen=True)
+class Outage:
+    kind: str
+    until: float | None  # time.monotonic() deadline; None: until ended
+
+    def active(self) -> bool:
+        return self.until is None or time.monotonic() < self.until
+
+
 class Knobs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._latency: dict[str, float] = {}
         self._failures: dict[str, list[Failure]] = {}
+        self._outage: Outage | None = None
 
     def set_latency(self, operation: str, seconds: float) -> None:
         with self._lock:
@@ -46,7 +59,30 @@ class Knobs:
                     return queue.pop(0)
             return None
 
+    def start_outage(self, kind: str, seconds: float | None) -> Outage:
+        """Start an outage (replacing any other) that lasts `seconds`, or until ended if None."""
+        if kind not in OUTAGE_KINDS:
+            raise ValueError(f"kind must be one of {OUTAGE_KINDS}, not {kind!r}")
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"seconds must be positive or None, not {seconds!r}")
+        until = None if seconds is None else time.monotonic() + seconds
+        with self._lock:
+            self._outage = Outage(kind, until)
+            return self._outage
+
+    def outage(self) -> Outage | None:
+        """The outage on now, if any."""
+        with self._lock:
+            if self._outage is not None and not self._outage.active():
+                self._outage = None
+            return self._outage
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self._outage = None
+
     def clear(self) -> None:
         with self._lock:
             self._latency.clear()
             self._failures.clear()
+            self._outage = None

@@ -1,12 +1,15 @@
 """HTTP plumbing: a threaded server, request parsing, and the per-request pipeline
-(route -> latency -> token check -> body -> injected failures -> rate limit -> handler),
-recording every request as a Call."""
+(route -> outage -> latency -> token check -> body -> injected failures -> rate limit ->
+handler), recording every request as a Call."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
+import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +58,9 @@ class Pipeline:
         operation = route.operation if route else "unknown"
         body: dict[str, Any] | None = None
         try:
+            outage = self.knobs.outage()
+            if outage is not None and outage.kind == "5xx":
+                raise ApiError(503, _system_error_code(operation), MSG_SYSTEM_ERROR)
             delay = self.knobs.latency(operation)
             if delay > 0:
                 time.sleep(delay)
@@ -100,7 +106,7 @@ class Pipeline:
         failure = self.knobs.take_failure(operation)
         if failure is None:
             return
-        code = HIRE_SYSTEM_ERROR if operation in routes.HIRE_OPERATIONS else INTERNAL_ERROR
+        code = _system_error_code(operation)
         if failure.kind == "ratelimit":
             limit = self.ctx.limits.get(operation, (100, 60.0))[0]
             raise rate_limited(FREQUENCY_LIMIT, MSG_FREQUENCY_LIMIT, limit, failure.reset_seconds)
@@ -108,6 +114,10 @@ class Pipeline:
             raise ApiError(500, code, MSG_SYSTEM_ERROR)
         # "server_error_code": HTTP 200 whose body carries the error code
         raise ApiError(200, code, MSG_SYSTEM_ERROR)
+
+
+def _system_error_code(operation: str) -> int:
+    return HIRE_SYSTEM_ERROR if operation in routes.HIRE_OPERATIONS else INTERNAL_ERROR
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -141,33 +151,133 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        with self._connections_lock:
+            self._connections.add(conn)
+        return conn, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        # under the lock, so drop_connections never shuts down a closed (maybe reused) fd
+        with self._connections_lock:
+            self._connections.discard(request)
+            super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Shut down open (keep-alive) connections, so their handler threads stop answering."""
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):  # the peer may have gone already
+                    conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a connection dropped by an outage (or by the client) is no emulator bug
+        if isinstance(sys.exc_info()[1], OSError):
+            log.debug("connection from %s failed", client_address, exc_info=True)
+        else:
+            log.exception("connection from %s failed", client_address)
+
+
+def _hold_port(address: tuple[str, int]) -> socket.socket | None:
+    """A bound socket that does not listen: connections to the port are refused, and no other
+    socket (say, a client's ephemeral port) can take the port before the server listens again."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:  # e.g. platforms whose SO_REUSEADDR does not allow it: go without
+        sock.close()
+        return None
+    return sock
 
 
 class HttpServer:
-    """Owns the listening socket and the serving thread."""
+    """Owns the listening socket and the serving thread. `refuse()` closes the socket (an
+    outage) and `resume()` listens again on the same address."""
 
     def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._httpd = _Server((host, port), pipeline)
+        self._pipeline = pipeline
+        self._lock = threading.Lock()
+        self._httpd: _Server | None = _Server((host, port), pipeline)
+        bound_host, bound_port = self._httpd.server_address[:2]
+        self._address = (str(bound_host), int(bound_port))
         self._thread: threading.Thread | None = None
+        self._refusing = False
+        self._placeholder: socket.socket | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._httpd.server_address[:2]
-        return str(host), int(port)
+        return self._address
+
+    @property
+    def refusing(self) -> bool:
+        """True while the socket is closed for an outage."""
+        with self._lock:
+            return self._refusing
 
     def start(self) -> None:
+        with self._lock:
+            if self._httpd is not None and self._thread is None:
+                self._serve(self._httpd)
+
+    def refuse(self) -> None:
+        """Stop listening and drop open connections, keeping the port reserved."""
+        with self._lock:
+            if self._httpd is None:
+                return
+            self._halt()
+            self._refusing = True
+            self._placeholder = _hold_port(self._address)
+
+    def resume(self) -> None:
+        """Listen again on the same address after `refuse()`."""
+        with self._lock:
+            if not self._refusing:
+                return
+            try:
+                httpd = _Server(self._address, self._pipeline)
+            except OSError:
+                if self._placeholder is None:
+                    raise
+                # where the held port blocks the bind, free it first
+                self._release_placeholder()
+                httpd = _Server(self._address, self._pipeline)
+            self._release_placeholder()
+            self._refusing = False
+            self._httpd = httpd
+            self._serve(httpd)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._httpd is not None:
+                self._halt()
+            self._release_placeholder()
+            self._refusing = False
+
+    def _serve(self, httpd: _Server) -> None:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
+            target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
             name="feishu-emulator",
             daemon=True,
         )
         self._thread.start()
 
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def _halt(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        assert httpd is not None
         if self._thread is not None:
+            httpd.shutdown()  # returns once serve_forever has left its loop: no more accepts
             self._thread.join(timeout=5)
             self._thread = None
+        httpd.server_close()
+        httpd.drop_connections()
+
+    def _release_placeholder(self) -> None:
+        if self._placeholder is not None:
+            self._placeholder.close()
+        self._placeholder = None
