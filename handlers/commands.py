@@ -7,10 +7,10 @@ gateway, keeps the bot's records, and returns the card to answer with. It knows 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import get_args
 
-from bot.accounts import Account
+from bot.accounts import Account, AccountStatus
 from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
 from bot.worker import RetryLater
@@ -32,6 +32,8 @@ class Asker:
     chat_id: str
     message_id: str | None = None
     event_id: str | None = None
+    # An earlier run of this event began its change and was cut off: check before changing.
+    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,11 @@ Handler = Callable[[Services, Asker, parser.Command], Reply]
 HANDLERS: dict[type, Handler] = {}
 # Commands anyone may run; everything else needs an admin.
 OPEN_TO_ALL = (parser.Help,)
-# Commands whose Open API call must not be sent twice: create may have taken effect even when
-# its answer was lost. Every other command is safe to run again if a run was cut off.
+# Commands that change something at Feishu. Each run marks its event before the call, so a run
+# cut off half-way (the process killed) is known when the event is worked again: create may
+# have taken effect even when its answer was lost, and cannot be checked, so it is not sent
+# again; enable and disable read the account first and call only if it is not yet so.
+CHANGES = (parser.RegisterByEmail, parser.RegisterByMobile, parser.Enable, parser.Disable)
 ONCE_ONLY = (parser.RegisterByEmail, parser.RegisterByMobile)
 
 
@@ -85,19 +90,22 @@ def run(services: Services, asker: Asker, text: str) -> Reply:
     if not isinstance(command, OPEN_TO_ALL) and not services.settings.is_admin(asker.open_id):
         _audit(services, asker, action, account_id, "refused", "not an admin")
         return Reply(not_allowed_card())
-    once = isinstance(command, ONCE_ONLY) and asker.event_id is not None
-    if once and not services.inbox.begin_once(asker.event_id):
-        # An earlier run began the create and was cut off before Feishu's answer was kept.
-        _audit(services, asker, action, account_id, "uncertain", "interrupted mid-call")
-        return Reply(_uncertain_card())
+    changes = isinstance(command, CHANGES) and asker.event_id is not None
+    once = changes and isinstance(command, ONCE_ONLY)
+    if changes and not services.inbox.begin_once(asker.event_id):
+        # An earlier run began the call and was cut off before Feishu's answer was kept.
+        if once:
+            _audit(services, asker, action, account_id, "uncertain", "interrupted mid-call")
+            return Reply(_uncertain_card())
+        asker = replace(asker, resumed=True)
     try:
         reply = HANDLERS[type(command)](services, asker, command)
     except OpenApiError as exc:
         if exc.transient and not (once and exc.may_have_acted):
-            # Feishu is out of reach and nothing took effect: the whole event waits and is
-            # run again (see bot.worker); the audit records the outcome then.
-            if once:
-                services.inbox.clear_once(asker.event_id)
+            # Feishu is out of reach: the whole event waits and is run again (see
+            # bot.worker); the audit records the outcome then.
+            if changes and not exc.may_have_acted:
+                services.inbox.clear_once(asker.event_id)  # it certainly did not happen
             raise RetryLater(str(exc)) from None
         _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
         if once and exc.may_have_acted:
@@ -173,16 +181,28 @@ def show(services: Services, asker: Asker, command: parser.Show) -> Reply:
 
 @handles(parser.Enable)
 def enable(services: Services, asker: Asker, command: parser.Enable) -> Reply:
-    account = services.gateway.enable(command.account_id)
+    account = _resumed_as(services, asker, command.account_id, AccountStatus.ENABLED)
+    account = account or services.gateway.enable(command.account_id)
     services.accounts.remember(account)
     return _account_answer(services, account, Text("Account enabled", "账户已启用"))
 
 
 @handles(parser.Disable)
 def disable(services: Services, asker: Asker, command: parser.Disable) -> Reply:
-    account = services.gateway.deactivate(command.account_id)
+    account = _resumed_as(services, asker, command.account_id, AccountStatus.DISABLED)
+    account = account or services.gateway.deactivate(command.account_id)
     services.accounts.remember(account)
     return _account_answer(services, account, Text("Account disabled", "账户已停用"))
+
+
+def _resumed_as(
+    services: Services, asker: Asker, account_id: str, wanted: AccountStatus
+) -> Account | None:
+    """After a cut-off run: the account when the change already took effect, else None."""
+    if not asker.resumed:
+        return None
+    account = services.gateway.get_assets(account_id)
+    return account if account.status is wanted else None
 
 
 @handles(parser.ListAccounts)

@@ -118,3 +118,39 @@ def test_after_six_hours_of_failing_replies_the_person_is_told_what_ran(
     assert "was carried out" in card_text(late[0].content)
     assert "Account registered" in card_text(late[1].content)
     assert len(emulator.calls_for("create")) == 1  # the command itself ran once
+
+
+def _cut_off_run(lark: Feishu, bot, text: str) -> str:
+    """Queue a command as a run cut off mid-call leaves it: its change marked as begun."""
+    bot.pool.stop()
+    result, message_id = lark.say(text)
+    assert result.status == 200
+    bot.database.db.execute("UPDATE events SET once_started_at = ?", [to_iso(utcnow())])
+    bot.pool.start()
+    return message_id
+
+
+def test_a_disable_cut_off_mid_call_is_not_sent_again_when_it_took_effect(
+    lark: Feishu, emulator, bot
+):
+    account_id = emulator.create_account("ou_hire")
+    emulator.set_status(account_id, 2)  # the cut-off call had reached Feishu
+    message_id = _cut_off_run(lark, bot, f"/referral disable {account_id}")
+    assert "Disabled" in card_text(lark.reply_to(message_id).content)
+    assert emulator.calls_for("deactivate") == []
+    assert len(emulator.calls_for("get_account_assets")) == 1
+
+
+def test_a_disable_cut_off_before_it_reached_feishu_is_carried_out(lark: Feishu, emulator, bot):
+    account_id = emulator.create_account("ou_hire")
+    message_id = _cut_off_run(lark, bot, f"/referral disable {account_id}")
+    assert "Disabled" in card_text(lark.reply_to(message_id).content)
+    assert len(emulator.calls_for("deactivate")) == 1
+    assert emulator.account(account_id)["status"] == 2
+
+
+def test_a_register_cut_off_mid_call_is_not_sent_again(lark: Feishu, emulator, bot):
+    message_id = _cut_off_run(lark, bot, "/referral register hire@open.com")
+    assert "Not sure it was registered" in card_text(lark.reply_to(message_id).content)
+    assert emulator.calls_for("create") == []
+    assert bot.services.audit.entries()[-1]["outcome"] == "uncertain"
