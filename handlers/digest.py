@@ -78,7 +78,7 @@ class DigestService:
         self.holder = holder or new_owner_id()
         self._schedule: DigestSchedule | None = None
         self._grace = DEFAULT_GRACE
-        self._post_retry_first = post_retry_first
+        self.post_retry_first = post_retry_first
         self._stopping = threading.Event()
 
     # --- on demand ---------------------------------------------------------------------------
@@ -122,7 +122,7 @@ class DigestService:
             c for c in chats if self.records.lease_post(scheduled_for, c, run_id, self.holder)
         ]
         give_up_at = scheduled_for + self._grace
-        delay = self._post_retry_first
+        delay = self.post_retry_first
         while waiting:
             retry: list[str] = []
             for chat_id in waiting:
