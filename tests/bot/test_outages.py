@@ -47,9 +47,7 @@ def test_a_command_that_ran_is_not_run_again_when_only_its_reply_failed(
     assert len(replies_to(emulator, message_id)) == 1
 
 
-def test_feishu_answering_again_wakes_everything_waiting_out_a_backoff(
-    lark: Feishu, emulator, bot
-):
+def test_feishu_answering_again_wakes_everything_waiting_out_a_backoff(lark: Feishu, emulator, bot):
     bot.pool.stop()
     _, waiting = lark.say("/referral help")
     # As after hours of outage: the event's next try is far off.
