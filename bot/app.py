@@ -78,7 +78,7 @@ class ReferralBot:
         self.housekeeper = Housekeeper(
             Liveness(self.database, self.owner),
             self.inbox,
-            prune=self._prune,
+            prune=self.prune,
             trouble=trouble,
         )
         self.card_actions = card_actions.CardActions(self.services)
@@ -90,7 +90,8 @@ class ReferralBot:
     def _accept(self, event: PushedEvent) -> bool:
         return self.inbox.accept(event.event_id, event.event_type, event.payload, event.message_id)
 
-    def _prune(self) -> dict[str, int]:
+    def prune(self) -> dict[str, int]:
+        """Forget what is past its use (the housekeeper calls this hourly)."""
         return {
             "events": self.inbox.prune(),
             "card notes": self.services.accounts.forget_old_cards(),
