@@ -59,7 +59,9 @@ class Press:
     message_id: str | None
     chat_id: str | None
     token: str | None
-    offset: int = 0  # where the account list starts (its Next button)
+    # Where the account list starts: a paging button (Next, First page) carries it and turns
+    # the list card's page in place; the digest's Show all carries none and posts the list.
+    offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -179,8 +181,10 @@ class CardActions:
                 services.accounts.all(),
                 now=utcnow(),
                 zone=services.settings.digest_tz,
-                offset=press.offset,
+                offset=press.offset or 0,
             )
+            if press.offset is not None:
+                return Outcome(Text("Page turned", "已翻页"), "success", card)
             services.messenger.send_card(press.chat_id, card, uuid=f"list-{press.event_id}")
             return Outcome(Text("Account list sent", "已发送账户列表"), "success")
         account_id = press.account_id
@@ -298,7 +302,7 @@ def _read(data: P2CardActionTrigger) -> Press:
     context = event.context if event else None
     account_id = value.get("account_id")
     try:
-        offset = max(0, int(value.get("offset", 0)))
+        offset = max(0, int(value["offset"])) if "offset" in value else None
     except (TypeError, ValueError):
         offset = 0
     return Press(

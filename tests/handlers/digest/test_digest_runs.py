@@ -131,9 +131,14 @@ def test_many_changes_stay_under_the_card_limit(digest_bot, emulator):
         time.sleep(0.05)
     listing = chat_messages(emulator, HR_CHAT)[2].content
     assert "Referral accounts" in card_text(listing)
-    # ... paged: its Next button carries where the next page starts.
+    # ... paged: its Next button carries where the next page starts, and turns it in place.
     (next_page,) = [b for b in buttons(listing) if b.get("offset")]
     assert next_page["action"] == "list" and 0 < next_page["offset"] < 400
+    listed = chat_messages(emulator, HR_CHAT)[2]
+    turned, _ = Feishu(bot, emulator).press(listed, next_page)
+    page_two = card_text(turned.body["card"]["data"])
+    assert f"Accounts {next_page['offset'] + 1}–" in page_two and "of 400" in page_two
+    assert len(chat_messages(emulator, HR_CHAT)) == 3  # no new message
 
 
 def test_command_is_answered_while_a_digest_runs(digest_bot, emulator):
