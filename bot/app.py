@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -160,11 +161,14 @@ class ReferralBot:
             return
         self._running = False
         work_left = 0
+        # One wait for everything in hand, not one after another.
+        deadline = time.monotonic() + STOP_WAIT
         steps: list[tuple[str, Callable[[], object]]] = [
             ("the HTTP server", self._stop_server),
+            ("the workers' intake", self.pool.request_stop),
             ("the digest", self.digest.stop_schedule),
-            ("the card buttons", lambda: self.card_actions.stop(STOP_WAIT)),
-            ("the workers", lambda: self.pool.stop(STOP_WAIT)),
+            ("the card buttons", lambda: self.card_actions.stop(_left(deadline))),
+            ("the workers", lambda: self.pool.stop(_left(deadline))),
         ]
         for name, step in steps:
             try:
@@ -182,3 +186,7 @@ class ReferralBot:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())

@@ -117,15 +117,19 @@ class WorkerPool:
     def alive(self) -> int:
         return sum(thread.is_alive() for thread in self._threads)
 
+    def request_stop(self) -> None:
+        """Take no more work (what is queued stays queued); `stop` then waits for the rest."""
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+
     def stop(self, timeout: float = 5.0) -> int:
         """Take no more work and wait up to `timeout`, for all workers at once, for the work in
         hand; returns how many are still working (their claims stay theirs until the process
         is gone, then are taken back)."""
-        self._stopping.set()
+        self.request_stop()
         deadline = time.monotonic() + timeout
         self._give_up_at = deadline
-        with self._wake:
-            self._wake.notify_all()
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         still = [thread for thread in self._threads if thread.is_alive()]

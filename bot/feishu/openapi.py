@@ -214,7 +214,13 @@ class OpenApi:
                 try:
                     slot = limiter.acquire(priority, timeout=max(0.0, deadline - time.monotonic()))
                 except RateLimitTimeout:
-                    raise OpenApiError(operation, None, "rate limit: no slot in time") from None
+                    raise OpenApiError(
+                        operation,
+                        None,
+                        "rate limit: no slot in time",
+                        transient=True,
+                        may_have_acted=False,
+                    ) from None
             try:
                 response = send()
             except Exception as exc:
