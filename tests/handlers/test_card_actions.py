@@ -255,9 +255,8 @@ def test_work_that_fails_after_the_answer_shows_the_error_on_the_card(make_bot, 
     assert bot.inbox.counts() == {"done": 1, "failed": 1}  # the show, and the press
 
 
-def test_a_press_left_pending_by_a_dead_process_is_carried_out_on_redelivery(
-    lark: Feishu, emulator, bot
-):
+def pending_press(lark: Feishu, emulator, bot, owner: str) -> tuple[dict, str]:
+    """A Disable press recorded as pending by `owner` (as a process mid-press leaves it)."""
     account_id = emulator.create_account("ou_hire")
     message = account_card_message(lark, emulator, account_id)
     callback = emulator.card_action(
@@ -266,16 +265,22 @@ def test_a_press_left_pending_by_a_dead_process_is_carried_out_on_redelivery(
         message_id=message.message_id,
         token=VERIFICATION_TOKEN,
     )
-    # As a process killed mid-press leaves it: recorded as pending, its owner silent.
     bot.database.db["events"].insert(
         {
             "event_id": callback["header"]["event_id"],
             "event_type": "card.action.trigger",
             "status": "pending",
-            "owner": "dead",
+            "owner": owner,
             "attempts": 1,
         }
     )
+    return callback, account_id
+
+
+def test_a_press_left_pending_by_a_dead_process_is_carried_out_on_redelivery(
+    lark: Feishu, emulator, bot
+):
+    callback, _ = pending_press(lark, emulator, bot, "dead")  # its owner never beats again
     result = lark.push(callback, "/webhook/card")
     assert result.body["toast"]["type"] == "success"
     assert "Disabled" in card_text(result.body["card"]["data"])
@@ -286,24 +291,8 @@ def test_a_press_left_pending_by_a_dead_process_is_carried_out_on_redelivery(
 
 
 def test_a_press_being_carried_out_by_a_live_process_is_not_run_again(lark: Feishu, emulator, bot):
-    account_id = emulator.create_account("ou_hire")
-    message = account_card_message(lark, emulator, account_id)
-    callback = emulator.card_action(
-        {"action": "disable", "account_id": account_id},
-        open_id=ADMIN,
-        message_id=message.message_id,
-        token=VERIFICATION_TOKEN,
-    )
     bot.database.db["owners"].insert({"owner": "sibling", "beat_at": to_iso(utcnow())})
-    bot.database.db["events"].insert(
-        {
-            "event_id": callback["header"]["event_id"],
-            "event_type": "card.action.trigger",
-            "status": "pending",
-            "owner": "sibling",
-            "attempts": 1,
-        }
-    )
+    callback, _ = pending_press(lark, emulator, bot, "sibling")
     result = lark.push(callback, "/webhook/card")
     assert result.body["toast"]["type"] == "info"
     assert emulator.calls_for("deactivate") == []
