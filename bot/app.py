@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.config import Settings
+from bot.feishu.contacts import Contacts
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.pushes import CallbackReceiver, PushedEvent
@@ -15,7 +16,7 @@ from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
 from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
-from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, utcnow
+from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, Welcomes, utcnow
 from bot.server import HttpServer
 from bot.web import create_web_app
 from bot.worker import StoreTrouble, WorkerPool
@@ -64,6 +65,8 @@ class ReferralBot:
             gateway=gateway,
             messenger=messenger,
             digest=self.digest,
+            contacts=Contacts(api),
+            welcomes=Welcomes(self.database),
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(

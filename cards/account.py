@@ -60,9 +60,14 @@ def referrer_text(referrer: Referrer) -> Text:
 
 
 def account_card(
-    account: Account, *, contact: str | None = None, notice: Text | None = None
+    account: Account,
+    *,
+    contact: str | None = None,
+    notice: Text | None = None,
+    read_only: bool = False,
 ) -> dict:
-    """The account with its status, balance, referrer and the actions that apply to it."""
+    """The account with its status, balance, referrer and the actions that apply to it
+    (none when `read_only`: a person looking at their own account)."""
     elements: list[dict] = []
     if notice is not None:
         elements.append(markdown(Text(f"**{notice.en}**", f"**{notice.zh}**")))
@@ -82,6 +87,16 @@ def account_card(
         elements.append(hr())
         elements.append(markdown(referrer_text(account.referrer)))
 
+    label, colour = status_tag(account)
+    head = header(
+        TITLE,
+        "green" if account.enabled else "grey",
+        subtitle=Text.same(account.account_id),
+        tags=[(label, colour)],
+    )
+    summary = TITLE + Text.same(f" {account.account_id}")
+    if read_only:
+        return card(head, elements, summary=summary)
     value = {"account_id": account.account_id}
     if account.enabled:
         toggle = button(
@@ -98,12 +113,4 @@ def account_card(
     refresh = button(REFRESH, {"action": "refresh", **value}, element_id="btn_refresh")
     elements.append(hr())
     elements.append(row(toggle, refresh))
-
-    label, colour = status_tag(account)
-    head = header(
-        TITLE,
-        "green" if account.enabled else "grey",
-        subtitle=Text.same(account.account_id),
-        tags=[(label, colour)],
-    )
-    return card(head, elements, summary=TITLE + Text.same(f" {account.account_id}"))
+    return card(head, elements, summary=summary)

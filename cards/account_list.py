@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -113,17 +113,21 @@ def account_list_card(
     zone: str,
     offset: int = 0,
     limit: int = 50,
+    title: Text = TITLE,
+    empty: Text = EMPTY,
+    page_value: Callable[[int], dict] = list_value,
 ) -> dict:
     """The records from `offset` on, at most `limit` of them and never more than fit the card
-    size limit, with a Next button while more remain. Times are shown in the IANA `zone`."""
+    size limit, with a Next button while more remain. Times are shown in the IANA `zone`.
+    `page_value(offset)` is the paging buttons' callback value (a search pages its matches)."""
     total = len(records)
-    head = header(TITLE, "blue", subtitle=_count(total))
-    summary = TITLE + Text.same(f" ({total})")
+    head = header(title, "blue", subtitle=_count(total))
+    summary = title + Text.same(f" ({total})")
     if not records:
-        return card(head, [markdown(EMPTY)], summary=TITLE)
+        return card(head, [markdown(empty)], summary=title)
     offset = max(offset, 0)
     if offset >= total:
-        first_page = button(FIRST_PAGE, list_value(0), element_id="btn_first")
+        first_page = button(FIRST_PAGE, page_value(0), element_id="btn_first")
         return card(head, [markdown(_nothing_more(total)), first_page], summary=summary)
 
     blocks: list[dict] = []
@@ -153,10 +157,10 @@ def account_list_card(
         elements.append(markdown(_more(remaining), size="notation"))
     pager = []
     if offset:
-        pager.append(button(FIRST_PAGE, list_value(0), element_id="btn_first"))
+        pager.append(button(FIRST_PAGE, page_value(0), element_id="btn_first"))
     if remaining:
         # Past a record that fits no card at all rather than offer the same page again.
-        pager.append(button(NEXT, list_value(offset + max(shown, 1)), element_id="btn_next"))
+        pager.append(button(NEXT, page_value(offset + max(shown, 1)), element_id="btn_next"))
     if pager:
         elements.append(row(*pager))
     return card(head, elements, summary=summary)

@@ -11,13 +11,16 @@ TITLE = Text("referral-bot help", "使用帮助")
 GROUP_HINT = Text("In a group, @mention the bot first.", "群聊中请先 @机器人。")
 
 
-def help_card(commands: Sequence[tuple[str, Text]]) -> dict:
-    """`commands` are (usage, description) pairs, e.g. ("/referral show <id>", Text(...))."""
+def help_card(commands: Sequence[tuple[str, Text]], note: Text | None = None) -> dict:
+    """`commands` are (usage, description) pairs, e.g. ("/referral show <id>", Text(...));
+    `note` a line under them (what a placeholder in the usages means)."""
     elements = []
     if commands:
         lines = join(
             Text(f"{code(usage)} {desc.en}", f"{code(usage)} {desc.zh}") for usage, desc in commands
         )
         elements.append(markdown(lines))
+    if note is not None:
+        elements.append(markdown(note, size="notation"))
     elements.append(markdown(GROUP_HINT, size="notation"))
     return card(header(TITLE, "blue"), elements, summary=TITLE)

@@ -36,8 +36,18 @@ from cards.account_list import account_list_card
 from cards.error import error_card
 from cards.text import Text
 from handlers import account_cards
+from handlers.account_commands import REGISTERED, register_contact
 from handlers.answers import explain
-from handlers.parser import ACCOUNT_ID
+from handlers.parser import (
+    ACCOUNT_ID,
+    PREFIX,
+    NotACommand,
+    RegisterByEmail,
+    RegisterByMobile,
+    UsageError,
+    parse,
+)
+from handlers.people_commands import find_card
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -62,6 +72,8 @@ class Press:
     # Where the account list starts: a paging button (Next, First page) carries it and turns
     # the list card's page in place; the digest's Show all carries none and posts the list.
     offset: int | None = None
+    text: str | None = None  # what a search's paging buttons look for
+    contact: str | None = None  # whom a Register button registers: an email or "+code number"
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ WORKING = Text("Working on it: the card will update shortly", "处理中，卡�
 SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
 
 ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
-ACTIONS = ACCOUNT_ACTIONS | {"list"}
+ACTIONS = ACCOUNT_ACTIONS | {"list", "find", "register"}
 
 
 class CardActions:
@@ -130,6 +142,12 @@ class CardActions:
             return Outcome(
                 Text("This button carries no valid account", "按钮缺少有效账户"), "error"
             )
+        if press.action == "find" and not (press.text or "").strip():
+            return Outcome(Text("This button carries no search", "按钮缺少查找内容"), "error")
+        if press.action == "register" and _registration(press.contact) is None:
+            return Outcome(
+                Text("This button carries no valid contact", "按钮缺少有效联系方式"), "error"
+            )
         if not self._services.settings.is_admin(press.open_id):
             self._audit(press, "refused", "not an admin")
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
@@ -176,6 +194,16 @@ class CardActions:
 
     def _run(self, press: Press) -> Outcome:
         services = self._services
+        if press.action == "find":
+            card = find_card(services, press.text or "", press.offset or 0)
+            return Outcome(Text("Page turned", "已翻页"), "success", card)
+        if press.action == "register":
+            account, contact = register_contact(services, _registration(press.contact))
+            services.accounts.remember(account, contact=contact, registered_by=press.open_id)
+            if press.message_id:  # the card becomes the new account's card
+                services.accounts.note_card(press.message_id, account.account_id, press.chat_id)
+            card = account_cards.render(services, account.account_id, REGISTERED)
+            return Outcome(REGISTERED, "success", card)
         if press.action == "list":
             card = account_list_card(
                 services.accounts.all(),
@@ -309,12 +337,23 @@ def _read(data: P2CardActionTrigger) -> Press:
         event_id=data.header.event_id if data.header else "",
         action=str(value.get("action", "")),
         offset=offset,
+        text=str(value["text"])[:200] if value.get("text") else None,
+        contact=str(value["contact"])[:254] if value.get("contact") else None,
         account_id=str(account_id) if account_id is not None else None,
         open_id=event.operator.open_id if event and event.operator else None,
         message_id=context.open_message_id if context else None,
         chat_id=context.open_chat_id if context else None,
         token=event.token if event else None,
     )
+
+
+def _registration(contact: str | None) -> RegisterByEmail | RegisterByMobile | None:
+    """A Register button's contact as the register command reads it; None when it is none."""
+    try:
+        command = parse(f"{PREFIX} register {contact or ''}")
+    except (UsageError, NotACommand):
+        return None
+    return command if isinstance(command, RegisterByEmail | RegisterByMobile) else None
 
 
 def _response(outcome: Outcome) -> P2CardActionTriggerResponse:

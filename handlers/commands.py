@@ -1,76 +1,43 @@
-"""What each `/referral` command does: one function per command, registered by type.
+"""Running a `/referral` command: parse, authorize, act, audit.
 
-A handler gets the services and the asking person's context, calls the Open API through the
-gateway, keeps the bot's records, and returns the card to answer with. It knows no HTTP.
+The handlers live by topic (`account_commands`, `people_commands`), one function per command
+type, registered in `registry`. A handler gets the services and the asking person's context,
+calls the Open API through the gateway, keeps the bot's records, and returns the card to answer
+with. It knows no HTTP.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import get_args
+from collections.abc import Collection
+from dataclasses import replace
 
-from bot.accounts import Account, AccountStatus
 from bot.feishu.openapi import OpenApiError
-from bot.records.store import utcnow
 from bot.worker import RetryLater
-from cards.account import account_card
-from cards.account_list import account_list_card
 from cards.error import error_card, not_allowed_card
-from cards.help import help_card
 from cards.text import Text
-from handlers import parser
+from handlers import parser, people
 from handlers.answers import explain
+from handlers.registry import HANDLERS, Asker, Reply, check_complete
 from handlers.services import Services
 
-
-@dataclass(frozen=True)
-class Asker:
-    """Who sent the command, and where."""
-
-    open_id: str | None
-    chat_id: str
-    message_id: str | None = None
-    event_id: str | None = None
-    # An earlier run of this event began its change and was cut off: check before changing.
-    resumed: bool = False
+__all__ = ["Asker", "Reply", "run"]
 
 
-@dataclass(frozen=True)
-class Reply:
-    """The card to answer with, and the account it shows (so later changes can update it)."""
-
-    card: dict
-    account_id: str | None = None
-
-
-Handler = Callable[[Services, Asker, parser.Command], Reply]
-HANDLERS: dict[type, Handler] = {}
 # Commands anyone may run; everything else needs an admin.
-OPEN_TO_ALL = (parser.Help,)
+OPEN_TO_ALL = (parser.Help, parser.Me)
 # Commands that change something at Feishu. Each run marks its event before the call, so a run
 # cut off half-way (the process killed) is known when the event is worked again: create may
 # have taken effect even when its answer was lost, and cannot be checked, so it is not sent
 # again; enable and disable read the account first and call only if it is not yet so.
-CHANGES = (parser.RegisterByEmail, parser.RegisterByMobile, parser.Enable, parser.Disable)
-ONCE_ONLY = (parser.RegisterByEmail, parser.RegisterByMobile)
+ONCE_ONLY = (parser.RegisterByEmail, parser.RegisterByMobile, parser.RegisterByMention)
+CHANGES = (*ONCE_ONLY, parser.Enable, parser.Disable)
 
 
-def handles(*kinds: type) -> Callable[[Handler], Handler]:
-    def register(func: Handler) -> Handler:
-        for kind in kinds:
-            if kind in HANDLERS:
-                raise ValueError(f"{kind.__name__} already has a handler")
-            HANDLERS[kind] = func
-        return func
-
-    return register
-
-
-def run(services: Services, asker: Asker, text: str) -> Reply:
-    """Answer one message's text with a card (parse, authorize, act, audit)."""
+def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] = ()) -> Reply:
+    """Answer one message's text with a card (parse, authorize, act, audit). `bot_keys` are the
+    mention keys that stand for the bot itself."""
     try:
-        command = parser.parse(text)
+        command = parser.parse(text, ignore=bot_keys)
     except parser.NotACommand:
         return Reply(
             error_card(
@@ -100,6 +67,13 @@ def run(services: Services, asker: Asker, text: str) -> Reply:
         asker = replace(asker, resumed=True)
     try:
         reply = HANDLERS[type(command)](services, asker, command)
+    except people.NotOne as exc:
+        _audit(services, asker, action, account_id, "no match")
+        return Reply(exc.card)
+    except people.UnknownMention as exc:
+        problem = Text(f"Who is {exc}? Mention the person again.", f"{exc} 是谁？请重新 @该员工。")
+        _audit(services, asker, action, account_id, "usage error", problem.en)
+        return Reply(error_card(Text("Wrong command", "命令有误"), problem))
     except OpenApiError as exc:
         if exc.transient and not (once and exc.may_have_acted):
             # Feishu is out of reach: the whole event waits and is run again (see
@@ -110,8 +84,9 @@ def run(services: Services, asker: Asker, text: str) -> Reply:
         _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
         if once and exc.may_have_acted:
             return Reply(_uncertain_card(explain(exc)))
-        return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
-    _audit(services, asker, action, account_id, "ok")
+        reason = people.explain_contact_error(exc) or explain(exc)
+        return Reply(error_card(Text("Could not do that", "操作未完成"), reason))
+    _audit(services, asker, action, reply.account_id or account_id, "ok")
     return reply
 
 
@@ -145,82 +120,17 @@ def _audit(
 
 
 def describe(command: parser.Command) -> tuple[str, str | None]:
-    """The audit's name for a command and the account it concerns."""
+    """The audit's name for a command and the account it concerns, when it names one by ID."""
     match command:
-        case parser.RegisterByEmail() | parser.RegisterByMobile():
+        case parser.RegisterByEmail() | parser.RegisterByMobile() | parser.RegisterByMention():
             return "register", None
-        case parser.Show(account_id) | parser.Enable(account_id) | parser.Disable(account_id):
-            return type(command).__name__.lower(), account_id
+        case parser.Show(who) | parser.Enable(who) | parser.Disable(who):
+            named = who.account_id if who.mobile is None else None
+            return type(command).__name__.lower(), named
     return type(command).__name__.lower(), None
 
 
-def _account_answer(services: Services, account: Account, notice: Text | None) -> Reply:
-    record = services.accounts.get(account.account_id)
-    card = account_card(account, contact=record.contact if record else None, notice=notice)
-    return Reply(card, account.account_id)
+# The command modules register their handlers on import.
+from handlers import account_commands, people_commands  # noqa: E402, F401
 
-
-@handles(parser.RegisterByEmail, parser.RegisterByMobile)
-def register(services: Services, asker: Asker, command: parser.Command) -> Reply:
-    if isinstance(command, parser.RegisterByEmail):
-        contact = command.email
-        account = services.gateway.register_by_email(command.email)
-    else:
-        contact = f"+{command.code} {command.number}"
-        account = services.gateway.register_by_mobile(command.code, command.number)
-    services.accounts.remember(account, contact=contact, registered_by=asker.open_id)
-    return _account_answer(services, account, Text("Account registered", "账户已注册"))
-
-
-@handles(parser.Show)
-def show(services: Services, asker: Asker, command: parser.Show) -> Reply:
-    account = services.gateway.get_assets(command.account_id)
-    services.accounts.remember(account)
-    return _account_answer(services, account, None)
-
-
-@handles(parser.Enable)
-def enable(services: Services, asker: Asker, command: parser.Enable) -> Reply:
-    account = _resumed_as(services, asker, command.account_id, AccountStatus.ENABLED)
-    account = account or services.gateway.enable(command.account_id)
-    services.accounts.remember(account)
-    return _account_answer(services, account, Text("Account enabled", "账户已启用"))
-
-
-@handles(parser.Disable)
-def disable(services: Services, asker: Asker, command: parser.Disable) -> Reply:
-    account = _resumed_as(services, asker, command.account_id, AccountStatus.DISABLED)
-    account = account or services.gateway.deactivate(command.account_id)
-    services.accounts.remember(account)
-    return _account_answer(services, account, Text("Account disabled", "账户已停用"))
-
-
-def _resumed_as(
-    services: Services, asker: Asker, account_id: str, wanted: AccountStatus
-) -> Account | None:
-    """After a cut-off run: the account when the change already took effect, else None."""
-    if not asker.resumed:
-        return None
-    account = services.gateway.get_assets(account_id)
-    return account if account.status is wanted else None
-
-
-@handles(parser.ListAccounts)
-def list_accounts(services: Services, asker: Asker, command: parser.ListAccounts) -> Reply:
-    zone = services.settings.digest_tz
-    return Reply(account_list_card(services.accounts.all(), now=utcnow(), zone=zone))
-
-
-@handles(parser.Help)
-def show_help(services: Services, asker: Asker, command: parser.Help) -> Reply:
-    return Reply(help_card([(sub.usage, sub.summary) for sub in parser.GRAMMAR]))
-
-
-@handles(parser.PostDigest)
-def post_digest(services: Services, asker: Asker, command: parser.PostDigest) -> Reply:
-    return Reply(services.digest.card_for_chat(asker.chat_id))
-
-
-_missing = set(get_args(parser.Command)) - set(HANDLERS)
-if _missing:  # every command the parser can produce must have a handler
-    raise ImportError(f"no handler for {sorted(k.__name__ for k in _missing)}")
+check_complete()

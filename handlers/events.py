@@ -9,9 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import lark_oapi as lark
+from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
 from lark_oapi.api.hire.v1 import Account as SdkAccount
 from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
-from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
+from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1, P2ImMessageReceiveV1
 
 from bot.accounts import AccountStatus
 from bot.feishu.openapi import OpenApiError
@@ -20,7 +21,8 @@ from bot.records.inbox import INTERNAL, InboxEvent
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text
-from handlers import account_cards, commands
+from handlers import account_cards, commands, entry_points
+from handlers.people import Mention
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -33,27 +35,37 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
     message, sender = data.event.message, data.event.sender
     if sender is None or sender.sender_type != "user" or message is None:
         return  # our own and other apps' messages
-    in_group = message.chat_type != "p2p"
-    if in_group and not _mentions_bot(services, message.mentions or []):
-        return
+    mentions = message.mentions or []
+    bot_id = _bot_open_id(services) if mentions else None
+    if message.chat_type != "p2p" and not any(_open_id(m) == bot_id for m in mentions):
+        return  # a group message not addressed to the bot
     asker = commands.Asker(
         open_id=sender.sender_id.open_id if sender.sender_id else None,
         chat_id=message.chat_id,
         message_id=message.message_id,
         event_id=event_id,
+        mentions=tuple(
+            Mention(m.key, _open_id(m), m.name or "")
+            for m in mentions
+            if m.key and _open_id(m) and _open_id(m) != bot_id
+        ),
     )
     saved = services.inbox.saved_reply(event_id)
     if saved is not None:  # a retry: the command ran already, only the answer is missing
-        reply = commands.Reply(saved["card"], saved.get("account_id"))
+        reply = commands.Reply(saved["card"], saved.get("account_id"), saved.get("track", True))
     else:
         if message.message_type == "text":
+            # The bot's own mention never names an account.
+            bot_keys = [m.key for m in mentions if m.key and _open_id(m) == bot_id]
             # Raises RetryLater while Feishu cannot be reached; nothing was done then.
-            reply = commands.run(services, asker, _text(message.content))
+            reply = commands.run(services, asker, _text(message.content), bot_keys)
         else:
             reply = commands.Reply(NOT_TEXT)
-        services.inbox.save_reply(event_id, {"card": reply.card, "account_id": reply.account_id})
+        services.inbox.save_reply(
+            event_id, {"card": reply.card, "account_id": reply.account_id, "track": reply.track}
+        )
     sent = _send_reply(services, message.message_id, message.chat_id, reply.card, event_id)
-    if reply.account_id:
+    if reply.account_id and reply.track:
         services.accounts.note_card(sent, reply.account_id, message.chat_id)
         # The command read or changed the account: older cards of it catch up.
         account_cards.refresh_later(services, reply.account_id, skip=(sent,))
@@ -87,12 +99,15 @@ def _send_reply(
         raise GiveUp(f"could not reply: {exc}") from None
 
 
-def _mentions_bot(services: Services, mentions: list) -> bool:
+def _bot_open_id(services: Services) -> str:
     try:
-        bot_id = services.messenger.bot_open_id()
+        return services.messenger.bot_open_id()
     except OpenApiError as exc:
         raise RetryLater(f"cannot tell whether the bot was mentioned: {exc}") from None
-    return any(m.id is not None and m.id.open_id == bot_id for m in mentions)
+
+
+def _open_id(mention) -> str | None:
+    return mention.id.open_id if mention.id is not None else None
 
 
 def handle_assets_update(
@@ -176,6 +191,11 @@ def send_failure_notice(services: Services, event_id: str, payload: dict) -> Non
 
 ROUTES: dict[str, tuple[type, Callable]] = {
     "im.message.receive_v1": (P2ImMessageReceiveV1, handle_message),
+    "im.chat.access_event.bot_p2p_chat_entered_v1": (
+        P2ImChatAccessEventBotP2pChatEnteredV1,
+        entry_points.welcome,
+    ),
+    "application.bot.menu_v6": (P2ApplicationBotMenuV6, entry_points.menu),
     "hire.referral_account.assets_update_v1": (
         P2HireReferralAccountAssetsUpdateV1,
         handle_assets_update,

@@ -1,13 +1,14 @@
 """The `/referral` command language: text in, a typed command or a usage error out. Pure.
 
 `GRAMMAR` is the one list of subcommands: their usage lines and descriptions feed the help card,
-and `handlers/commands.py` checks at import that each one has a handler.
+and `handlers/commands.py` checks at import that each one has a handler. An account is named by
+a `Who`: its ID, the person's email or mobile, or an @-mention (Feishu's `@_user_N` key).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from cards.text import Text
@@ -33,18 +34,53 @@ class RegisterByMobile:
 
 
 @dataclass(frozen=True)
+class RegisterByMention:
+    mention: str  # the `@_user_N` key; the message's mentions say who
+
+
+@dataclass(frozen=True)
+class Who:
+    """How a command names an account. Digits that look like a mainland mobile carry both
+    readings (`account_id` and `mobile`): the records decide which one is meant."""
+
+    account_id: str | None = None
+    email: str | None = None
+    mobile: tuple[str, str] | None = None  # (country code, number)
+    mention: str | None = None
+
+    def __str__(self) -> str:
+        if self.mention:
+            return self.mention
+        if self.email:
+            return self.email
+        if self.mobile and not self.account_id:
+            return f"+{self.mobile[0]} {self.mobile[1]}"
+        return self.account_id or ""
+
+
+@dataclass(frozen=True)
 class Show:
-    account_id: str
+    who: Who
 
 
 @dataclass(frozen=True)
 class Enable:
-    account_id: str
+    who: Who
 
 
 @dataclass(frozen=True)
 class Disable:
-    account_id: str
+    who: Who
+
+
+@dataclass(frozen=True)
+class Find:
+    text: str
+
+
+@dataclass(frozen=True)
+class Me:
+    pass
 
 
 @dataclass(frozen=True)
@@ -63,7 +99,17 @@ class Help:
 
 
 Command = (
-    RegisterByEmail | RegisterByMobile | Show | Enable | Disable | ListAccounts | PostDigest | Help
+    RegisterByEmail
+    | RegisterByMobile
+    | RegisterByMention
+    | Show
+    | Enable
+    | Disable
+    | ListAccounts
+    | Find
+    | Me
+    | PostDigest
+    | Help
 )
 
 
@@ -97,24 +143,61 @@ def _no_args(command: Command) -> Callable[[list[str], str], Command]:
     return parse
 
 
-def _account_id(kind: type[Show] | type[Enable] | type[Disable]):
+WHO_HINT = Text(
+    "Name the account by its ID, the person's email or mobile, or @-mention them.",
+    "请用账户 ID、员工的邮箱或手机号，或 @该员工 来指明账户。",
+)
+
+
+def parse_who(args: list[str], usage: str) -> Who:
+    """An account ID, an email, `+<code> <number>`, a bare mainland mobile, or a mention."""
+    if len(args) == 1:
+        (arg,) = args
+        if MENTION.fullmatch(arg):
+            return Who(mention=arg)
+        if "@" in arg:
+            if not EMAIL.match(arg) or len(arg) > 254:
+                raise UsageError(
+                    Text(f"'{arg}' is not a valid email.", f"“{arg}” 不是有效的邮箱。"), usage
+                )
+            return Who(email=arg)
+        if CHINA_MOBILE.match(arg):
+            return Who(account_id=arg, mobile=("86", arg))
+        if ACCOUNT_ID.match(arg):
+            return Who(account_id=arg)
+        raise UsageError(
+            Text(f"'{arg}' names no account. ", f"“{arg}” 无法指明账户。") + WHO_HINT, usage
+        )
+    if len(args) == 2 and args[0].startswith("+"):
+        code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
+        if code and number:
+            return Who(mobile=(code.group(1), args[1]))
+    if not args:
+        raise UsageError(Text("Say which account. ", "请指明账户。") + WHO_HINT, usage)
+    raise UsageError(
+        Text(f"'{' '.join(args)}' names no account. ", f"“{' '.join(args)}” 无法指明账户。")
+        + WHO_HINT,
+        usage,
+    )
+
+
+def _naming(kind: type[Show] | type[Enable] | type[Disable]):
     def parse(args: list[str], usage: str) -> Command:
-        if len(args) != 1:
-            raise UsageError(Text("Give exactly one account ID.", "请提供一个账户 ID。"), usage)
-        if not ACCOUNT_ID.match(args[0]):
-            raise UsageError(
-                Text(
-                    f"'{args[0]}' is not an account ID: account IDs are digits.",
-                    f"“{args[0]}” 不是账户 ID：账户 ID 由数字组成。",
-                ),
-                usage,
-            )
-        return kind(args[0])
+        return kind(parse_who(args, usage))
 
     return parse
 
 
+def _find(args: list[str], usage: str) -> Command:
+    text = " ".join(args).strip()
+    if not text:
+        raise UsageError(Text("Say what to look for.", "请提供要查找的内容。"), usage)
+    return Find(text)
+
+
 def _register(args: list[str], usage: str) -> Command:
+    if len(args) == 1 and MENTION.fullmatch(args[0]):
+        return RegisterByMention(args[0])
     if len(args) == 1 and "@" in args[0]:
         if not EMAIL.match(args[0]) or len(args[0]) > 254:
             raise UsageError(
@@ -135,7 +218,10 @@ def _register(args: list[str], usage: str) -> Command:
             usage,
         )
     if not args:
-        raise UsageError(Text("Give an email or a mobile number.", "请提供邮箱或手机号。"), usage)
+        raise UsageError(
+            Text("Give an email, a mobile number or an @-mention.", "请提供邮箱、手机号或 @员工。"),
+            usage,
+        )
     raise UsageError(
         Text(
             f"'{' '.join(args)}' is neither an email nor a mobile number.",
@@ -148,33 +234,45 @@ def _register(args: list[str], usage: str) -> Command:
 GRAMMAR: tuple[Subcommand, ...] = (
     Subcommand(
         "register",
-        "/referral register <email | +code number | number>",
+        "/referral register <email | +code number | @person>",
         Text("Register an employee's referral account", "为员工注册内推账户"),
         _register,
     ),
     Subcommand(
         "show",
-        "/referral show <account_id>",
+        "/referral show <who>",
         Text("Show an account's balance and status", "查看账户余额与状态"),
-        _account_id(Show),
+        _naming(Show),
     ),
     Subcommand(
         "enable",
-        "/referral enable <account_id>",
+        "/referral enable <who>",
         Text("Enable an account", "启用账户"),
-        _account_id(Enable),
+        _naming(Enable),
     ),
     Subcommand(
         "disable",
-        "/referral disable <account_id>",
+        "/referral disable <who>",
         Text("Disable an account (no withdrawals)", "停用账户（不可提取）"),
-        _account_id(Disable),
+        _naming(Disable),
     ),
     Subcommand(
         "list",
         "/referral list",
         Text("List the accounts the bot knows", "列出已知账户"),
         _no_args(ListAccounts()),
+    ),
+    Subcommand(
+        "find",
+        "/referral find <text>",
+        Text("Find accounts by ID, name, email or mobile", "按 ID、姓名、邮箱或手机号查找账户"),
+        _find,
+    ),
+    Subcommand(
+        "me",
+        "/referral me",
+        Text("Your own referral account (everyone)", "查看自己的内推账户（所有人可用）"),
+        _no_args(Me()),
     ),
     Subcommand(
         "digest",
@@ -188,14 +286,19 @@ SUBCOMMANDS = {sub.name: sub for sub in GRAMMAR}
 GENERAL_USAGE = "/referral <" + " | ".join(SUBCOMMANDS) + "> …"
 
 
-def strip_mentions(text: str) -> str:
-    """Remove `@_user_N` placeholders and normalise spaces (full-width ones included)."""
-    return " ".join(MENTION.sub(" ", text).replace("\u3000", " ").split())
+def words_of(text: str, ignore: Collection[str] = ()) -> list[str]:
+    """The words, with full-width spaces as spaces; mentions before the command (addressing the
+    bot) and those in `ignore` (the bot's own) dropped, other mentions kept as words."""
+    words = [w for w in text.replace("\u3000", " ").split() if w not in ignore]
+    while words and MENTION.fullmatch(words[0]):
+        words.pop(0)
+    return words
 
 
-def parse(text: str) -> Command:
-    """Parse a message's text; raise NotACommand or UsageError."""
-    words = strip_mentions(text).split()
+def parse(text: str, ignore: Collection[str] = ()) -> Command:
+    """Parse a message's text; raise NotACommand or UsageError. `ignore` holds the mention keys
+    that stand for the bot itself, which never name an account."""
+    words = words_of(" ".join(MENTION.sub(lambda m: f" {m.group()} ", text).split()), ignore)
     if not words or words[0].lower() != PREFIX:
         raise NotACommand(text)
     if len(words) == 1:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.config import Settings
+from bot.feishu.contacts import Contacts
 from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
 from bot.records.inbox import Inbox
-from bot.records.store import AccountBook, AuditLog
+from bot.records.store import AccountBook, AuditLog, Welcomes
 
 
 class DigestPoster(Protocol):
@@ -25,3 +26,5 @@ class Services:
     gateway: ReferralGateway
     messenger: Messenger
     digest: DigestPoster
+    contacts: Contacts
+    welcomes: Welcomes

@@ -55,22 +55,27 @@ class Messenger:
 
     def send_card(self, chat_id: str, card: dict, *, uuid: str | None = None) -> str:
         """Post a card into a chat; returns the new message's id."""
+        return self._create(chat_id, "chat_id", card, uuid)
+
+    def send_card_to_person(self, open_id: str, card: dict, *, uuid: str | None = None) -> str:
+        """Post a card into the one-to-one chat with a person; returns the message's id."""
+        return self._create(open_id, "open_id", card, uuid)
+
+    def _create(self, receive_id: str, id_type: str, card: dict, uuid: str | None) -> str:
         body = (
             CreateMessageRequestBody.builder()
-            .receive_id(chat_id)
+            .receive_id(receive_id)
             .msg_type("interactive")
             .content(json.dumps(card))
         )
         if uuid:
             body = body.uuid(uuid[:50])
-        request = (
-            CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body.build())
-        )
+        request = CreateMessageRequest.builder().receive_id_type(id_type).request_body(body.build())
         response = self._api.call(
             "message_create",
             lambda: self._im.create(request.build()),
             idempotent=bool(uuid),
-            limiter=self._per_chat[chat_id],
+            limiter=self._per_chat[receive_id],  # 5/s per chat, and per person
         )
         return response.data.message_id
 

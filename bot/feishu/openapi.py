@@ -154,6 +154,7 @@ OPERATION_LIMITS: dict[str, tuple[int, float]] = {
     "reconciliation": (100, 60.0),
     "enable": (10, 1.0),
     "get_account_assets": (10, 1.0),
+    "contact_user_get": (50, 1.0),
 }
 
 

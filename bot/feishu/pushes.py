@@ -88,6 +88,8 @@ class CallbackReceiver:
             lark.EventDispatcherHandler.builder(settings.encrypt_key, settings.verification_token)
             .register_p2_im_message_receive_v1(self._on_message)
             .register_p2_hire_referral_account_assets_update_v1(self._on_assets_update)
+            .register_p2_im_chat_access_event_bot_p2p_chat_entered_v1(self._on_other)
+            .register_p2_application_bot_menu_v6(self._on_other)
             .register_p2_card_action_trigger(self._on_card_action)
             .build()
         )
@@ -146,6 +148,10 @@ class CallbackReceiver:
         self._take(data, message_id)
 
     def _on_assets_update(self, data: P2HireReferralAccountAssetsUpdateV1) -> None:
+        self._take(data, None)
+
+    def _on_other(self, data: object) -> None:
+        """Events kept by `header.event_id` alone (chat entered, bot menu)."""
         self._take(data, None)
 
     def _take(self, data, message_id: str | None) -> None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlite_utils
 
 from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
+from bot.people import OPEN_ID, contact_keys
 
 # Feishu lets an app update the cards it sent for 14 days.
 CARD_UPDATE_WINDOW = timedelta(days=13, hours=23)
@@ -152,6 +153,10 @@ class Database:
             if_not_exists=True,
         )
         db["health_probe"].create({"id": int, "at": str}, pk="id", if_not_exists=True)
+        # Who has had the welcome (the usage card on first opening the chat with the bot).
+        db["welcomed"].create(
+            {"open_id": str, "event_id": str, "at": str}, pk="open_id", if_not_exists=True
+        )
         # Which sent messages show which account, so a change can update every such card.
         db["account_cards"].create(
             {"message_id": str, "account_id": str, "chat_id": str, "sent_at": str},
@@ -160,6 +165,17 @@ class Database:
         )
         db["account_cards"].create_index(["account_id"], if_not_exists=True)
         db["account_cards"].create_index(["sent_at"], if_not_exists=True)
+        # Every contact the records learned for an account (see bot/people.py), to find it by.
+        backfill = not db["account_contacts"].exists()
+        db["account_contacts"].create(
+            {"kind": str, "value": str, "account_id": str},
+            pk=("kind", "value", "account_id"),
+            if_not_exists=True,
+        )
+        db["account_contacts"].create_index(["account_id"], if_not_exists=True)
+        if backfill:  # a database from before contacts were kept: learn them from its rows
+            for row in db["accounts"].rows:
+                _link(db, row["account_id"], _row_keys(row))
         db["audit"].create(
             {
                 "id": int,
@@ -228,6 +244,21 @@ class AccountBook:
                     registered_at=existing[2],
                 )
             db["accounts"].upsert(row, pk="account_id")
+            _link(db, account.account_id, _row_keys(row))
+
+    def link(self, account_id: str, kind: str, value: str) -> None:
+        """Remember that this person (an open_id, email or mobile key) holds this account."""
+        with self._database.transaction() as db:
+            _link(db, account_id, [(kind, value)])
+
+    def find_by(self, kind: str, value: str) -> list[str]:
+        """Accounts linked to this contact (`value` as bot.people keys it), oldest first."""
+        rows = self._database.db.execute(
+            "SELECT c.account_id FROM account_contacts c JOIN accounts a USING (account_id)"
+            " WHERE c.kind = ? AND c.value = ? ORDER BY a.rowid",
+            [kind, value],
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def apply_balance(
         self, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
@@ -288,6 +319,24 @@ class AccountBook:
         return [row[0] for row in rows]
 
 
+def _link(db: sqlite_utils.Database, account_id: str, keys: list[tuple[str, str]]) -> None:
+    for kind, value in keys:
+        if value:
+            db.execute(
+                "INSERT OR IGNORE INTO account_contacts (kind, value, account_id) VALUES (?, ?, ?)",
+                [kind, value, account_id],
+            )
+
+
+def _row_keys(row: dict) -> list[tuple[str, str]]:
+    """The contacts an accounts row holds: registered with, and the referrer's."""
+    keys = contact_keys(row.get("contact"))
+    referrer = json.loads(row["referrer"]) if row.get("referrer") else {}
+    if referrer.get("id"):
+        keys.append((OPEN_ID, referrer["id"]))
+    return keys + contact_keys(referrer.get("email")) + contact_keys(referrer.get("mobile"))
+
+
 def _cash_json(cash: tuple[Cash, ...]) -> str:
     return json.dumps([[c.currency, str(c.amount)] for c in cash])
 
@@ -346,3 +395,21 @@ class AuditLog:
 
     def entries(self) -> list[dict]:
         return list(self._database.db["audit"].rows_where(order_by="id"))
+
+
+class Welcomes:
+    """The usage card goes to each person once, the first time they open the chat."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def take(self, open_id: str, event_id: str) -> bool:
+        """True when this event is the one that welcomes the person (first, or its retry)."""
+        self._database.db.execute(
+            "INSERT OR IGNORE INTO welcomed (open_id, event_id, at) VALUES (?, ?, ?)",
+            [open_id, event_id, to_iso(utcnow())],
+        )
+        row = self._database.db.execute(
+            "SELECT event_id FROM welcomed WHERE open_id = ?", [open_id]
+        ).fetchone()
+        return row is not None and row[0] == event_id

@@ -95,8 +95,8 @@ def test_help_lists_every_command(lark: Feishu, text):
     ("text", "says"),
     [
         ("/referral register not-an-email@", "not a valid email"),
-        ("/referral show abc", "account IDs are digits"),
-        ("/referral enable", "exactly one account ID"),
+        ("/referral show abc", "names no account"),
+        ("/referral enable", "Say which account"),
         ("/referral frobnicate", "Unknown command"),
         ("hello bot", "only understand /referral"),
     ],

@@ -6,14 +6,18 @@ from handlers import parser
 from handlers.parser import (
     Disable,
     Enable,
+    Find,
     Help,
     ListAccounts,
+    Me,
     NotACommand,
     PostDigest,
     RegisterByEmail,
+    RegisterByMention,
     RegisterByMobile,
     Show,
     UsageError,
+    Who,
 )
 
 
@@ -24,20 +28,39 @@ from handlers.parser import (
         ("/referral register +86 18900001111", RegisterByMobile("86", "18900001111")),
         ("/referral register +1 4155550100", RegisterByMobile("1", "4155550100")),
         ("/referral register 18900001111", RegisterByMobile("86", "18900001111")),
-        ("/referral show 6942778198054125570", Show("6942778198054125570")),
-        ("/referral enable 6942778198054125570", Enable("6942778198054125570")),
-        ("/referral disable 6942778198054125570", Disable("6942778198054125570")),
+        ("/referral show 6942778198054125570", Show(Who(account_id="6942778198054125570"))),
+        ("/referral enable 6942778198054125570", Enable(Who(account_id="6942778198054125570"))),
+        ("/referral disable 6942778198054125570", Disable(Who(account_id="6942778198054125570"))),
+        ("/referral show hire@open.com", Show(Who(email="hire@open.com"))),
+        ("/referral show +1 4155550100", Show(Who(mobile=("1", "4155550100")))),
+        (
+            "/referral show 18900001111",
+            Show(Who(account_id="18900001111", mobile=("86", "18900001111"))),
+        ),
+        ("/referral disable @_user_2", Disable(Who(mention="@_user_2"))),
+        ("/referral register @_user_1", RegisterByMention("@_user_1")),
+        ("/referral find Zhang San", Find("Zhang San")),
+        ("/referral me", Me()),
         ("/referral list", ListAccounts()),
         ("/referral digest", PostDigest()),
         ("/referral help", Help()),
         ("/referral", Help()),
-        ("  /REFERRAL   Show   42 ", Show("42")),
-        ("@_user_1 /referral show 42", Show("42")),
-        ("@_user_1\u3000/referral list @_user_2", ListAccounts()),
+        ("  /REFERRAL   Show   42 ", Show(Who(account_id="42"))),
+        ("@_user_1 /referral show 42", Show(Who(account_id="42"))),
+        ("@_user_1\u3000/referral list", ListAccounts()),
     ],
 )
 def test_commands_parse_to_typed_values(text, expected):
     assert parser.parse(text) == expected
+
+
+def test_the_bots_own_mention_is_never_a_who():
+    assert parser.parse("/referral show @_user_1 @_user_2", ignore={"@_user_1"}) == Show(
+        Who(mention="@_user_2")
+    )
+    assert parser.parse("/referral list @_user_2", ignore={"@_user_2"}) == ListAccounts()
+    with pytest.raises(UsageError):
+        parser.parse("/referral list @_user_2")  # someone else: list takes no arguments
 
 
 @pytest.mark.parametrize(
@@ -50,6 +73,9 @@ def test_commands_parse_to_typed_values(text, expected):
         ("/referral register 12345", "/referral register"),
         ("/referral register a@b.com extra", "/referral register"),
         ("/referral show abc", "/referral show"),
+        ("/referral show not-an-email@", "/referral show"),
+        ("/referral me @_user_2", "/referral me"),
+        ("/referral find", "/referral find"),
         ("/referral show 12-34", "/referral show"),
         ("/referral show", "/referral show"),
         ("/referral show 1 2", "/referral show"),
@@ -80,7 +106,17 @@ def test_other_text_is_not_a_command(text):
 
 def test_every_subcommand_has_usage_and_both_languages():
     names = [sub.name for sub in parser.GRAMMAR]
-    assert names == ["register", "show", "enable", "disable", "list", "digest", "help"]
+    assert names == [
+        "register",
+        "show",
+        "enable",
+        "disable",
+        "list",
+        "find",
+        "me",
+        "digest",
+        "help",
+    ]
     for sub in parser.GRAMMAR:
         assert sub.usage.startswith(f"/referral {sub.name}")
         assert sub.summary.en and sub.summary.zh

@@ -1,0 +1,139 @@
+"""The commands that act on one account: register, show, enable, disable; and the ones about
+the bot's records as a whole: list, digest, help."""
+
+from __future__ import annotations
+
+from bot.accounts import Account, AccountStatus
+from bot.people import OPEN_ID, mobile_key
+from bot.records.store import utcnow
+from cards.account import account_card
+from cards.account_list import account_list_card
+from cards.error import error_card
+from cards.help import help_card
+from cards.text import Text
+from handlers import parser, people
+from handlers.registry import Asker, Reply, handles
+from handlers.services import Services
+
+WHO_LINE = Text(
+    "<who>: an account ID, an email, a mobile (+86 189…), or an @-mention",
+    "<who>：账户 ID、邮箱、手机号（+86 189…）或 @员工",
+)
+
+
+def account_answer(services: Services, account: Account, notice: Text | None) -> Reply:
+    record = services.accounts.get(account.account_id)
+    card = account_card(account, contact=record.contact if record else None, notice=notice)
+    return Reply(card, account.account_id)
+
+
+REGISTERED = Text("Account registered", "账户已注册")
+
+
+@handles(parser.RegisterByEmail, parser.RegisterByMobile)
+def register(services: Services, asker: Asker, command: parser.Command) -> Reply:
+    account, contact = register_contact(services, command)
+    services.accounts.remember(account, contact=contact, registered_by=asker.open_id)
+    return account_answer(services, account, REGISTERED)
+
+
+def register_contact(
+    services: Services, command: parser.RegisterByEmail | parser.RegisterByMobile
+) -> tuple[Account, str]:
+    """Create the account; returns it and the contact as the records keep it."""
+    if isinstance(command, parser.RegisterByEmail):
+        return services.gateway.register_by_email(command.email), command.email
+    account = services.gateway.register_by_mobile(command.code, command.number)
+    return account, f"+{command.code} {command.number}"
+
+
+@handles(parser.RegisterByMention)
+def register_mentioned(
+    services: Services, asker: Asker, command: parser.RegisterByMention
+) -> Reply:
+    mention = people.mentioned(asker.mentions, command.mention)
+    person = services.contacts.person(mention.open_id)
+    name = mention.name or person.name or mention.open_id
+    if person.email:
+        by: parser.Command = parser.RegisterByEmail(person.email)
+    elif person.mobile:
+        by = parser.RegisterByMobile(*split_mobile(person.mobile))
+    else:
+        return Reply(
+            error_card(
+                Text(f"Cannot register {name}", f"无法为 {name} 注册"),
+                Text(
+                    f"Feishu gave the bot neither {name}'s email nor mobile. The app needs the "
+                    "permission contact:user.email:readonly (or contact:user.phone:readonly): "
+                    "add it in the developer console, or register with the email or mobile.",
+                    f"飞书未向机器人提供 {name} 的邮箱或手机号。应用需要"
+                    " contact:user.email:readonly（或 contact:user.phone:readonly）权限："
+                    "请在开发者后台添加，或改用邮箱/手机号注册。",
+                ),
+            )
+        )
+    account, contact = register_contact(services, by)
+    services.accounts.remember(account, contact=contact, registered_by=asker.open_id)
+    services.accounts.link(account.account_id, OPEN_ID, mention.open_id)
+    return account_answer(services, account, REGISTERED)
+
+
+def split_mobile(mobile: str) -> tuple[str, str]:
+    """Feishu's "+8618900001111" as (code, number). Only +86 has a fixed length we can rely on;
+    elsewhere the last ten digits are taken as the number (the usual national length)."""
+    key = mobile_key(mobile)
+    if mobile.startswith("+86") or not mobile.startswith("+"):
+        return "86", key[2:] if key.startswith("86") else key
+    return key[:-10] or "86", key[-10:]
+
+
+@handles(parser.Show)
+def show(services: Services, asker: Asker, command: parser.Show) -> Reply:
+    account_id = people.account_for(services, asker.mentions, command.who)
+    account = services.gateway.get_assets(account_id)
+    services.accounts.remember(account)
+    return account_answer(services, account, None)
+
+
+@handles(parser.Enable)
+def enable(services: Services, asker: Asker, command: parser.Enable) -> Reply:
+    account_id = people.account_for(services, asker.mentions, command.who)
+    account = _resumed_as(services, asker, account_id, AccountStatus.ENABLED)
+    account = account or services.gateway.enable(account_id)
+    services.accounts.remember(account)
+    return account_answer(services, account, Text("Account enabled", "账户已启用"))
+
+
+@handles(parser.Disable)
+def disable(services: Services, asker: Asker, command: parser.Disable) -> Reply:
+    account_id = people.account_for(services, asker.mentions, command.who)
+    account = _resumed_as(services, asker, account_id, AccountStatus.DISABLED)
+    account = account or services.gateway.deactivate(account_id)
+    services.accounts.remember(account)
+    return account_answer(services, account, Text("Account disabled", "账户已停用"))
+
+
+def _resumed_as(
+    services: Services, asker: Asker, account_id: str, wanted: AccountStatus
+) -> Account | None:
+    """After a cut-off run: the account when the change already took effect, else None."""
+    if not asker.resumed:
+        return None
+    account = services.gateway.get_assets(account_id)
+    return account if account.status is wanted else None
+
+
+@handles(parser.ListAccounts)
+def list_accounts(services: Services, asker: Asker, command: parser.ListAccounts) -> Reply:
+    zone = services.settings.digest_tz
+    return Reply(account_list_card(services.accounts.all(), now=utcnow(), zone=zone))
+
+
+@handles(parser.Help)
+def show_help(services: Services, asker: Asker, command: parser.Help) -> Reply:
+    return Reply(help_card([(sub.usage, sub.summary) for sub in parser.GRAMMAR], WHO_LINE))
+
+
+@handles(parser.PostDigest)
+def post_digest(services: Services, asker: Asker, command: parser.PostDigest) -> Reply:
+    return Reply(services.digest.card_for_chat(asker.chat_id))

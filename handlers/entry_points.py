@@ -1,0 +1,66 @@
+"""Entry points native to Feishu: the welcome when someone first opens the one-to-one chat, and
+the bot menu, whose items run an argument-free command for the person who chose them."""
+
+from __future__ import annotations
+
+import logging
+
+from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
+from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1
+
+from bot.feishu.openapi import OpenApiError
+from bot.worker import GiveUp, RetryLater
+from cards.help import help_card
+from handlers import commands
+from handlers.account_commands import WHO_LINE
+from handlers.parser import GRAMMAR
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+# Menu items (`event_key`) that run a command: the argument-free subcommands.
+MENU_COMMANDS = frozenset({"list", "digest", "help", "me"})
+
+
+def welcome(
+    services: Services, event_id: str, data: P2ImChatAccessEventBotP2pChatEnteredV1
+) -> None:
+    """The usage card, once per person, across restarts."""
+    event = data.event
+    open_id = event.operator_id.open_id if event and event.operator_id else None
+    if not open_id or not event.chat_id:
+        raise GiveUp("chat-entered event without a person or a chat")
+    if not services.welcomes.take(open_id, event_id):
+        return  # welcomed before
+    card = help_card([(sub.usage, sub.summary) for sub in GRAMMAR], WHO_LINE)
+    try:
+        services.messenger.send_card(event.chat_id, card, uuid=f"welcome-{open_id}")
+    except OpenApiError as exc:
+        if exc.transient:
+            raise RetryLater(f"could not welcome {open_id}: {exc}") from None
+        raise GiveUp(f"could not welcome {open_id}: {exc}") from None
+
+
+def menu(services: Services, event_id: str, data: P2ApplicationBotMenuV6) -> None:
+    """Run the chosen item's command for the person, answering in their one-to-one chat."""
+    event = data.event
+    operator = event.operator if event else None
+    open_id = operator.operator_id.open_id if operator and operator.operator_id else None
+    key = (event.event_key or "").strip().lower() if event else ""
+    if not open_id:
+        raise GiveUp("menu event without a person")
+    if key not in MENU_COMMANDS:
+        log.info("menu item %r runs no command; ignored", key)
+        return
+    saved = services.inbox.saved_reply(event_id)
+    if saved is None:
+        asker = commands.Asker(open_id=open_id, chat_id=f"p2p:{open_id}", event_id=event_id)
+        reply = commands.run(services, asker, f"/referral {key}")  # the admin rule holds
+        saved = {"card": reply.card}
+        services.inbox.save_reply(event_id, saved)
+    try:
+        services.messenger.send_card_to_person(open_id, saved["card"], uuid=f"menu-{event_id}")
+    except OpenApiError as exc:
+        if exc.transient:
+            raise RetryLater(f"could not answer the menu: {exc}") from None
+        raise GiveUp(f"could not answer the menu: {exc}") from None

@@ -1,0 +1,59 @@
+"""The commands about people: `find` (admins) and `me` (everyone)."""
+
+from __future__ import annotations
+
+from bot.accounts import AccountRecord
+from bot.records.store import utcnow
+from cards.account import account_card
+from cards.account_list import account_list_card
+from cards.people import no_own_account_card
+from cards.text import Text
+from handlers import parser, people
+from handlers.registry import Asker, Reply, handles
+from handlers.services import Services
+
+
+def record_matches(record: AccountRecord, text: str) -> bool:
+    """Whether `text` (case-insensitive) is part of the record's ID, contact, or its referrer's
+    name (either language), email or mobile."""
+    needle = text.casefold()
+    referrer = record.account.referrer if record.account else None
+    fields = [record.account_id, record.contact]
+    if referrer is not None:
+        fields += [referrer.name_zh, referrer.name_en, referrer.email, referrer.mobile]
+    return any(needle in value.casefold() for value in fields if value)
+
+
+def find_card(services: Services, text: str, offset: int = 0) -> dict:
+    """The known accounts matching `text`, a page at a time (its buttons page the matches)."""
+    records = [r for r in services.accounts.all() if record_matches(r, text)]
+    return account_list_card(
+        records,
+        now=utcnow(),
+        zone=services.settings.digest_tz,
+        offset=offset,
+        title=Text(f"Accounts matching “{text}”", f"匹配“{text}”的账户"),
+        empty=Text(
+            f"No known account matches “{text}”. /referral list shows them all.",
+            f"没有已知账户匹配“{text}”。/referral list 可查看全部账户。",
+        ),
+        page_value=lambda start: {"action": "find", "text": text, "offset": start},
+    )
+
+
+@handles(parser.Find)
+def find(services: Services, asker: Asker, command: parser.Find) -> Reply:
+    return Reply(find_card(services, command.text))
+
+
+@handles(parser.Me)
+def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
+    """The asker's own account, read-only: anyone may look at their own."""
+    ids = people.accounts_of_person(services, asker.open_id)[0] if asker.open_id else []
+    if not ids:
+        return Reply(no_own_account_card())
+    account = services.gateway.get_assets(ids[0])
+    services.accounts.remember(account)
+    record = services.accounts.get(account.account_id)
+    card = account_card(account, contact=record.contact if record else None, read_only=True)
+    return Reply(card, account.account_id, track=False)
