@@ -1,12 +1,16 @@
-"""`referral-bot`: serve the bot, or try it in a sandbox."""
+"""`referral-bot`: serve the bot, try it in a sandbox, or import existing accounts."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import sqlite3
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from bot.config import ConfigError, load_settings
 
@@ -26,7 +30,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     sandbox.add_argument("--port", type=int, default=8765, help="port of the chat page")
     sandbox.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    importer = commands.add_parser(
+        "import",
+        help="remember accounts that already exist in Feishu Hire",
+        description="Fetch each referral account ID in FILE from Feishu Hire (10 a second, "
+        "its limit) and remember it in the bot's records. Prints how many were imported, then "
+        "the IDs Feishu does not know, those that could not be fetched and the cells that are "
+        "not account IDs. Running it again only refreshes the balances.",
+        epilog="exit status: 0 all imported, 1 some not, 2 bad invocation (file, settings)",
+    )
+    importer.add_argument(
+        "file",
+        metavar="FILE",
+        help="account IDs, one a line, or a CSV whose first column holds them "
+        "(a header row is skipped)",
+    )
+    importer.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     args = parser.parse_args(argv)
+    if args.command == "import":  # logs only warnings, printed above its progress bar
+        return _import(args.file, args.config)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -62,6 +84,105 @@ def _serve(config_path: str | None) -> int:
     log.info("stopping: finishing in-flight work")
     bot.stop()
     return 0
+
+
+def _import(path: str, config_path: str | None) -> int:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        print(f"referral-bot: {path} does not exist", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print(f"referral-bot: {path} is not UTF-8 text", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"referral-bot: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
+    from bot.feishu.openapi import OpenApi, TokenCache, build_client
+    from bot.feishu.referral import ReferralGateway
+    from bot.importer import import_accounts, read_account_ids
+    from bot.records.store import AccountBook, Database
+
+    cells = read_account_ids(text)
+    if not cells:
+        print(f"referral-bot: no account IDs in {path}", file=sys.stderr)
+        return 2
+    try:
+        database = Database(settings.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    cache = TokenCache()
+    gateway = ReferralGateway(OpenApi(build_client(settings, cache), cache))
+    try:
+        with _progress(len(cells)) as advance:
+            result = import_accounts(cells, gateway, AccountBook(database), on_done=advance)
+    except KeyboardInterrupt:
+        print(
+            "referral-bot: interrupted; the accounts fetched so far are remembered, "
+            "run it again to import the rest",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        database.close()
+    print(result.summary())
+    return 0 if result.complete else 1
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr, and log warnings above it; nothing but the warnings when
+    stderr is not a terminal (a pipe, a log file, cron)."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+    from rich.progress import MofNCompleteColumn, Progress
+
+    from bot.feishu.openapi import OpenApiError
+    from bot.feishu.referral import ACCOUNT_NOT_FOUND
+
+    console = Console(stderr=True)
+    terminal = sys.stderr.isatty()
+    handler: logging.Handler
+    if terminal:
+        handler = RichHandler(console=console, show_path=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def not_an_unknown_id(record: logging.LogRecord) -> bool:
+        # The Open API client warns of every failed call; an ID Feishu does not know is an
+        # answer the summary lists, and a warning for each would bury the real trouble.
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            args and isinstance(args[0], OpenApiError) and args[0].code == ACCOUNT_NOT_FOUND
+        )
+
+    handler.addFilter(not_an_unknown_id)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    progress = Progress(
+        *Progress.get_default_columns(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=not terminal,
+        transient=True,
+    )
+    task = progress.add_task("importing", total=total)
+    try:
+        with progress:
+            yield lambda _: progress.advance(task)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 if __name__ == "__main__":
