@@ -226,11 +226,10 @@ class OpenApi:
                 response = send()
             except Exception as exc:
                 response, failure = None, exc
-            finally:
-                if slot is not None:
-                    limiter.release(slot)
-            if response is None:
-                error = _failure(operation, failure)
+            error = _failure(operation, failure) if response is None else None
+            if slot is not None:
+                limiter.release(slot, counted=error is None or error.may_have_acted)
+            if error is not None:
                 if error.transient:
                     self.reachability.failed()
                 if (idempotent or not error.may_have_acted) and self._wait(attempt, None, deadline):

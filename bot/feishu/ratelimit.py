@@ -82,10 +82,16 @@ class SlidingWindowLimiter:
             finally:
                 self._waiting[priority] -= 1
 
-    def release(self, slot: Slot) -> None:
-        """The answer came back: the slot expires one period from now."""
+    def release(self, slot: Slot, *, counted: bool = True) -> None:
+        """The answer came back: the slot expires one period from now. `counted=False`: the
+        request certainly never reached the server (the connection was refused), so it takes
+        no place in the window; else a few seconds of outage would use up a minute's allowance
+        and stall every caller long after the server is back."""
         with self._cond:
-            slot.done = self._clock()
+            if counted:
+                slot.done = self._clock()
+            elif slot in self._slots:
+                self._slots.remove(slot)
             self._cond.notify_all()
 
     def pause(self, seconds: float) -> None:

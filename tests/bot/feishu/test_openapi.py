@@ -132,3 +132,32 @@ def test_a_slot_in_flight_is_held_until_its_answer_plus_a_period():
         limiter.acquire(timeout=0)
     now[0] = 6.0
     limiter.acquire(timeout=0)
+
+
+def test_refused_connections_take_no_place_in_the_rate_window(emulator, tmp_path):
+    # A minute's allowance of two: were refused attempts counted, the calls after the outage
+    # would wait out the minute.
+    settings = make_settings(emulator, str(tmp_path / "x.db"))
+    cache = TokenCache()
+    api = OpenApi(build_client(settings, cache), cache, limits={"get_account_assets": (2, 60.0)})
+    gateway = ReferralGateway(api)
+    account_id = emulator.create_account("ou_hire")
+    gateway.get_assets(account_id)  # the token is fetched: the next call goes straight out
+    emulator.outage(None, "refuse")
+    with pytest.raises(OpenApiError) as caught:
+        gateway.get_assets(account_id, deadline=time.monotonic() + 5)
+    assert caught.value.transient and not caught.value.may_have_acted
+    assert not api.reachability.reachable
+    emulator.end_outage()
+    began = time.monotonic()
+    assert gateway.get_assets(account_id).account_id == account_id
+    assert time.monotonic() - began < 2
+    assert api.reachability.reachable
+
+
+def test_a_limiter_forgets_a_slot_that_was_never_counted():
+    limiter = SlidingWindowLimiter(1, 60.0)
+    limiter.release(limiter.acquire(), counted=False)
+    limiter.acquire(timeout=0.1)  # free at once
+    with pytest.raises(RateLimitTimeout):
+        limiter.acquire(timeout=0.1)
