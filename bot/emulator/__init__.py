@@ -10,15 +10,40 @@ It stands for Feishu, so it imports nothing from the bot.
         ...
         emu.calls_for("get_account_assets"); emu.messages; emu.latest_card(message_id)
 
+Operations: tenant_token, app_token; hire referral accounts (create, enable, deactivate,
+get_account_assets, withdraw, reconciliation); IM (message_create, message_reply,
+message_patch, card_update, bot_info); contacts (contact_user_get, contact_batch_get_id).
+
+Directory: add_employee, employee, resign_employee, p2p_chat_id (a person's one-to-one chat with
+the bot, where messages sent by open_id / union_id / user_id / email land), messages_in(chat_id).
+
 Knobs: set_latency, fail_next, expire_tokens, rate_limits / enforce_rate_limits,
-outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while).
-Feishu -> bot: `events` (message_event, card_action, assets_update_event, url_verification,
-encrypt, signed_headers, deliver) and the emulator's card_action / assets_update_event.
+outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while),
+grant_scopes / revoke_scopes / granted_scopes (default `scopes.DEFAULT_SCOPES`: without an API's
+scope its calls answer 99991672; without a field scope the field is silently left out),
+set_contact_range(open_ids | None) / contact_range (others: 41050, unknown to batch_get_id).
+reset() forgets everything and restores the defaults.
+
+Feishu -> bot: `events` (message_event with user_mention / bot_mention, card_action,
+assets_update_event, p2p_chat_entered_event, bot_menu_event, user_deleted_event,
+url_verification, encrypt, signed_headers, deliver) and the emulator's own builders, which use
+the directory, the scopes and the app's ids: message_event (noted, so replies land in its chat),
+user_mention, bot_mention, card_action, assets_update_event, p2p_chat_entered_event,
+bot_menu_event, user_deleted_event (the person also resigns).
 """
 
-from . import events
+from . import events, scopes
 from .emulator import CardTokens, Emulator
 from .events import DeliveryResult
 from .state import Call, Employee, Message
 
-__all__ = ["CardTokens", "Call", "DeliveryResult", "Emulator", "Employee", "Message", "events"]
+__all__ = [
+    "CardTokens",
+    "Call",
+    "DeliveryResult",
+    "Emulator",
+    "Employee",
+    "Message",
+    "events",
+    "scopes",
+]

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from .protocol import FREQUENCY_LIMIT, MSG_FREQUENCY_LIMIT, rate_limited
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter, reset_header
-from .state import State
+from .scopes import DEFAULT_SCOPES
+from .state import Employee, State
 
 
 @dataclass
@@ -20,6 +21,13 @@ class Context:
     tenant_key: str = "tenant_emulated"
     bot_open_id: str = "ou_bot"
     bot_name: str = "referral-bot"
+    # replaced whole (never mutated), so handlers may read them without a lock
+    scopes: frozenset[str] = DEFAULT_SCOPES
+    contact_range: frozenset[str] | None = None  # open_ids the app may see; None: everyone
+
+    def in_contact_range(self, employee: Employee) -> bool:
+        scope = self.contact_range
+        return scope is None or employee.open_id in scope
 
     def check_limit(
         self,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from collections.abc import Iterable
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from . import auth, events, im
+from . import auth, events, im, scopes
 from .context import Context
 from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
@@ -146,6 +147,22 @@ class Emulator:
     def add_employee(self, employee: Employee) -> Employee:
         return self._state.add_employee(employee)
 
+    def employee(self, open_id: str) -> Employee | None:
+        """A copy of the directory entry of `open_id`, if any."""
+        with self._state.lock:
+            emp = self._state.employee(open_id)
+            return copy.deepcopy(emp) if emp else None
+
+    def resign_employee(self, open_id: str) -> Employee:
+        """The person leaves: contact answers show them resigned, and batch_get_id finds them
+        only with include_resigned. See `user_deleted_event` for the event Feishu sends."""
+        with self._state.lock:
+            emp = self._state.employee(open_id)
+            if emp is None:
+                raise KeyError(f"no employee {open_id}")
+            emp.resigned = True
+            return copy.deepcopy(emp)
+
     def create_account(self, open_id: str) -> str:
         """Register an account directly (test setup); the employee need not be in the directory."""
         return self._state.create_account(open_id).account_id
@@ -229,6 +246,37 @@ class Emulator:
         """Tell the emulator a user's message exists in a chat, so replies land in that chat."""
         with self._state.lock:
             self._state.user_messages[message_id] = chat_id
+
+    def p2p_chat_id(self, open_id: str) -> str:
+        """The one-to-one chat of the bot with `open_id` (made on first use): where a message
+        sent with receive_id_type open_id (or the person's union_id, user_id, email) lands."""
+        return self._state.p2p_chat_id(open_id)
+
+    def messages_in(self, chat_id: str) -> list[Message]:
+        return [m for m in self.messages if m.chat_id == chat_id]
+
+    # --- scopes and contact range ------------------------------------------------------------
+    @property
+    def granted_scopes(self) -> frozenset[str]:
+        """The app's scopes; by default `scopes.DEFAULT_SCOPES` (what the referral bot needs)."""
+        return self._ctx.scopes
+
+    def grant_scopes(self, *granted: str) -> None:
+        self._ctx.scopes = self._ctx.scopes | scopes.normalize(granted)
+
+    def revoke_scopes(self, *revoked: str) -> None:
+        """Without an API's scope its calls answer 99991672; without a field scope the field is
+        silently left out (contact users, get_account_assets' referrer, events)."""
+        self._ctx.scopes = self._ctx.scopes - scopes.normalize(revoked)
+
+    @property
+    def contact_range(self) -> frozenset[str] | None:
+        return self._ctx.contact_range
+
+    def set_contact_range(self, open_ids: Iterable[str] | None) -> None:
+        """The people (open_ids) the app may see in contacts; None: everyone (the default).
+        Others get 41050 from contact_user_get and are unknown to batch_get_id."""
+        self._ctx.contact_range = None if open_ids is None else frozenset(open_ids)
 
     # --- knobs -------------------------------------------------------------------------------
     def set_latency(self, operation: str, seconds: float) -> None:
@@ -331,6 +379,160 @@ class Emulator:
             tag=tag,
         )
 
+    def _ids(self, open_id: str) -> dict[str, str]:
+        """A person's id triple as events carry it: from the directory when known, without
+        user_id unless contact:user.employee_id:readonly is granted."""
+        with self._state.lock:
+            emp = self._state.employee(open_id)
+            ids = (
+                {"open_id": open_id, "union_id": emp.union_id, "user_id": emp.user_id}
+                if emp
+                else events.user_ids(open_id)
+            )
+        shown = scopes.visible(ids, scopes.USER_ID_FIELD_SCOPES, self._ctx.scopes)
+        return {
+            "open_id": open_id,
+            "union_id": shown["union_id"],
+            "user_id": shown.get("user_id", ""),
+        }
+
+    def user_mention(self, open_id: str, key: str = "@_user_1") -> dict[str, Any]:
+        """A `mentions` entry for a person, named and identified as the directory has them."""
+        with self._state.lock:
+            emp = self._state.employee(open_id)
+            name = emp.display_name if emp else open_id
+        ids = self._ids(open_id)
+        return events.user_mention(
+            key,
+            open_id,
+            name,
+            union_id=ids["union_id"],
+            user_id=ids["user_id"],
+            tenant_key=self.tenant_key,
+        )
+
+    def bot_mention(self, key: str = "@_user_1") -> dict[str, Any]:
+        """A `mentions` entry for this app's bot."""
+        entry = events.bot_mention(
+            self._ctx.bot_name, self._ctx.bot_open_id, tenant_key=self.tenant_key
+        )
+        entry["key"] = key
+        return entry
+
+    def message_event(
+        self,
+        text: str,
+        *,
+        open_id: str,
+        token: str,
+        chat_id: str | None = None,
+        chat_type: str = "p2p",
+        mentions: list[dict[str, Any]] | None = None,
+        message_id: str | None = None,
+        event_id: str | None = None,
+        root_id: str = "",
+        parent_id: str = "",
+    ) -> dict[str, Any]:
+        """An im.message.receive_v1 push from `open_id`, noted so the bot's replies land in its
+        chat. A p2p message defaults to the person's one-to-one chat with the bot."""
+        if chat_id is None:
+            if chat_type != "p2p":
+                raise ValueError("a group message needs its chat_id")
+            chat_id = self.p2p_chat_id(open_id)
+        elif chat_type == "p2p":
+            self._state.p2p_chat_id(open_id, chat_id)
+        ids = self._ids(open_id)
+        event = events.message_event(
+            text,
+            token=token,
+            open_id=open_id,
+            union_id=ids["union_id"],
+            user_id=ids["user_id"],
+            chat_id=chat_id,
+            chat_type=chat_type,
+            message_id=message_id,
+            event_id=event_id,
+            mentions=mentions,
+            app_id=self.app_id,
+            tenant_key=self.tenant_key,
+            root_id=root_id,
+            parent_id=parent_id,
+        )
+        self.note_user_message(event["event"]["message"]["message_id"], chat_id)
+        return event
+
+    def p2p_chat_entered_event(
+        self,
+        open_id: str,
+        *,
+        token: str,
+        chat_id: str | None = None,
+        last_message_id: str | None = None,
+        last_message_create_time: int | str | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """im.chat.access_event.bot_p2p_chat_entered_v1 for the person's chat with the bot
+        (`chat_id`, if given, becomes that chat)."""
+        chat = self._state.p2p_chat_id(open_id, chat_id)
+        ids = self._ids(open_id)
+        return events.p2p_chat_entered_event(
+            open_id,
+            chat,
+            token=token,
+            union_id=ids["union_id"],
+            user_id=ids["user_id"],
+            last_message_id=last_message_id,
+            last_message_create_time=last_message_create_time,
+            event_id=event_id,
+            app_id=self.app_id,
+            tenant_key=self.tenant_key,
+        )
+
+    def bot_menu_event(
+        self,
+        open_id: str,
+        event_key: str,
+        *,
+        token: str,
+        event_id: str | None = None,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
+        """application.bot.menu_v6 pressed by `open_id`; operator_name only with the scope
+        application:application.bot.operator_name:readonly (not granted by default)."""
+        with self._state.lock:
+            emp = self._state.employee(open_id)
+            name = emp.display_name if emp else None
+        if scopes.MENU_OPERATOR_NAME_SCOPE not in self._ctx.scopes:
+            name = None
+        ids = self._ids(open_id)
+        return events.bot_menu_event(
+            open_id,
+            event_key,
+            token=token,
+            operator_name=name,
+            union_id=ids["union_id"],
+            user_id=ids["user_id"],
+            timestamp=timestamp,
+            event_id=event_id,
+            app_id=self.app_id,
+            tenant_key=self.tenant_key,
+        )
+
+    def user_deleted_event(
+        self, open_id: str, *, token: str, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """The person leaves (see `resign_employee`) and Feishu tells the bot:
+        contact.user.deleted_v3 with the user under the app's field scopes."""
+        emp = self.resign_employee(open_id)
+        return events.user_deleted_event(
+            emp,
+            token=token,
+            granted_scopes=self._ctx.scopes,
+            event_id=event_id,
+            app_id=self.app_id,
+            tenant_key=self.tenant_key,
+        )
+
     def assets_update_event(
         self, account_id: str, *, token: str, event_id: str | None = None
     ) -> dict[str, Any]:
@@ -350,9 +552,11 @@ class Emulator:
 
     # --- housekeeping ------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget accounts, employees, messages, calls and knobs, and end any outage (issued tokens
-        stay valid)."""
+        """Forget accounts, employees, chats, messages, calls and knobs (scopes and the contact
+        range back to their defaults), and end any outage (issued tokens stay valid)."""
         self.end_outage()
         self._state.clear()
         self._knobs.clear()
         self._ctx.limiter.reset()
+        self._ctx.scopes = scopes.DEFAULT_SCOPES
+        self._ctx.contact_range = None

@@ -10,14 +10,19 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from Crypto.Cipher import AES
 from Crypto.Util.Padding import pad
 
+from . import contact, scopes
+from .state import Employee
+
 DEFAULT_TENANT = "tenant_emulated"
+MENU_EVENT_KEY_MAX = 30
 
 
 def _event_id() -> str:
@@ -47,9 +52,55 @@ def _header(
     }
 
 
-def _user_ids(open_id: str) -> dict[str, str]:
+def user_ids(
+    open_id: str, union_id: str | None = None, user_id: str | None = None
+) -> dict[str, str]:
+    """A person's id triple; missing ids default like `Employee`'s (on_<x>, u_<x>)."""
     suffix = open_id.removeprefix("ou_")
-    return {"open_id": open_id, "union_id": f"on_{suffix}", "user_id": f"u_{suffix}"}
+    return {
+        "open_id": open_id,
+        "union_id": f"on_{suffix}" if union_id is None else union_id,
+        "user_id": f"u_{suffix}" if user_id is None else user_id,
+    }
+
+
+def _envelope(
+    event_type: str,
+    event: dict[str, Any],
+    *,
+    token: str,
+    app_id: str,
+    tenant_key: str,
+    event_id: str | None,
+    create_time: int | str | None,
+) -> dict[str, Any]:
+    header = _header(
+        event_type,
+        token=token,
+        app_id=app_id,
+        tenant_key=tenant_key,
+        event_id=event_id,
+        create_time=create_time,
+    )
+    return {"schema": "2.0", "header": header, "event": event}
+
+
+def user_mention(
+    key: str,
+    open_id: str,
+    name: str,
+    *,
+    union_id: str | None = None,
+    user_id: str | None = None,
+    tenant_key: str = DEFAULT_TENANT,
+) -> dict[str, Any]:
+    """A `mentions` entry for a person; the message text refers to it by `key` ("@_user_1")."""
+    return {
+        "key": key,
+        "id": user_ids(open_id, union_id, user_id),
+        "name": name,
+        "tenant_key": tenant_key,
+    }
 
 
 def bot_mention(
@@ -83,8 +134,13 @@ def message_event(
     tenant_key: str = DEFAULT_TENANT,
     root_id: str = "",
     parent_id: str = "",
+    union_id: str | None = None,
+    user_id: str | None = None,
 ) -> dict[str, Any]:
-    """An `im.message.receive_v1` push for a text message, as Feishu sends it."""
+    """An `im.message.receive_v1` push for a text message, as Feishu sends it.
+
+    `mentions`: entries from `user_mention` / `bot_mention`, whose keys the text holds.
+    `union_id` / `user_id`: the sender's other ids (default: derived from `open_id`)."""
     created = _ms(create_time)
     message: dict[str, Any] = {
         "message_id": message_id or "om_" + secrets.token_hex(16),
@@ -111,7 +167,7 @@ def message_event(
         ),
         "event": {
             "sender": {
-                "sender_id": _user_ids(open_id),
+                "sender_id": user_ids(open_id, union_id, user_id),
                 "sender_type": "user",
                 "tenant_key": tenant_key,
             },
@@ -135,7 +191,7 @@ def card_action(
     create_time: int | str | None = None,
 ) -> dict[str, Any]:
     """A `card.action.trigger` callback (lark_oapi.event.callback.model.p2_card_action_trigger)."""
-    operator = {"tenant_key": tenant_key, **_user_ids(open_id)}
+    operator = {"tenant_key": tenant_key, **user_ids(open_id)}
     return {
         "schema": "2.0",
         "header": _header(
@@ -188,6 +244,113 @@ def assets_update_event(
             "modify_time": _ms(modify_time),
         },
     }
+
+
+def p2p_chat_entered_event(
+    open_id: str,
+    chat_id: str,
+    *,
+    token: str,
+    union_id: str | None = None,
+    user_id: str | None = None,
+    last_message_id: str | None = None,
+    last_message_create_time: int | str | None = None,
+    event_id: str | None = None,
+    app_id: str = "cli_x",
+    tenant_key: str = DEFAULT_TENANT,
+    create_time: int | str | None = None,
+) -> dict[str, Any]:
+    """`im.chat.access_event.bot_p2p_chat_entered_v1`: a person opened their one-to-one chat
+    with the bot (P2ImChatAccessEventBotP2pChatEnteredV1)."""
+    event: dict[str, Any] = {
+        "chat_id": chat_id,
+        "operator_id": user_ids(open_id, union_id, user_id),
+    }
+    if last_message_id is not None:
+        event["last_message_id"] = last_message_id
+    if last_message_create_time is not None:
+        event["last_message_create_time"] = str(last_message_create_time)
+    return _envelope(
+        "im.chat.access_event.bot_p2p_chat_entered_v1",
+        event,
+        token=token,
+        app_id=app_id,
+        tenant_key=tenant_key,
+        event_id=event_id,
+        create_time=create_time,
+    )
+
+
+def bot_menu_event(
+    open_id: str,
+    event_key: str,
+    *,
+    token: str,
+    operator_name: str | None = None,
+    union_id: str | None = None,
+    user_id: str | None = None,
+    timestamp: int | None = None,
+    event_id: str | None = None,
+    app_id: str = "cli_x",
+    tenant_key: str = DEFAULT_TENANT,
+    create_time: int | str | None = None,
+) -> dict[str, Any]:
+    """`application.bot.menu_v6`: a person pressed a "push event" item of the bot's menu
+    (P2ApplicationBotMenuV6). `timestamp`: when, in whole seconds, an integer (the SDK's type;
+    the API page calls it a string); `event_key`: 1 to 30 characters."""
+    if not isinstance(event_key, str) or not 1 <= len(event_key) <= MENU_EVENT_KEY_MAX:
+        raise ValueError(f"event_key must be 1 to {MENU_EVENT_KEY_MAX} characters")
+    operator: dict[str, Any] = {"operator_id": user_ids(open_id, union_id, user_id)}
+    if operator_name is not None:
+        operator["operator_name"] = operator_name
+    event = {
+        "operator": operator,
+        "event_key": event_key,
+        "timestamp": int(time.time()) if timestamp is None else int(timestamp),
+    }
+    return _envelope(
+        "application.bot.menu_v6",
+        event,
+        token=token,
+        app_id=app_id,
+        tenant_key=tenant_key,
+        event_id=event_id,
+        create_time=create_time,
+    )
+
+
+def user_deleted_event(
+    user: Employee | dict[str, Any],
+    *,
+    token: str,
+    granted_scopes: Iterable[str] = scopes.DEFAULT_SCOPES,
+    event_id: str | None = None,
+    app_id: str = "cli_x",
+    tenant_key: str = DEFAULT_TENANT,
+    create_time: int | str | None = None,
+) -> dict[str, Any]:
+    """`contact.user.deleted_v3`: a person left (P2ContactUserDeletedV3). `event.object` is the
+    whole user (status resigned) under the field scopes in `granted_scopes`;
+    `event.old_object` is {open_id, department_ids}. `user`: an Employee, or the user's fields
+    as a contact answer shows them (open_id required)."""
+    granted = scopes.normalize(granted_scopes)
+    if isinstance(user, Employee):
+        whole = contact.user_json(replace(user, resigned=True))
+    else:
+        if not isinstance(user.get("open_id"), str) or not user["open_id"]:
+            raise ValueError("the user needs an open_id")
+        whole = dict(user)
+    obj = scopes.visible(whole, scopes.USER_FIELD_SCOPES, granted)
+    old = {"open_id": whole["open_id"], "department_ids": list(whole.get("department_ids") or [])}
+    return _envelope(
+        "contact.user.deleted_v3",
+        {"object": obj, "old_object": old},
+        token=token,
+        app_id=app_id,
+        tenant_key=tenant_key,
+        event_id=event_id,
+        create_time=create_time,
+    )
 
 
 def url_verification(token: str, challenge: str | None = None) -> dict[str, Any]:

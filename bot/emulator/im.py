@@ -46,8 +46,20 @@ def new_message_id() -> str:
     return "om_" + secrets.token_hex(16)
 
 
-def p2p_chat_id(receive_id: str) -> str:
-    return f"oc_p2p_{receive_id}"
+def p2p_chat_id(ctx: Context, id_type: str, receive_id: str) -> str:
+    """The one-to-one chat a message to a person lands in. A person found in the directory
+    (by open_id, union_id, user_id or email) has one chat with the bot, whichever id the bot
+    used; an unknown open_id gets its own chat too (other unknown ids: oc_p2p_<id>)."""
+    with ctx.state.lock:
+        if id_type == "email":
+            emp = next((e for e in ctx.state.employees if e.has_email(receive_id)), None)
+        else:
+            emp = ctx.state.employee_by(id_type, receive_id)
+        if emp is not None:
+            return ctx.state.p2p_chat_id(emp.open_id)
+        if id_type == "open_id":
+            return ctx.state.p2p_chat_id(receive_id)
+        return f"oc_p2p_{receive_id}"
 
 
 def message_json(ctx: Context, msg: Message) -> dict[str, Any]:
@@ -148,7 +160,7 @@ def message_create(ctx: Context, req: Request) -> dict[str, Any]:
         raise im_param_error("invalid receive_id")
     if id_type == "open_id" and not receive_id.startswith("ou_"):
         raise im_param_error("invalid receive_id")
-    chat_id = receive_id if id_type == "chat_id" else p2p_chat_id(receive_id)
+    chat_id = receive_id if id_type == "chat_id" else p2p_chat_id(ctx, id_type, receive_id)
     return _send(ctx, body, chat_id, receive_id=receive_id, receive_id_type=id_type)
 
 

@@ -19,6 +19,7 @@ FREQUENCY_LIMIT = 99991400
 BAD_REQUEST = 9499  # body is not JSON
 INTERNAL_ERROR = 1500  # generic internal error (non-hire APIs)
 NOT_FOUND = 404
+APP_SCOPE_MISSING = 99991672  # the app lacks the API's scope (HTTP 400, with permission_violations)
 
 # --- hire referral accounts (documented on the API pages) -----------------------------------
 HIRE_SYSTEM_ERROR = 1002001
@@ -33,6 +34,11 @@ IM_RATE_LIMIT = 230020
 IM_CONTENT_TOO_LONG = 230025
 CARD_V2_TO_V1 = 200830  # a JSON 2.0 card cannot become a 1.0 card (issue threads)
 
+# --- contact v3 (documented on the user pages: "no user authority error" etc.) ------------
+CONTACT_PARAM_ERROR = 40001  # invalid parameter
+CONTACT_USER_ID_INVALID = 41012  # user id invalid (no such user for that id type)
+CONTACT_NO_USER_AUTHORITY = 41050  # the user is outside the app's contact range
+
 # --- delayed card update (emulator choice: exact Feishu codes not confirmed) ----------------
 CARD_TOKEN_INVALID = 200740  # unknown or expired callback token
 CARD_TOKEN_USED_UP = 200741  # the token was already used twice
@@ -46,16 +52,26 @@ class ApiError(Exception):
     """Raised by a handler to answer with an error body."""
 
     def __init__(
-        self, http_status: int, code: int, msg: str, headers: dict[str, str] | None = None
+        self,
+        http_status: int,
+        code: int,
+        msg: str,
+        headers: dict[str, str] | None = None,
+        *,
+        error: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{http_status} {code} {msg}")
         self.http_status = http_status
         self.code = code
         self.msg = msg
         self.headers = dict(headers or {})
+        self.error = error  # Feishu's optional `error` object (e.g. permission_violations)
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "msg": self.msg}
+        out: dict[str, Any] = {"code": self.code, "msg": self.msg}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
 
 def param_error(detail: str) -> ApiError:
@@ -70,6 +86,24 @@ def im_param_error(detail: str) -> ApiError:
         IM_INVALID_PARAM,
         f"Your request contains an invalid request parameter, ext={detail}",
     )
+
+
+def contact_param_error(detail: str) -> ApiError:
+    """Contact APIs' 40001."""
+    return ApiError(400, CONTACT_PARAM_ERROR, f"invalid parameter: {detail}")
+
+
+def scope_missing(app_id: str, scopes: tuple[str, ...]) -> ApiError:
+    """99991672: none of the scopes the API accepts is granted to the app (Feishu's wording)."""
+    listed = ", ".join(scopes)
+    query = ",".join(scopes)
+    msg = (
+        f"Access denied. One of the following scopes is required: [{listed}]."
+        f"应用尚未开通所需的应用身份权限：[{listed}]，点击链接申请并开通任一权限即可："
+        f"https://open.feishu.cn/app/{app_id}/auth?q={query}&op_from=openapi&token_type=tenant"
+    )
+    violations = [{"type": "action_scope_required", "subject": s} for s in scopes]
+    return ApiError(400, APP_SCOPE_MISSING, msg, error={"permission_violations": violations})
 
 
 def rate_limited(code: int, msg: str, limit: int, reset_seconds: int) -> ApiError:

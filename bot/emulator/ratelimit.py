@@ -16,6 +16,9 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     "reconciliation": (100, 60.0),
     "enable": (10, 1.0),
     "get_account_assets": (10, 1.0),
+    # contact v3: get a user 50/s; batch_get_id 50/s (and 1000/min, not modelled)
+    "contact_user_get": (50, 1.0),
+    "contact_batch_get_id": (50, 1.0),
     # IM: 5 per second per chat (create/reply) and per message (PATCH); documented.
     "per_chat": (5, 1.0),
     "per_message_update": (5, 1.0),

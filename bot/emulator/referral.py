@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from . import scopes
 from .context import Context
 from .protocol import (
     HIRE_ACCOUNT_NOT_FOUND,
@@ -16,12 +17,11 @@ from .protocol import (
     Request,
     param_error,
 )
-from .state import Account, Employee, Withdrawal, money, now_ms
+from .state import USER_ID_TYPES, Account, Employee, Withdrawal, money, now_ms
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DIGITS_RE = re.compile(r"^\d{3,20}$")
 CODE_RE = re.compile(r"^\+?\d{1,4}$")
-USER_ID_TYPES = ("open_id", "union_id", "user_id")
 
 
 def success(data: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +140,8 @@ def get_account_assets(ctx: Context, req: Request) -> dict[str, Any]:
     with ctx.state.lock:
         acc = _account(ctx, req.query.get("referral_account_id"))
         data = account_json(acc)
-        data["referrer"] = referrer_json(ctx.state.employee(acc.open_id), acc.open_id, id_type)
+        referrer = referrer_json(ctx.state.employee(acc.open_id), acc.open_id, id_type)
+        data["referrer"] = scopes.visible(referrer, scopes.REFERRER_FIELD_SCOPES, ctx.scopes)
         return success({"account": data})
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import auth, im, referral
+from . import auth, contact, im, referral
 from .context import Context
 from .protocol import Request
 
@@ -33,6 +33,7 @@ def _route(method: str, path: str, operation: str, handler: Handler) -> Route:
 
 
 HIRE = "/open-apis/hire/v1/referral_account"
+CONTACT = "/open-apis/contact/v3/users"
 ROUTES: list[Route] = [
     _route(
         "POST", "/open-apis/auth/v3/tenant_access_token/internal", "tenant_token", auth.tenant_token
@@ -52,6 +53,9 @@ ROUTES: list[Route] = [
     _route("PATCH", "/open-apis/im/v1/messages/:message_id", "message_patch", im.message_patch),
     _route("POST", "/open-apis/interactive/v1/card/update", "card_update", im.card_update),
     _route("GET", "/open-apis/bot/v3/info", "bot_info", im.bot_info),
+    # literal sub-path before the :user_id pattern
+    _route("POST", f"{CONTACT}/batch_get_id", "contact_batch_get_id", contact.batch_get_id),
+    _route("GET", f"{CONTACT}/:user_id", "contact_user_get", contact.user_get),
 ]
 
 

@@ -1,6 +1,6 @@
 """HTTP plumbing: a threaded server, request parsing, and the per-request pipeline
-(route -> outage -> latency -> token check -> body -> injected failures -> rate limit ->
-handler), recording every request as a Call."""
+(route -> outage -> latency -> token check -> API scope -> body -> injected failures ->
+rate limit -> handler), recording every request as a Call."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import auth, routes
+from . import auth, routes, scopes
 from .context import Context
 from .knobs import Knobs
 from .protocol import (
@@ -69,6 +69,7 @@ class Pipeline:
             token = None
             if operation not in routes.UNAUTHENTICATED:
                 token = auth.check_bearer(self.ctx, headers)
+            scopes.check_operation(self.ctx.app_id, self.ctx.scopes, operation)
             body = self._parse_body(raw)
             self._inject_failure(operation)
             self.ctx.check_limit(operation)

@@ -22,9 +22,15 @@ def now_ms() -> str:
     return str(int(time.time() * 1000))
 
 
+USER_ID_TYPES = ("open_id", "union_id", "user_id")
+
+
 @dataclass
 class Employee:
-    """A person in the tenant's directory. Two employees may share an email or a mobile."""
+    """A person in the tenant's directory. Two employees may share an email or a mobile.
+
+    Contact answers show `name_zh` as `name`, `name_en` as `en_name`, and the mobile as
+    "+<code><number>". A `resigned` person has left (contact.user.deleted_v3)."""
 
     open_id: str
     email: str | None = None
@@ -33,6 +39,9 @@ class Employee:
     name_en: str = ""
     user_id: str = ""
     union_id: str = ""
+    enterprise_email: str | None = None
+    department_ids: list[str] = field(default_factory=lambda: ["0"])
+    resigned: bool = False
 
     def __post_init__(self) -> None:
         suffix = self.open_id.removeprefix("ou_")
@@ -43,6 +52,21 @@ class Employee:
         if self.mobile is not None:
             code, number = self.mobile
             self.mobile = (str(code).lstrip("+"), str(number))
+
+    def ident(self, id_type: str) -> str:
+        """The person's id of `id_type` (open_id, union_id or user_id)."""
+        if id_type not in USER_ID_TYPES:
+            raise ValueError(f"id_type must be one of {USER_ID_TYPES}, not {id_type!r}")
+        return str(getattr(self, id_type))
+
+    def has_email(self, address: str) -> bool:
+        """Whether `address` is the person's email or enterprise email (any case)."""
+        wanted = address.strip().lower()
+        return any(e and e.lower() == wanted for e in (self.email, self.enterprise_email))
+
+    @property
+    def display_name(self) -> str:
+        return self.name_zh or self.name_en or self.open_id
 
 
 @dataclass
@@ -128,6 +152,7 @@ class State:
             self.messages: dict[str, Message] = {}
             self.message_order: list[str] = []
             self.user_messages: dict[str, str] = {}  # message_id -> chat_id
+            self.p2p_chats: dict[str, str] = {}  # open_id -> the person's chat with the bot
             self.uuids: dict[str, tuple[str, float]] = {}  # uuid -> (message_id, at)
             self.card_tokens: dict[str, CardToken] = {}
             self.withdrawals: dict[str, Withdrawal] = {}
@@ -145,6 +170,22 @@ class State:
                 if emp.open_id == open_id:
                     return emp
             return None
+
+    def employee_by(self, id_type: str, value: str) -> Employee | None:
+        """The person whose `id_type` id is `value`."""
+        with self.lock:
+            for emp in self.employees:
+                if emp.ident(id_type) == value:
+                    return emp
+            return None
+
+    def p2p_chat_id(self, open_id: str, chat_id: str | None = None) -> str:
+        """The one-to-one chat of the bot with `open_id`, made on first use (or set to
+        `chat_id`)."""
+        with self.lock:
+            if chat_id is not None:
+                self.p2p_chats[open_id] = chat_id
+            return self.p2p_chats.setdefault(open_id, f"oc_p2p_{open_id}")
 
     def new_account_id(self) -> str:
         with self.lock:
