@@ -17,9 +17,7 @@ def no_account_card(looked_for: str, register: str | None, value: dict | None = 
         f"机器人已知的内推账户中没有属于 {looked_for} 的。",
     )
     if register:
-        lines = lines + Text(
-            f"\nTo create one: {code(register)}", f"\n如需创建：{code(register)}"
-        )
+        lines = lines + Text(f"\nTo create one: {code(register)}", f"\n如需创建：{code(register)}")
     elements = [markdown(lines)]
     if value is not None:
         elements.append(button(REGISTER, value, element_id="btn_register", kind="primary"))
