@@ -14,6 +14,15 @@ Operations: tenant_token, app_token; hire referral accounts (create, enable, dea
 get_account_assets, withdraw, reconciliation); IM (message_create, message_reply,
 message_patch, card_update, bot_info); contacts (contact_user_get, contact_batch_get_id).
 
+Referral accounts: create_account, account / accounts, add_bonus, set_status. Money: withdraw
+(1002555 for a disabled account, 1002553 unknown; a repeated external_order_id answers the
+original withdrawal, checked before the status) and reconciliation (points only; only
+mismatches among the trade_details sent; total_withdraw_reward_info absent when Hire recorded no
+withdrawal in the window), both 100/min. withdrawals(account_id=None) / withdrawal(order_id):
+what Hire recorded, with trans_time (ms string), points, cash, source ("api" | "console") and
+requests (withdraw calls answered with it, repeats included); record_withdrawal(account_id,
+points, cash, trans_time_ms, order_id): a withdrawal made in Feishu's console (balance untouched).
+
 Directory: add_employee, employee, resign_employee, p2p_chat_id (a person's one-to-one chat with
 the bot, where messages sent by open_id / union_id / user_id / email land), messages_in(chat_id).
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import secrets
 import threading
 from collections.abc import Iterable
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from . import auth, events, im, scopes
+from . import auth, events, im, referral, scopes
 from .context import Context
 from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
@@ -200,18 +201,61 @@ class Emulator:
         with self._state.lock:
             self._account(account_id).status = status
 
-    def withdrawals(self) -> list[dict[str, Any]]:
+    def withdrawals(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        """The withdrawals Hire recorded (of `account_id`, if given), oldest first: each
+        {external_order_id, account_id, trans_time (ms string, as the API answers it), points,
+        cash {currency: Decimal}, source ("api" or "console"), requests (withdraw calls
+        answered with it: 1 + repeats of its order id; 0 for a console one never asked for)}.
+        A bot that retried an order shows one entry with requests > 1."""
         with self._state.lock:
             return [
-                {
-                    "external_order_id": w.external_order_id,
-                    "account_id": w.account_id,
-                    "trans_time": w.trans_time,
-                    "points": w.points,
-                    "cash": dict(w.cash),
-                }
+                w.snapshot()
                 for w in self._state.withdrawals.values()
+                if account_id is None or w.account_id == account_id
             ]
+
+    def withdrawal(self, external_order_id: str) -> dict[str, Any]:
+        """One recorded withdrawal, as in `withdrawals()`; KeyError when there is none."""
+        with self._state.lock:
+            w = self._state.withdrawals.get(external_order_id)
+            if w is None:
+                raise KeyError(f"no withdrawal {external_order_id}")
+            return w.snapshot()
+
+    def record_withdrawal(
+        self,
+        account_id: str,
+        points: int,
+        cash: dict[str, Decimal | float | str] | None = None,
+        trans_time_ms: int | str | None = None,
+        order_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A withdrawal made outside the bot (in Feishu's console): Hire records it, so
+        reconciliation counts it, and a withdraw call repeating `order_id` is answered with it.
+        The balance is left as it is (shape it with add_bonus). `trans_time_ms` defaults to
+        now; `order_id` to a fresh "console_..." id. Returns the entry as in `withdrawals()`."""
+        if int(points) < 0:
+            raise ValueError("points must not be negative")
+        amounts = {cur: money(amount) for cur, amount in (cash or {}).items()}
+        if any(amount < 0 for amount in amounts.values()):
+            raise ValueError("cash amounts must not be negative")
+        trans_time = None if trans_time_ms is None else str(int(trans_time_ms))
+        with self._state.lock:
+            self._account(account_id)
+            if order_id is None:
+                order_id = f"console_{secrets.token_hex(8)}"
+            if order_id in self._state.withdrawals:
+                raise ValueError(f"a withdrawal {order_id} is already recorded")
+            w = referral.record_withdrawal(
+                self._state,
+                account_id,
+                order_id,
+                int(points),
+                amounts,
+                trans_time=trans_time,
+                source="console",
+            )
+            return w.snapshot()
 
     # --- recorded traffic --------------------------------------------------------------------
     @property

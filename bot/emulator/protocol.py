@@ -27,6 +27,7 @@ HIRE_PARAM_ERROR = 1002002
 HIRE_USER_NOT_FOUND = 1002551
 HIRE_NO_UNIQUE_USER = 1002552
 HIRE_ACCOUNT_NOT_FOUND = 1002553
+HIRE_ACCOUNT_DISABLED = 1002555  # withdraw from a disabled account (HTTP 400)
 
 # --- IM (documented: 230001 invalid param, 230020 chat rate limit, 230025 content too long) --
 IM_INVALID_PARAM = 230001
@@ -46,6 +47,8 @@ CARD_TOKEN_USED_UP = 200741  # the token was already used twice
 MSG_PARAM_ERROR = "参数错误 invalid parameter"
 MSG_SYSTEM_ERROR = "系统错误 system error"
 MSG_FREQUENCY_LIMIT = "request trigger frequency limit"
+MSG_ACCOUNT_NOT_FOUND = "账户不存在 referral account does not exist"
+MSG_ACCOUNT_DISABLED = "账户已停用 referral account is disabled"
 
 
 class ApiError(Exception):

@@ -10,14 +10,17 @@ from typing import Any
 from . import scopes
 from .context import Context
 from .protocol import (
+    HIRE_ACCOUNT_DISABLED,
     HIRE_ACCOUNT_NOT_FOUND,
     HIRE_NO_UNIQUE_USER,
     HIRE_USER_NOT_FOUND,
+    MSG_ACCOUNT_DISABLED,
+    MSG_ACCOUNT_NOT_FOUND,
     ApiError,
     Request,
     param_error,
 )
-from .state import USER_ID_TYPES, Account, Employee, Withdrawal, money, now_ms
+from .state import USER_ID_TYPES, Account, Employee, State, Withdrawal, money, now_ms
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DIGITS_RE = re.compile(r"^\d{3,20}$")
@@ -75,7 +78,7 @@ def _account(ctx: Context, account_id: Any) -> Account:
         raise param_error("referral_account_id is required")
     acc = ctx.state.accounts.get(account_id)
     if acc is None:
-        raise ApiError(400, HIRE_ACCOUNT_NOT_FOUND, "账户不存在 referral account does not exist")
+        raise ApiError(400, HIRE_ACCOUNT_NOT_FOUND, MSG_ACCOUNT_NOT_FOUND)
     return acc
 
 
@@ -145,7 +148,44 @@ def get_account_assets(ctx: Context, req: Request) -> dict[str, Any]:
         return success({"account": data})
 
 
+def withdrawal_data(w: Withdrawal) -> dict[str, Any]:
+    """The withdraw answer's `data` for a recorded withdrawal (the same for every repeat)."""
+    return {
+        "external_order_id": w.external_order_id,
+        "trans_time": w.trans_time,
+        "withdrawal_details": bonus_json(w.points, w.cash),
+    }
+
+
+def record_withdrawal(
+    state: State,
+    account_id: str,
+    order_id: str,
+    points: int,
+    cash: dict[str, Decimal],
+    *,
+    trans_time: str | None = None,
+    source: str = "api",
+) -> Withdrawal:
+    """Note a withdrawal in Hire's books (the caller holds the lock and moves the balance)."""
+    w = Withdrawal(
+        external_order_id=order_id,
+        account_id=account_id,
+        trans_time=trans_time or now_ms(),
+        points=int(points),
+        cash={cur: money(amount) for cur, amount in cash.items() if money(amount) != 0},
+        source=source,
+        requests=1 if source == "api" else 0,
+    )
+    state.withdrawals[order_id] = w
+    return w
+
+
 def withdraw(ctx: Context, req: Request) -> dict[str, Any]:
+    """Withdraw the whole points and/or cash balance. Checks, in order: the body (1002002), the
+    account (1002553), a repeated external_order_id (answered with the original withdrawal's
+    details, even if the account has since been disabled or emptied), a disabled account
+    (1002555). A zero balance is no error: the answer details zero."""
     body = req.json()
     types = body.get("withdraw_bonus_type")
     order_id = body.get("external_order_id")
@@ -160,78 +200,94 @@ def withdraw(ctx: Context, req: Request) -> dict[str, Any]:
     with ctx.state.lock:
         acc = _account(ctx, req.params.get("referral_account_id"))
         previous = ctx.state.withdrawals.get(order_id)
-        if previous is not None:
-            return previous.response  # idempotent by external_order_id
+        if previous is not None:  # idempotent by external_order_id: before the status check
+            previous.requests += 1
+            return success(withdrawal_data(previous))
         if acc.status != 1:
-            raise param_error("referral account is disabled and cannot withdraw")
+            raise ApiError(400, HIRE_ACCOUNT_DISABLED, MSG_ACCOUNT_DISABLED)
         points = acc.points if 1 in types else 0
-        cash = {k: v for k, v in acc.cash.items() if v != 0} if 2 in types else {}
+        cash = dict(acc.cash) if 2 in types else {}
         if 1 in types:
             acc.points = 0
         if 2 in types:
             acc.cash = {}
-        trans_time = now_ms()
-        response = success(
-            {
-                "external_order_id": order_id,
-                "trans_time": trans_time,
-                "withdrawal_details": bonus_json(points, cash),
-            }
-        )
-        ctx.state.withdrawals[order_id] = Withdrawal(
-            order_id, acc.account_id, trans_time, points, cash, response
-        )
-        return response
+        w = record_withdrawal(ctx.state, acc.account_id, order_id, points, cash)
+        return success(withdrawal_data(w))
 
 
-def _parse_bonus(value: Any) -> tuple[int, dict[str, Decimal]]:
+MS_RE = re.compile(r"^\d{1,19}$")
+INT64_MAX = 2**63 - 1
+
+
+def _trans_time(body: dict[str, Any], name: str) -> int:
+    """A required ms timestamp sent as a string (the SDK's type), read as an int64."""
+    value = body.get(name)
+    if not isinstance(value, str) or not MS_RE.match(value) or int(value) > INT64_MAX:
+        raise param_error(f"{name} is required: a millisecond timestamp as a string")
+    return int(value)
+
+
+def _recharge_points(value: Any) -> int:
+    """The caller's `total_recharge_reward_info.point_bonus` (absent: 0). Cash, which the
+    SDK's BonusAmount could carry, is not part of the documented reconciliation: ignored."""
     if value is None:
-        return 0, {}
+        return 0
     if not isinstance(value, dict):
-        raise param_error("total_recharge_reward_info must be an object")
-    points = value.get("point_bonus") or 0
-    cash: dict[str, Decimal] = {}
-    entries = list(value.get("cash_bonus") or [])
-    if value.get("cash"):
-        entries.append(value["cash"])
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("currency_type"), str):
-            raise param_error("cash_bonus entries need currency_type and amount")
-        cur = entry["currency_type"]
-        cash[cur] = cash.get(cur, Decimal(0)) + money(entry.get("amount") or 0)
-    return int(points), {k: v for k, v in cash.items() if v != 0}
+        raise param_error("trade_details[].total_recharge_reward_info must be an object")
+    points = value.get("point_bonus")
+    if points is None:
+        return 0
+    if not isinstance(points, int) or isinstance(points, bool):
+        raise param_error("trade_details[].total_recharge_reward_info.point_bonus is an integer")
+    return points
 
 
 def reconciliation(ctx: Context, req: Request) -> dict[str, Any]:
-    """Compare the caller's per-account totals with the withdrawals made in the time range."""
+    """Compare the points the caller recorded per account with the points Hire recorded as
+    withdrawn (withdraw API and console alike) with trans_time in [start, end], both inclusive.
+
+    Documented for points only: cash is neither compared nor reported. The answer lists only
+    mismatches among the trade_details sent (each entry compared on its own); accounts Hire has
+    withdrawals for but that the caller did not send are not reported: the documented behaviour
+    is to return the mismatches of the details sent. `total_withdraw_reward_info` is left out
+    when Hire recorded no withdrawal for the account in the window.
+
+    Neither the API page nor the SDK documents a maximum window or number of trade_details, so
+    any is accepted. Errors: 1002002 for a missing or malformed time, start after end, or a
+    detail without account_id; 1002553 for an account_id Hire does not know."""
     body = req.json()
-    try:
-        start = int(body.get("start_trans_time"))
-        end = int(body.get("end_trans_time"))
-    except (TypeError, ValueError):
-        raise param_error("start_trans_time and end_trans_time (ms) are required") from None
-    details = body.get("trade_details") or []
+    start = _trans_time(body, "start_trans_time")
+    end = _trans_time(body, "end_trans_time")
+    if start > end:
+        raise param_error("start_trans_time must not be after end_trans_time")
+    details = body.get("trade_details")
+    if details is None:
+        details = []  # optional on the API page: nothing sent, nothing to report
     if not isinstance(details, list):
         raise param_error("trade_details must be a list")
+    sent: list[tuple[str, int]] = []
+    for detail in details:
+        if not isinstance(detail, dict):
+            raise param_error("trade_details[] entries must be objects")
+        account_id = detail.get("account_id")
+        if not isinstance(account_id, str) or not account_id:
+            raise param_error("trade_details[].account_id is required")
+        sent.append((account_id, _recharge_points(detail.get("total_recharge_reward_info"))))
     failed: list[dict[str, Any]] = []
     with ctx.state.lock:
-        for detail in details:
-            if not isinstance(detail, dict) or not isinstance(detail.get("account_id"), str):
-                raise param_error("trade_details[].account_id is required")
-            account_id = detail["account_id"]
-            theirs = _parse_bonus(detail.get("total_recharge_reward_info"))
-            points, cash = 0, {}
-            for w in ctx.state.withdrawals.values():
-                if w.account_id == account_id and start <= int(w.trans_time) <= end:
-                    points += w.points
-                    for cur, amount in w.cash.items():
-                        cash[cur] = cash.get(cur, Decimal(0)) + amount
-            if (points, cash) != theirs:
-                failed.append(
-                    {
-                        "account_id": account_id,
-                        "total_withdraw_reward_info": bonus_json(points, cash),
-                        "total_recharge_reward_info": bonus_json(*theirs),
-                    }
-                )
+        for account_id, _ in sent:
+            _account(ctx, account_id)
+        withdrawn: dict[str, int] = {}  # account -> points; only accounts with a withdrawal
+        for w in ctx.state.withdrawals.values():
+            if start <= int(w.trans_time) <= end:
+                withdrawn[w.account_id] = withdrawn.get(w.account_id, 0) + w.points
+    for account_id, theirs in sent:
+        ours = withdrawn.get(account_id)
+        if (ours or 0) == theirs:
+            continue
+        item: dict[str, Any] = {"account_id": account_id}
+        if ours is not None:
+            item["total_withdraw_reward_info"] = {"point_bonus": ours}
+        item["total_recharge_reward_info"] = {"point_bonus": theirs}
+        failed.append(item)
     return success({"check_failed_list": failed})

@@ -129,12 +129,26 @@ class CardToken:
 
 @dataclass
 class Withdrawal:
+    """A withdrawal Hire recorded: through the withdraw API, or in Feishu's console."""
+
     external_order_id: str
     account_id: str
-    trans_time: str
+    trans_time: str  # ms timestamp as a string, as the withdraw API answers it
     points: int
     cash: dict[str, Decimal]
-    response: dict[str, Any]
+    source: str = "api"  # "api" (the withdraw endpoint) or "console" (made outside the bot)
+    requests: int = 1  # withdraw calls answered with it: the first plus repeats of its order id
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "external_order_id": self.external_order_id,
+            "account_id": self.account_id,
+            "trans_time": self.trans_time,
+            "points": self.points,
+            "cash": dict(self.cash),
+            "source": self.source,
+            "requests": self.requests,
+        }
 
 
 class State:
