@@ -1,15 +1,19 @@
-"""Feishu's client side of the sandbox: people's messages and button presses, as Feishu pushes
-them to the bot, and each chat's feed as a Feishu client would show it."""
+"""Feishu's client side of the sandbox: people's messages, @-mentions, button presses, bot menu
+choices and opening the one-to-one chat, as Feishu pushes them to the bot; and each chat's feed
+as a Feishu client would show it."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.emulator import events
-from bot.sandbox.world import BOT_NAME, BOT_OPEN_ID, World
+from bot.sandbox import mentions
+from bot.sandbox.mentions import BadMention, Mentioned
+from bot.sandbox.world import BOT_NAME, BOT_OPEN_ID, MenuItem, World
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,18 @@ class Said:
     chat_id: str
     open_id: str
     text: str  # as the chat shows it: mentions by name, not by `@_user_1` key
+    parts: tuple[dict[str, Any], ...]  # the same in pieces, each mention with its names
+    at: float
+
+
+@dataclass(frozen=True)
+class Chose:
+    """A bot menu item a person chose on the page."""
+
+    event_id: str
+    chat_id: str
+    open_id: str
+    item: MenuItem
     at: float
 
 
@@ -27,13 +43,22 @@ class UnknownChat(LookupError):
     pass
 
 
+class NotYourChat(PermissionError):
+    """Someone's one-to-one chat with the bot, written to by someone else."""
+
+
+class UnknownMenuItem(LookupError):
+    """An event key the bot menu has no item for (Feishu only pushes the items it shows)."""
+
+
 class Chats:
-    """Sends what people type and press to the bot, and reads back what the chats show."""
+    """Sends what people type, press and choose to the bot, and reads back what chats show."""
 
     def __init__(self, world: World) -> None:
         self._world = world
         self._lock = threading.Lock()
         self._said: list[Said] = []
+        self._chose: list[Chose] = []
         # message_id -> (card from a callback answer, how many updates the message had then).
         # Feishu shows the answer's card until a later update of that message replaces it.
         self._answered: dict[str, tuple[dict[str, Any], int]] = {}
@@ -43,41 +68,122 @@ class Chats:
         assert self._world.bot is not None, "the sandbox is not started"
         return self._world.bot.url
 
-    def chat_ids(self) -> set[str]:
-        return {self._world.hr_chat} | {p.p2p_chat for p in self._world.people}
+    def _push(self, path: str, payload: dict[str, Any]) -> events.DeliveryResult:
+        """Deliver an event or callback to the bot, encrypted and signed as Feishu does."""
+        return events.deliver(self._bot_url + path, payload, encrypt_key=self._world.encrypt_key)
 
-    def say(self, chat_id: str, open_id: str, text: str) -> dict[str, Any]:
-        """Post `text` as `open_id`; in the group it @-mentions the bot, as Feishu users must."""
-        if chat_id not in self.chat_ids():
-            raise UnknownChat(chat_id)
+    def chat_ids(self) -> set[str]:
+        return {self._world.hr_chat} | {self._world.p2p_chat(p.open_id) for p in self._world.people}
+
+    def people(self) -> list[dict[str, Any]]:
+        """Whom the page can @-mention: the emulator's directory, without those who left."""
+        rows = []
+        for listed in self._world.directory:
+            employee = self._world.emulator.employee(listed.open_id)
+            if employee is None or employee.resigned:
+                continue
+            rows.append(
+                {
+                    "open_id": employee.open_id,
+                    "name": employee.display_name,
+                    "name_en": employee.name_en,
+                    "name_zh": employee.name_zh,
+                    "email": employee.email,
+                }
+            )
+        return rows
+
+    def say(
+        self, chat_id: str, open_id: str, text: str, mentioned: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        """Post `text` as `open_id`. `mentioned`: (key, open_id) for each `@_user_N` in the
+        text. In the group the message @-mentions the bot first, as Feishu users must."""
+        self._check_member(chat_id, open_id)
         emulator = self._world.emulator
         in_group = chat_id == self._world.hr_chat
-        mentions = None
-        sent, shown = text, text
+        mentions.check(text, mentioned)
+        whom = dict(mentioned)
+        # Feishu numbers a message's mentions as they appear, the bot's (in the group) first.
+        sent, keys = mentions.renumbered(text, first=2 if in_group else 1)
+        entries = [self._person_mention(whom[old], new) for old, new in keys.items()]
         if in_group:
-            # Feishu puts a placeholder key in the text and the mentioned user in `mentions`.
-            mention = events.bot_mention(BOT_NAME, BOT_OPEN_ID, tenant_key=emulator.tenant_key)
-            mentions = [mention]
-            sent = f"{mention['key']} {text}"
-            shown = f"@{BOT_NAME} {text}"
-        event = events.message_event(
+            entries.insert(0, self._bot_mention("@_user_1"))
+            sent = f"@_user_1 {sent}"
+        event = emulator.message_event(
             sent,
-            token=self._world.verification_token,
             open_id=open_id,
+            token=self._world.verification_token,
             chat_id=chat_id,
             chat_type="group" if in_group else "p2p",
-            mentions=mentions,
-            app_id=emulator.app_id,
-            tenant_key=emulator.tenant_key,
+            mentions=[entry for entry, _ in entries] or None,
         )
         message_id = event["event"]["message"]["message_id"]
-        emulator.note_user_message(message_id, chat_id)
-        with self._lock:
-            self._said.append(Said(message_id, chat_id, open_id, shown, time.time()))
-        result = events.deliver(
-            self._bot_url + "/webhook/event", event, encrypt_key=self._world.encrypt_key
+        people = {who.key: who for _, who in entries}
+        said = Said(
+            message_id,
+            chat_id,
+            open_id,
+            mentions.shown(sent, people),
+            tuple(mentions.parts(sent, people)),
+            time.time(),
         )
+        with self._lock:
+            self._said.append(said)
+        result = self._push("/webhook/event", event)
         return {"message_id": message_id, "status": result.status, "answer": result.body}
+
+    def _check_member(self, chat_id: str, open_id: str) -> None:
+        if chat_id not in self.chat_ids():
+            raise UnknownChat(chat_id)
+        if chat_id != self._world.hr_chat and chat_id != self._world.p2p_chat(open_id):
+            raise NotYourChat(chat_id)
+
+    def _person_mention(self, open_id: str, key: str) -> tuple[dict[str, Any], Mentioned]:
+        employee = self._world.emulator.employee(open_id)
+        if employee is None:
+            raise BadMention(f"nobody in the directory has the open_id {open_id!r}")
+        entry = self._world.emulator.user_mention(open_id, key)
+        name = entry["name"]
+        return entry, Mentioned(
+            key, open_id, name, employee.name_en or name, employee.name_zh or name
+        )
+
+    def _bot_mention(self, key: str) -> tuple[dict[str, Any], Mentioned]:
+        entry = self._world.emulator.bot_mention(key)
+        return entry, Mentioned(key, BOT_OPEN_ID, entry["name"], BOT_NAME, BOT_NAME)
+
+    def choose(self, open_id: str, event_key: str) -> dict[str, Any]:
+        """Choose an item of the bot menu: Feishu pushes application.bot.menu_v6, and the bot
+        answers in the person's one-to-one chat."""
+        item = next((i for i in self._world.menu if i.event_key == event_key), None)
+        if item is None:
+            raise UnknownMenuItem(event_key)
+        event = self._world.emulator.bot_menu_event(
+            open_id, event_key, token=self._world.verification_token
+        )
+        chose = Chose(
+            event["header"]["event_id"], self._world.p2p_chat(open_id), open_id, item, time.time()
+        )
+        with self._lock:
+            self._chose.append(chose)
+        result = self._push("/webhook/event", event)
+        return {"event_id": chose.event_id, "status": result.status, "answer": result.body}
+
+    def enter(self, open_id: str) -> dict[str, Any]:
+        """The person opens their one-to-one chat with the bot: Feishu pushes
+        im.chat.access_event.bot_p2p_chat_entered_v1 (the bot welcomes them the first time)."""
+        chat_id = self._world.p2p_chat(open_id)
+        shown = self.feed(chat_id)
+        last = next((item for item in reversed(shown) if item["kind"] != "menu"), None)
+        event = self._world.emulator.p2p_chat_entered_event(
+            open_id,
+            token=self._world.verification_token,
+            chat_id=chat_id,
+            last_message_id=last["id"] if last else None,
+            last_message_create_time=int(last["at"] * 1000) if last else None,
+        )
+        result = self._push("/webhook/event", event)
+        return {"chat_id": chat_id, "status": result.status, "answer": result.body}
 
     def press(self, message_id: str, value: dict[str, Any], open_id: str) -> dict[str, Any]:
         """Press a card button: a signed card.action.trigger callback, answered in place."""
@@ -86,9 +192,7 @@ class Chats:
         callback = emulator.card_action(
             value, open_id=open_id, message_id=message_id, token=self._world.verification_token
         )
-        result = events.deliver(
-            self._bot_url + "/webhook/card", callback, encrypt_key=self._world.encrypt_key
-        )
+        result = self._push("/webhook/card", callback)
         body = result.body if isinstance(result.body, dict) else {}
         card = body.get("card") or {}
         answer_card = card.get("data") if card.get("type") == "raw" else None
@@ -104,12 +208,14 @@ class Chats:
         }
 
     def feed(self, chat_id: str) -> list[dict[str, Any]]:
-        """Everything a chat shows, oldest first: people's messages and the bot's cards."""
+        """Everything a chat shows, oldest first: people's messages and menu choices, and the
+        bot's cards."""
         if chat_id not in self.chat_ids():
             raise UnknownChat(chat_id)
         people = {p.open_id: p for p in self._world.people}
         with self._lock:
             said = [s for s in self._said if s.chat_id == chat_id]
+            chose = [c for c in self._chose if c.chat_id == chat_id]
             answered = dict(self._answered)
         items: list[dict[str, Any]] = []
         for s in said:
@@ -122,12 +228,26 @@ class Chats:
                     "name_en": person.name_en if person else s.open_id,
                     "name_zh": person.name_zh if person else s.open_id,
                     "text": s.text,
+                    "parts": list(s.parts),
                     "at": s.at,
                 }
             )
-        for message in self._world.emulator.messages:
-            if message.chat_id != chat_id:
-                continue
+        for c in chose:
+            person = people.get(c.open_id)
+            items.append(
+                {
+                    "id": c.event_id,
+                    "kind": "menu",
+                    "open_id": c.open_id,
+                    "name_en": person.name_en if person else c.open_id,
+                    "name_zh": person.name_zh if person else c.open_id,
+                    "event_key": c.item.event_key,
+                    "item_en": c.item.name_en,
+                    "item_zh": c.item.name_zh,
+                    "at": c.at,
+                }
+            )
+        for message in self._world.emulator.messages_in(chat_id):
             shown = message.updates[-1] if message.updates else message.content
             if message.message_id in answered:
                 answer, updates_then = answered[message.message_id]

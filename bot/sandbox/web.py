@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Flask, jsonify, request, send_from_directory
 
-from bot.sandbox.chat import Chats, UnknownChat
+from bot.sandbox import mentions
+from bot.sandbox.chat import Chats, NotYourChat, UnknownChat, UnknownMenuItem
 from bot.sandbox.tenant import BadInput, Tenant
 from bot.sandbox.world import BOT_NAME, BOT_OPEN_ID, World
 
@@ -57,9 +58,13 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
                         "name_en": p.name_en,
                         "name_zh": p.name_zh,
                         "admin": p.admin,
-                        "p2p_chat": p.p2p_chat,
+                        "p2p_chat": world.p2p_chat(p.open_id),
                     }
                     for p in world.people
+                ],
+                "menu": [
+                    {"event_key": i.event_key, "name_en": i.name_en, "name_zh": i.name_zh}
+                    for i in world.menu
                 ],
                 "group": {"chat_id": world.hr_chat, "name_en": "HR group", "name_zh": "HR 群"},
                 "emulator_url": world.emulator.url,
@@ -74,6 +79,10 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
         except UnknownChat:
             return _error(f"unknown chat {chat_id!r}", 404)
 
+    @app.get("/api/people")
+    def directory_people():
+        return jsonify(chats.people())
+
     @app.post("/api/say")
     def say():
         body = _body()
@@ -82,10 +91,33 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
             return _error("type a message first", 400)
         if (refused := person_or_error(body.get("open_id"))) is not None:
             return refused
+        chat_id = str(body.get("chat_id"))
         try:
-            return jsonify(chats.say(str(body.get("chat_id")), body["open_id"], text))
-        except UnknownChat as exc:
-            return _error(f"unknown chat {exc}", 404)
+            mentioned = mentions.picked(body.get("mentions"))
+            return jsonify(chats.say(chat_id, body["open_id"], text, mentioned))
+        except mentions.BadMention as exc:
+            return _error(str(exc), 400)
+        except UnknownChat:
+            return _error(f"unknown chat {chat_id!r}", 404)
+        except NotYourChat:
+            return _error(f"{chat_id!r} is someone else's chat with the bot", 403)
+
+    @app.post("/api/menu")
+    def menu():
+        body = _body()
+        if (refused := person_or_error(body.get("open_id"))) is not None:
+            return refused
+        try:
+            return jsonify(chats.choose(body["open_id"], str(body.get("event_key"))))
+        except UnknownMenuItem as exc:
+            return _error(f"the bot menu has no item {exc}", 400)
+
+    @app.post("/api/enter")
+    def enter():
+        body = _body()
+        if (refused := person_or_error(body.get("open_id"))) is not None:
+            return refused
+        return jsonify(chats.enter(body["open_id"]))
 
     @app.post("/api/press")
     def press():

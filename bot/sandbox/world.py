@@ -31,13 +31,19 @@ class Person:
     name_zh: str
     admin: bool
 
-    @property
-    def p2p_chat(self) -> str:
-        # The emulator files a message sent to an open_id under this chat id, so a reply and a
-        # direct send to the same person land in one conversation, as in Feishu.
-        return f"oc_p2p_{self.open_id}"
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An item of the bot menu as set up in the developer console: a "push event" item whose
+    event key is a command without arguments."""
+
+    event_key: str
+    name_en: str
+    name_zh: str
 
 
+# Both people on the page must be in the directory with an email: `/referral me` finds the
+# asker's account through the contact API when the bot's records do not link it yet.
 PEOPLE = (
     Person("ou_hr_admin", "Li Hua (HR admin)", "李华（HR 管理员）", admin=True),
     Person("ou_colleague", "Wang Wei (not an admin)", "王伟（非管理员）", admin=False),
@@ -52,6 +58,13 @@ DIRECTORY = (
     Employee("ou_sun", "sun.mei@open.com", None, "孙梅", "Sun Mei"),
     Employee("ou_hr_admin", "li.hua@open.com", ("86", "13700003333"), "李华", "Li Hua"),
     Employee("ou_colleague", "wang.wei@open.com", None, "王伟", "Wang Wei"),
+)
+# The demo app's bot menu (Bot → Bot menu in the console): each item pushes its key.
+BOT_MENU = (
+    MenuItem("me", "My account", "我的账户"),
+    MenuItem("list", "Accounts", "账户列表"),
+    MenuItem("digest", "Digest", "摘要"),
+    MenuItem("help", "Help", "帮助"),
 )
 SEEDED_ACCOUNTS: tuple[tuple[str, int, dict[str, Decimal], int], ...] = (
     # (open_id, points, cash, status)
@@ -78,6 +91,7 @@ class World:
         self.people = PEOPLE
         self.directory = DIRECTORY
         self.hr_chat = HR_CHAT
+        self.menu = BOT_MENU
         self._seed = seed
         self._tmp: str | None = None
         self.bot: ReferralBot | None = None
@@ -139,3 +153,8 @@ class World:
 
     def person(self, open_id: str) -> Person | None:
         return next((p for p in self.people if p.open_id == open_id), None)
+
+    def p2p_chat(self, open_id: str) -> str:
+        """The person's one-to-one chat with the bot, as the emulator files it: replies, the
+        welcome and cards sent to the person's open_id all land there, as in Feishu."""
+        return self.emulator.p2p_chat_id(open_id)

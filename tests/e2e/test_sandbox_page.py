@@ -1,4 +1,5 @@
-"""The sandbox page in real headless Chromium: register, show, disable with confirmation."""
+"""The sandbox page in real headless Chromium: register, show, disable with confirmation; register
+by @-mention with the picker, and a non-admin's own account from the bot menu."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def test_register_show_and_disable_an_account_in_the_browser(
     page.goto(sandbox.url)
     page.click("[data-lang=en_us]")
     expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    cards = page.get_by_test_id("bot-message")
+    # Opening the one-to-one chat tells the bot, which welcomes the person with the usage card.
+    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
 
     composer = page.get_by_test_id("composer")
     composer.fill("/referral register hire@open.com")
@@ -75,9 +79,8 @@ def test_register_show_and_disable_an_account_in_the_browser(
 
     composer.fill(f"/referral show {account_id}")
     composer.press("Enter")
-    cards = page.get_by_test_id("bot-message")
-    expect(cards).to_have_count(2)
-    shown = cards.nth(1)
+    expect(cards).to_have_count(3)
+    shown = cards.nth(2)
     expect(shown.get_by_test_id("text-tag")).to_have_text("Enabled")
 
     shown.get_by_role("button", name="Disable").click()
@@ -91,7 +94,7 @@ def test_register_show_and_disable_an_account_in_the_browser(
     expect(shown.get_by_role("button", name="Enable")).to_be_visible()
     assert sandbox.world.emulator.account(account_id)["status"] == 2
     # The first card showing the account follows by a PATCH the page only sees by polling.
-    expect(cards.nth(0).get_by_test_id("text-tag")).to_have_text("Disabled")
+    expect(cards.nth(1).get_by_test_id("text-tag")).to_have_text("Disabled")
     # The tenant panel shows the emulator's side of it too.
     account = page.locator(f"[data-account='{account_id}']")
     expect(account).to_contain_text("Disabled")
@@ -101,3 +104,70 @@ def test_register_show_and_disable_an_account_in_the_browser(
     shot.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(shot))
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+
+
+def test_register_by_mention_then_my_account_from_the_bot_menu(
+    sandbox: Sandbox, browser_page
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    cards = page.get_by_test_id("bot-message")
+    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
+
+    # The admin registers Wang Wei (the page's non-admin) by @-mentioning him with the picker.
+    composer = page.get_by_test_id("composer")
+    composer.fill("/referral register ")
+    page.get_by_test_id("mention-button").click()
+    picker = page.get_by_test_id("mention-picker")
+    expect(picker).to_be_visible()
+    expect(picker.get_by_test_id("mention-option").filter(has_text="Zhang San")).to_be_visible()
+    composer.press_sequentially("Wang")
+    options = picker.get_by_test_id("mention-option")
+    expect(options).to_have_count(1)
+    options.first.click()
+    expect(picker).to_be_hidden()
+    expect(composer).to_have_value("/referral register @Wang Wei ")
+    composer.press("Enter")
+
+    said = page.get_by_test_id("user-message").last
+    expect(said).to_have_text("/referral register @Wang Wei")
+    expect(said.get_by_test_id("mention")).to_have_text("@Wang Wei")
+    registered = cards.filter(has_text="Account registered")
+    expect(registered).to_have_count(1)
+    expect(registered).to_contain_text("wang.wei@open.com")
+    account_id = re.search(r"\d{19}", registered.inner_text()).group(0)
+    assert sandbox.world.emulator.account(account_id)["open_id"] == "ou_colleague"
+    # The bot menu belongs to the one-to-one chat only.
+    menu = page.get_by_test_id("bot-menu")
+    expect(menu).to_be_visible()
+    page.locator("[data-chat=group]").click()
+    expect(menu).to_be_hidden()
+
+    # Wang Wei opens his own one-to-one chat: his welcome, then "My account" from the menu.
+    page.select_option("#person", "ou_colleague")
+    page.locator("[data-chat=p2p]").click()
+    expect(menu).to_be_visible()
+    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
+    expect(cards).to_have_count(1)
+    menu.get_by_role("button", name="My account").click()
+
+    expect(page.get_by_test_id("menu-note")).to_have_text(
+        "Wang Wei (not an admin) chose “My account” from the bot menu"
+    )
+    own = cards.filter(has_text=account_id)
+    expect(own).to_have_count(1)
+    expect(own.get_by_test_id("text-tag")).to_have_text("Enabled")
+    expect(own.get_by_role("button")).to_have_count(0)  # read-only: no buttons
+    # The bot sent it to his open_id; the emulator filed it in the chat the page shows.
+    chat = sandbox.world.emulator.p2p_chat_id("ou_colleague")
+    (answer,) = [
+        m for m in sandbox.world.emulator.messages_in(chat) if account_id in str(m.content)
+    ]
+    assert answer.receive_id_type == "open_id"
+    assert errors == []

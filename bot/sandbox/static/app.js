@@ -5,7 +5,7 @@
 const UI = {
   en_us: {
     sandbox: "sandbox", typingAs: "Typing as", messages: "Messages", send: "Send",
-    hint: "Commands: /referral help. In the group the bot is @-mentioned for you.",
+    hint: "Commands: /referral help. Type @ to mention someone. In the group the bot is @-mentioned for you.",
     emulator: "Feishu Open Platform (emulated)", postDigest: "Post digest now",
     accounts: "Accounts", directory: "Directory", calls: "API calls",
     cancel: "Cancel", confirm: "Confirm", direct: "Direct chat with the bot",
@@ -18,10 +18,12 @@ const UI = {
     bonusAdded: "Bonus added in the emulator; press Refresh on the card to see it",
     statusChanged: "Status changed in the emulator", failed: "Failed",
     you: "you", name: "Name", email: "Email", mobile: "Mobile", unsupported: "unsupported element",
+    botMenu: "Bot menu", mentionSomeone: "Mention someone", nobody: "Nobody in the directory matches",
+    choseFromMenu: "{name} chose “{item}” from the bot menu",
   },
   zh_cn: {
     sandbox: "沙盒", typingAs: "当前身份", messages: "消息", send: "发送",
-    hint: "命令：/referral help。在群里会自动 @ 机器人。",
+    hint: "命令：/referral help。输入 @ 可提及同事。在群里会自动 @ 机器人。",
     emulator: "飞书开放平台（模拟）", postDigest: "立即发送摘要",
     accounts: "账户", directory: "通讯录", calls: "API 调用",
     cancel: "取消", confirm: "确定", direct: "与机器人单聊",
@@ -34,6 +36,8 @@ const UI = {
     bonusAdded: "已在模拟器中增加奖励；点击卡片上的刷新查看",
     statusChanged: "已在模拟器中修改状态", failed: "失败",
     you: "你", name: "姓名", email: "邮箱", mobile: "手机", unsupported: "不支持的元素",
+    botMenu: "机器人菜单", mentionSomeone: "提及同事", nobody: "通讯录中没有匹配的人",
+    choseFromMenu: "{name} 选择了菜单「{item}」",
   },
 };
 
@@ -53,6 +57,10 @@ const state = {
   rendered: new Map(), // message id -> {json, el}
   tenant: null,
   tab: "accounts",
+  people: [], // the directory, for the @-mention picker
+  mentions: [], // people picked into the composer: {open_id, label}, label as typed ("@Zhang San")
+  picker: null, // {start, query, items, active} while the picker is open
+  entered: new Set(), // people whose one-to-one chat this page has opened (the welcome event)
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -330,6 +338,8 @@ function renderChatList() {
     $("#chat-name").textContent = chat.name;
     $("#chat-members").textContent = chat.kind === "group" ? t("groupMembers") : t("directMembers");
     $("#mention-chip").hidden = chat.kind !== "group";
+    // Feishu shows the bot menu in the one-to-one chat with the bot only.
+    $("#bot-menu").hidden = chat.kind !== "p2p";
   }
 }
 
@@ -339,10 +349,36 @@ function openChat(chatId) {
   $("#feed").replaceChildren();
   renderChatList();
   refreshFeed();
+  enterChat(chatId);
   $("#composer-input").focus();
 }
 
+// Feishu tells the bot each time someone opens their one-to-one chat with it (the bot welcomes
+// them once); the page says so the first time per person, not on every render.
+function enterChat(chatId) {
+  const me = currentPerson();
+  if (chatId !== me.p2p_chat || state.entered.has(me.open_id)) return;
+  state.entered.add(me.open_id);
+  api("/api/enter", { open_id: me.open_id })
+    .then(refreshSoon)
+    .catch((error) => {
+      state.entered.delete(me.open_id);
+      toast(error.message, "error");
+    });
+}
+
+function nameOf(thing) {
+  return (state.lang === "zh_cn" ? thing.name_zh : thing.name_en) || thing.name || thing.open_id;
+}
+
 function messageView(item) {
+  if (item.kind === "menu") {
+    const choice = state.lang === "zh_cn" ? item.item_zh : item.item_en;
+    return el("div", {
+      class: "msg-note", "data-id": item.id, "data-testid": "menu-note",
+      text: t("choseFromMenu").replace("{name}", nameOf(item)).replace("{item}", choice),
+    });
+  }
   if (item.kind === "user") {
     const mine = item.open_id === state.person;
     const name = state.lang === "zh_cn" ? item.name_zh : item.name_en;
@@ -350,7 +386,7 @@ function messageView(item) {
       el("span", { class: "avatar avatar-person", text: name.slice(0, 1) }),
       el("div", { class: "msg-main" },
         el("div", { class: "msg-name", text: name }),
-        el("div", { class: "bubble", "data-testid": "user-message" }, ...mentionText(item.text))));
+        el("div", { class: "bubble", "data-testid": "user-message" }, ...mentionText(item))));
   }
   const content = item.content || {};
   const body = item.msg_type === "interactive"
@@ -363,10 +399,11 @@ function messageView(item) {
       body));
 }
 
-function mentionText(text) {
-  const mention = `@${state.config.bot.name}`;
-  if (!text.startsWith(mention)) return [text];
-  return [el("span", { class: "md-at", text: mention }), text.slice(mention.length)];
+// A person's message with each @-mention named in the reader's language, as Feishu shows it.
+function mentionText(item) {
+  return (item.parts || [{ text: item.text }]).map((part) => (part.at
+    ? el("span", { class: "md-at", "data-testid": "mention", text: `@${nameOf(part)}` })
+    : part.text));
 }
 
 function renderFeed(items) {
@@ -429,9 +466,155 @@ async function refreshFeed() {
   }
 }
 
-async function send(text) {
+async function send(text, mentions) {
   try {
-    const answer = await api("/api/say", { chat_id: state.chat, open_id: state.person, text });
+    const answer = await api("/api/say", { chat_id: state.chat, open_id: state.person, text, mentions });
+    if (answer.status !== 200) toast(`${t("failed")}: ${answer.status} ${JSON.stringify(answer.answer)}`, "error");
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  refreshSoon();
+}
+
+// ---- @-mentions and the bot menu ------------------------------------------------------------
+
+// The "@…" being typed just before the caret, if any: where it starts and what follows the @.
+function mentionQuery() {
+  const input = $("#composer-input");
+  if (input.selectionStart !== input.selectionEnd) return null;
+  const before = input.value.slice(0, input.selectionStart);
+  const match = before.match(/(?:^|\s)@([^\s@]{0,30})$/);
+  return match ? { start: before.length - match[1].length - 1, query: match[1] } : null;
+}
+
+function updatePicker() {
+  const found = mentionQuery();
+  if (!found) {
+    closePicker();
+    return;
+  }
+  const query = found.query.toLowerCase();
+  const items = state.people.filter((p) => !query
+    || [p.name_en, p.name_zh, p.name, p.email].some((v) => v && v.toLowerCase().includes(query)));
+  const active = state.picker && state.picker.query === found.query ? state.picker.active : 0;
+  state.picker = { ...found, items, active: Math.min(active, Math.max(items.length - 1, 0)) };
+  renderPicker();
+}
+
+function closePicker() {
+  state.picker = null;
+  renderPicker();
+}
+
+function renderPicker() {
+  const list = $("#mention-picker");
+  const input = $("#composer-input");
+  const picker = state.picker;
+  list.replaceChildren();
+  list.hidden = !picker;
+  input.setAttribute("aria-expanded", picker ? "true" : "false");
+  input.removeAttribute("aria-activedescendant");
+  if (!picker) return;
+  if (!picker.items.length) list.append(el("li", { class: "picker-empty", text: t("nobody") }));
+  picker.items.forEach((person, index) => {
+    const active = index === picker.active;
+    const option = el("li", {
+      id: `mention-option-${index}`, role: "option", "aria-selected": active ? "true" : "false",
+      class: `picker-item ${active ? "active" : ""}`, "data-testid": "mention-option",
+      // Keep the caret in the input: the pick needs to know where the "@…" is.
+      onmousedown: (event) => event.preventDefault(),
+      onclick: () => pickMention(person),
+    },
+    el("span", { class: "avatar avatar-person avatar-small", text: nameOf(person).slice(0, 1) }),
+    el("span", { class: "picker-name", text: nameOf(person) }),
+    el("span", { class: "picker-email", text: person.email || "" }));
+    list.append(option);
+    if (active) input.setAttribute("aria-activedescendant", option.id);
+  });
+}
+
+// Replace the "@…" being typed with "@Name " and remember whom that label stands for.
+function pickMention(person) {
+  const input = $("#composer-input");
+  const picker = state.picker;
+  if (!picker) return;
+  const label = `@${nameOf(person)}`;
+  const caret = input.selectionStart;
+  input.value = `${input.value.slice(0, picker.start)}${label} ${input.value.slice(caret)}`;
+  const after = picker.start + label.length + 1;
+  input.setSelectionRange(after, after);
+  state.mentions.push({ open_id: person.open_id, label });
+  closePicker();
+  input.focus();
+}
+
+function startMention() {
+  const input = $("#composer-input");
+  const start = input.selectionStart ?? input.value.length;
+  const end = input.selectionEnd ?? start;
+  const before = input.value.slice(0, start);
+  const at = before && !/\s$/.test(before) ? " @" : "@";
+  input.value = before + at + input.value.slice(end);
+  input.focus();
+  input.setSelectionRange(start + at.length, start + at.length);
+  updatePicker();
+}
+
+function pickerKeys(event) {
+  const picker = state.picker;
+  if (!picker) return;
+  const count = picker.items.length;
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && count) {
+    event.preventDefault();
+    picker.active = (picker.active + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
+    renderPicker();
+  } else if ((event.key === "Enter" || event.key === "Tab") && count) {
+    event.preventDefault();
+    pickMention(picker.items[picker.active]);
+  } else if (event.key === "Escape") {
+    event.preventDefault();
+    closePicker();
+  }
+}
+
+// The text as Feishu sends it: each picked "@Name" still in the text becomes `@_user_1`,
+// `@_user_2`, … in the order they appear, with whom each stands for.
+function encodeMentions(text) {
+  const pending = [...state.mentions];
+  const mentions = [];
+  let sent = "";
+  let from = 0;
+  for (;;) {
+    let next = null;
+    for (const picked of pending) {
+      const at = text.indexOf(picked.label, from);
+      if (at < 0) continue;
+      if (!next || at < next.at || (at === next.at && picked.label.length > next.picked.label.length)) {
+        next = { at, picked };
+      }
+    }
+    if (!next) break;
+    const key = `@_user_${mentions.length + 1}`;
+    sent += text.slice(from, next.at) + key;
+    mentions.push({ key, open_id: next.picked.open_id });
+    pending.splice(pending.indexOf(next.picked), 1);
+    from = next.at + next.picked.label.length;
+  }
+  return { text: sent + text.slice(from), mentions };
+}
+
+function renderBotMenu() {
+  $("#bot-menu-items").replaceChildren(...state.config.menu.map((item) => el("button", {
+    type: "button", class: "bot-menu-item", "data-menu": item.event_key, "data-testid": "bot-menu-item",
+    text: nameOf(item), onclick: () => chooseFromMenu(item),
+  })));
+}
+
+// A bot menu item pushes its event key to the bot for whoever chose it; the answer comes into
+// their one-to-one chat.
+async function chooseFromMenu(item) {
+  try {
+    const answer = await api("/api/menu", { open_id: state.person, event_key: item.event_key });
     if (answer.status !== 200) toast(`${t("failed")}: ${answer.status} ${JSON.stringify(answer.answer)}`, "error");
   } catch (error) {
     toast(error.message, "error");
@@ -581,7 +764,10 @@ function applyLanguage() {
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.classList.toggle("active", button.dataset.lang === state.lang);
   }
+  $("#mention-button").setAttribute("aria-label", t("mentionSomeone"));
+  $("#mention-button").title = t("mentionSomeone");
   renderPeople();
+  renderBotMenu();
   renderChatList();
   rerenderAll();
   renderTenant();
@@ -601,7 +787,7 @@ function refreshSoon() {
 }
 
 async function start() {
-  state.config = await api("/api/config");
+  [state.config, state.people] = await Promise.all([api("/api/config"), api("/api/people")]);
   if (!personById(state.person)) state.person = state.config.people[0].open_id;
   state.chat = currentPerson().p2p_chat;
   $("#tenant-urls").textContent = `emulator ${state.config.emulator_url} · bot ${state.config.bot_url}`;
@@ -627,18 +813,36 @@ async function start() {
       for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${state.tab}`;
     });
   }
+  const input = $("#composer-input");
   $("#composer").addEventListener("submit", (event) => {
     event.preventDefault();
-    const input = $("#composer-input");
     const text = input.value.trim();
     if (!text) return;
+    const sent = encodeMentions(text);
     input.value = "";
-    send(text);
+    state.mentions = [];
+    closePicker();
+    send(sent.text, sent.mentions);
   });
+  input.addEventListener("input", updatePicker);
+  input.addEventListener("click", updatePicker);
+  input.addEventListener("keydown", pickerKeys);
+  input.addEventListener("blur", closePicker);
+  $("#mention-button").addEventListener("mousedown", (event) => event.preventDefault());
+  $("#mention-button").addEventListener("click", startMention);
   $("#post-digest").addEventListener("click", postDigest);
   const quick = $("#quick");
-  for (const command of ["/referral help", "/referral list", "/referral register hire@open.com", "/referral digest"]) {
-    quick.append(el("button", { type: "button", class: "chip", text: command, onclick: () => { $("#composer-input").value = command; $("#composer-input").focus(); } }));
+  for (const command of ["/referral help", "/referral list", "/referral register hire@open.com", "/referral register @", "/referral digest"]) {
+    quick.append(el("button", {
+      type: "button", class: "chip", text: command,
+      onclick: () => {
+        input.value = command;
+        state.mentions = [];
+        input.focus();
+        input.setSelectionRange(command.length, command.length);
+        updatePicker();
+      },
+    }));
   }
 
   applyLanguage();

@@ -34,18 +34,27 @@ class Page:
         return self.sandbox.world.hr_chat
 
     def p2p(self, open_id: str = ADMIN) -> str:
-        person = self.sandbox.world.person(open_id)
-        assert person is not None
-        return person.p2p_chat
+        assert self.sandbox.world.person(open_id) is not None
+        return self.sandbox.world.p2p_chat(open_id)
 
     def feed(self, chat_id: str) -> list[dict]:
         response = self.get(f"/api/feed/{chat_id}")
         assert response.status_code == 200, response.text
         return response.json()["items"]
 
-    def say(self, text: str, chat_id: str | None = None, open_id: str = ADMIN) -> dict:
+    def say(
+        self,
+        text: str,
+        chat_id: str | None = None,
+        open_id: str = ADMIN,
+        mentions: list[dict] | None = None,
+    ) -> dict:
+        """Send as the page does; `mentions`: [{key, open_id}] for the `@_user_N` in the text."""
         chat_id = chat_id or self.p2p(open_id)
-        response = self.post("/api/say", {"chat_id": chat_id, "open_id": open_id, "text": text})
+        body = {"chat_id": chat_id, "open_id": open_id, "text": text}
+        if mentions is not None:
+            body["mentions"] = mentions
+        response = self.post("/api/say", body)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -64,9 +73,30 @@ class Page:
             f"no reply to {said['message_id']}",
         )
 
-    def ask(self, text: str, chat_id: str | None = None, open_id: str = ADMIN) -> dict:
+    def ask(
+        self,
+        text: str,
+        chat_id: str | None = None,
+        open_id: str = ADMIN,
+        mentions: list[dict] | None = None,
+    ) -> dict:
         chat_id = chat_id or self.p2p(open_id)
-        return self.reply(self.say(text, chat_id, open_id), chat_id)
+        return self.reply(self.say(text, chat_id, open_id, mentions), chat_id)
+
+    def bot_cards(self, chat_id: str) -> list[dict]:
+        return [item for item in self.feed(chat_id) if item["kind"] == "bot"]
+
+    def choose(self, event_key: str, open_id: str = ADMIN) -> dict:
+        """Choose a bot menu item, as the page's menu bar does."""
+        response = self.post("/api/menu", {"open_id": open_id, "event_key": event_key})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def enter(self, open_id: str = ADMIN) -> dict:
+        """Open the person's one-to-one chat with the bot, as the page does the first time."""
+        response = self.post("/api/enter", {"open_id": open_id})
+        assert response.status_code == 200, response.text
+        return response.json()
 
     def press(self, message_id: str, value: dict, open_id: str = ADMIN) -> dict:
         response = self.post(

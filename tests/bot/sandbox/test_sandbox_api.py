@@ -1,11 +1,21 @@
-"""The sandbox page's JSON API over real HTTP: chats, buttons, the emulated tenant, the digest."""
+"""The sandbox page's JSON API over real HTTP: chats, @-mentions, buttons, the bot menu, the
+welcome, the emulated tenant, the digest."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from tests.bot.sandbox.conftest import ADMIN, OUTSIDER, Page
+from tests.cards.card_checks import walk
 from tests.conftest import buttons, card_text, card_text_zh, wait_for
+
+
+def mention(open_id: str, key: str = "@_user_1") -> dict:
+    return {"key": key, "open_id": open_id}
+
+
+def no_buttons(card: dict) -> bool:
+    return not any(node.get("tag") == "button" for node in walk(card))
 
 
 def test_page_and_its_assets_are_served(page: Page) -> None:
@@ -19,6 +29,13 @@ def test_page_and_its_assets_are_served(page: Page) -> None:
     assert config["bot"]["open_id"] == "ou_bot"
     assert {p["open_id"]: p["admin"] for p in config["people"]} == {ADMIN: True, OUTSIDER: False}
     assert config["group"]["chat_id"] == page.group
+    emulator = page.sandbox.world.emulator
+    # Where the emulator files what the bot sends to a person's open_id: their chat on the page.
+    assert {p["p2p_chat"] for p in config["people"]} == {
+        emulator.p2p_chat_id(ADMIN),
+        emulator.p2p_chat_id(OUTSIDER),
+    }
+    assert [item["event_key"] for item in config["menu"]] == ["me", "list", "digest", "help"]
     assert page.sandbox.world.bot.settings.digest_chats == (page.group,)
 
 
@@ -159,3 +176,118 @@ def test_post_digest_lands_in_the_group_or_says_why_not(page: Page) -> None:
         assert response.status_code == 501, response.text
         assert "digest" in response.json()["error"].lower()
         assert "Traceback" not in response.text
+
+
+def test_people_lists_the_emulators_directory_for_the_mention_picker(page: Page) -> None:
+    response = page.get("/api/people")
+
+    assert response.status_code == 200
+    people = {p["open_id"]: p for p in response.json()}
+    assert people["ou_hire"] == {
+        "open_id": "ou_hire",
+        "name": "张三",
+        "name_en": "Zhang San",
+        "name_zh": "张三",
+        "email": "hire@open.com",
+    }
+    # Both people the page acts as can be found by `/referral me`: they have an email.
+    assert people[ADMIN]["email"] and people[OUTSIDER]["email"] == "wang.wei@open.com"
+    page.sandbox.world.emulator.resign_employee("ou_sun")
+    assert "ou_sun" not in {p["open_id"] for p in page.get("/api/people").json()}
+
+
+def test_register_by_mention_registers_the_person_mentioned(page: Page) -> None:
+    said = page.say("/referral register @_user_1", mentions=[mention("ou_hire")])
+
+    reply = page.reply(said, page.p2p())
+
+    text = card_text(reply["content"])
+    assert "Account registered" in text and "hire@open.com" in text
+    (account,) = [a for a in page.tenant()["accounts"] if a["open_id"] == "ou_hire"]
+    assert account["account_id"] in text and buttons(reply["content"])
+    emulator = page.sandbox.world.emulator
+    # The bot learned the email from the contact API, from the mention's open_id.
+    assert any(c.path.endswith("/ou_hire") for c in emulator.calls_for("contact_user_get"))
+    user = next(item for item in page.feed(page.p2p()) if item["id"] == said["message_id"])
+    assert user["text"] == "/referral register @张三"
+    assert user["parts"] == [
+        {"text": "/referral register "},
+        {"at": "ou_hire", "name": "张三", "name_en": "Zhang San", "name_zh": "张三"},
+    ]
+
+
+def test_a_mention_in_the_group_comes_after_the_bots_own(page: Page) -> None:
+    chen = next(a for a in page.tenant()["accounts"] if a["open_id"] == "ou_chen")
+
+    said = page.say("/referral show @_user_1", chat_id=page.group, mentions=[mention("ou_chen")])
+    reply = page.reply(said, page.group)
+
+    assert chen["account_id"] in card_text(reply["content"])
+    user = next(item for item in page.feed(page.group) if item["id"] == said["message_id"])
+    assert user["text"] == "@referral-bot /referral show @陈静"
+    assert [part.get("at") for part in user["parts"]] == ["ou_bot", None, "ou_chen"]
+
+
+def test_mentions_that_do_not_fit_the_text_are_refused(page: Page) -> None:
+    def say(text: str, mentions: object, chat_id: str | None = None, open_id: str = ADMIN):
+        body = {"chat_id": chat_id or page.p2p(open_id), "open_id": open_id, "text": text}
+        return page.post("/api/say", {**body, "mentions": mentions})
+
+    refused = [
+        say("/referral show @_user_1", [mention("ou_nobody")]),  # not in the directory
+        say("/referral show Zhang", [mention("ou_hire")]),  # the text does not hold its key
+        say("/referral show @_user_2", [mention("ou_hire")]),  # a placeholder nobody explains
+        say("/referral show @_user_1", [mention("ou_hire"), mention("ou_chen")]),  # a key twice
+        say("/referral show @_user_1", [mention("ou_hire", "@hire")]),  # not a placeholder
+        say("/referral show @_user_1", {"@_user_1": "ou_hire"}),  # not a list
+    ]
+
+    assert [r.status_code for r in refused] == [400] * len(refused)
+    assert all(r.json()["error"] for r in refused)
+    # A one-to-one chat takes messages from its own person only.
+    assert say("/referral list", None, chat_id=page.p2p(OUTSIDER)).status_code == 403
+    assert page.feed(page.p2p()) == [] and page.feed(page.p2p(OUTSIDER)) == []
+
+
+def test_my_account_from_the_bot_menu_answers_a_non_admin_in_their_chat(page: Page) -> None:
+    registered = page.ask("/referral register @_user_1", mentions=[mention(OUTSIDER)])
+    account_id = next(v["account_id"] for v in buttons(registered["content"]))
+
+    chose = page.choose("me", open_id=OUTSIDER)
+
+    assert chose["status"] == 200
+    chat = page.p2p(OUTSIDER)
+    (card,) = wait_for(lambda: page.bot_cards(chat), 10, "the answer to the menu")
+    assert page.sandbox.world.emulator.message(card["id"]).receive_id_type == "open_id"
+    assert account_id in card_text(card["content"])
+    assert no_buttons(card["content"])  # their own card is read-only
+    kinds = [item["kind"] for item in page.feed(chat)]
+    assert kinds == ["menu", "bot"]
+    assert page.feed(chat)[0]["item_en"] == "My account"
+
+
+def test_the_bot_menu_keeps_the_admin_rule_and_knows_only_its_items(page: Page) -> None:
+    page.choose("list", open_id=OUTSIDER)
+
+    (card,) = wait_for(lambda: page.bot_cards(page.p2p(OUTSIDER)), 10, "the answer")
+    assert "not allowed" in card_text(card["content"])
+    unknown = page.post("/api/menu", {"open_id": OUTSIDER, "event_key": "register"})
+    assert unknown.status_code == 400
+    stranger = page.post("/api/menu", {"open_id": "ou_x", "event_key": "me"})
+    assert stranger.status_code == 400
+
+
+def test_the_welcome_comes_once_per_person(page: Page) -> None:
+    bot = page.sandbox.world.bot
+    chat = page.p2p(OUTSIDER)
+
+    assert page.enter(OUTSIDER)["chat_id"] == chat
+    (welcome,) = wait_for(lambda: page.bot_cards(chat), 10, "the welcome")
+    page.enter(OUTSIDER)
+    wait_for(lambda: bot.inbox.counts() == {"done": 2}, 10, "both entries worked off")
+
+    assert "referral-bot help" in card_text(welcome["content"])
+    assert len(page.bot_cards(chat)) == 1
+    assert page.bot_cards(page.p2p(ADMIN)) == []
+    page.enter(ADMIN)
+    wait_for(lambda: page.bot_cards(page.p2p(ADMIN)), 10, "the admin's own welcome")
