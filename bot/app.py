@@ -17,10 +17,11 @@ from bot.housekeeping import Housekeeper
 from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
 from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, Welcomes, utcnow
+from bot.records.withdrawals import WithdrawalBook
 from bot.server import HttpServer
 from bot.web import create_web_app
 from bot.worker import StoreTrouble, WorkerPool
-from handlers import card_actions, events
+from handlers import card_actions, events, withdrawals
 from handlers.digest import DigestService
 from handlers.services import Services
 
@@ -67,6 +68,7 @@ class ReferralBot:
             digest=self.digest,
             contacts=Contacts(api),
             welcomes=Welcomes(self.database),
+            withdrawals=WithdrawalBook(self.database),
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(
@@ -143,6 +145,7 @@ class ReferralBot:
             )
         self._running = True
         self.housekeeper.start()  # beats, and takes back work of processes that died
+        withdrawals.resume_unfinished(self.services)
         self.pool.start()
         self.card_actions.start()
         if schedule:

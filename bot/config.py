@@ -33,6 +33,9 @@ DEFAULTS: dict[str, str | None] = {
     "REFERRAL_BOT_DIGEST_TZ": "Asia/Shanghai",
     "REFERRAL_BOT_DIGEST_CHATS": "",
     "REFERRAL_BOT_ALLOW_UNSIGNED": "0",
+    "REFERRAL_BOT_WITHDRAW_APPROVERS": "",
+    "REFERRAL_BOT_WITHDRAW_SELF_APPROVE": "0",
+    "REFERRAL_BOT_RECONCILE_CRON": "0 10 1 * *",
 }
 SECRETS = ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY", "LARK_VERIFICATION_TOKEN")
 
@@ -57,6 +60,11 @@ class Settings:
     digest_chats: tuple[str, ...]
     # Take pushes without an encrypt key (unsigned): only where nobody else can reach the URL.
     allow_unsigned: bool = False
+    # Who may approve withdrawals (none: any admin but the requester), and whether the
+    # requester may approve their own (a one-person HR team).
+    withdraw_approvers: frozenset[str] = frozenset()
+    withdraw_self_approve: bool = False
+    reconcile_cron: str = "0 10 1 * *"
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"Settings(app_id={self.app_id!r}, domain={self.domain!r}, port={self.port})"
@@ -141,11 +149,11 @@ def _validate(values: dict[str, str]) -> Settings:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"REFERRAL_BOT_DIGEST_TZ is not a known time zone: {tz!r}") from None
-    cron = values["REFERRAL_BOT_DIGEST_CRON"]
-    try:
-        crontab_trigger(cron, tz)
-    except ValueError:
-        raise ConfigError(f"REFERRAL_BOT_DIGEST_CRON is not a 5-field crontab: {cron!r}") from None
+    for name in ("REFERRAL_BOT_DIGEST_CRON", "REFERRAL_BOT_RECONCILE_CRON"):
+        try:
+            crontab_trigger(values[name], tz)
+        except ValueError:
+            raise ConfigError(f"{name} is not a 5-field crontab: {values[name]!r}") from None
     allow_unsigned = _flag(values, "REFERRAL_BOT_ALLOW_UNSIGNED")
     if not values["LARK_ENCRYPT_KEY"] and not allow_unsigned:
         # Without it pushes are not signed, and anyone who learns the verification token (it
@@ -164,10 +172,13 @@ def _validate(values: dict[str, str]) -> Settings:
         port=port,
         db_path=values["REFERRAL_BOT_DB"],
         admins=frozenset(_split(values["REFERRAL_BOT_ADMINS"])),
-        digest_cron=cron,
+        digest_cron=values["REFERRAL_BOT_DIGEST_CRON"],
         digest_tz=tz,
         digest_chats=_split(values["REFERRAL_BOT_DIGEST_CHATS"]),
         allow_unsigned=allow_unsigned,
+        withdraw_approvers=frozenset(_split(values["REFERRAL_BOT_WITHDRAW_APPROVERS"])),
+        withdraw_self_approve=_flag(values, "REFERRAL_BOT_WITHDRAW_SELF_APPROVE"),
+        reconcile_cron=values["REFERRAL_BOT_RECONCILE_CRON"],
     )
 
 

@@ -15,6 +15,7 @@ NO_CASH = Text("no cash bonus", "无现金奖励")
 DISABLE = Text("Disable", "停用")
 ENABLE = Text("Enable", "启用")
 REFRESH = Text("Refresh", "刷新")
+WITHDRAW = Text("Withdraw", "提取")
 DISABLE_CONFIRM_TITLE = Text("Disable this referral account?", "确定停用该内推账户？")
 DISABLE_CONFIRM_TEXT = Text(
     "Once disabled, the account stops receiving balance-change events and its balance "
@@ -111,6 +112,12 @@ def account_card(
             ENABLE, {"action": "enable", **value}, element_id="btn_enable", kind="primary"
         )
     refresh = button(REFRESH, {"action": "refresh", **value}, element_id="btn_refresh")
+    actions = [toggle, refresh]
+    if account.enabled and (account.points or any(c.amount for c in account.cash)):
+        # A disabled account cannot withdraw; an empty one has nothing to.
+        actions.insert(
+            1, button(WITHDRAW, {"action": "withdraw", **value}, element_id="btn_withdraw")
+        )
     elements.append(hr())
-    elements.append(row(toggle, refresh))
+    elements.append(row(*actions))
     return card(head, elements, summary=summary)

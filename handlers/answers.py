@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.feishu.openapi import TOKEN_CODES, OpenApiError
 from bot.feishu.referral import (
+    ACCOUNT_DISABLED,
     ACCOUNT_NOT_FOUND,
     BAD_PARAMETER,
     SERVER_ERROR,
@@ -24,6 +25,10 @@ EXPLANATIONS: dict[int, Text] = {
     ACCOUNT_NOT_FOUND: Text(
         "There is no referral account with this ID.",
         "不存在这个 ID 的内推账户。",
+    ),
+    ACCOUNT_DISABLED: Text(
+        "The account is disabled, and a disabled account cannot withdraw. Enable it first.",
+        "该账户已停用，停用的账户不能提取，请先启用。",
     ),
     BAD_PARAMETER: Text(
         "Feishu refused the request as invalid. Check the value and try again.",

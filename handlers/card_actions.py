@@ -32,10 +32,11 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 from bot.feishu.openapi import OpenApiError
 from bot.records.inbox import Press as PressState
 from bot.records.store import utcnow
+from bot.withdrawals import Kind
 from cards.account_list import account_list_card
 from cards.error import error_card
 from cards.text import Text
-from handlers import account_cards
+from handlers import account_cards, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
 from handlers.answers import explain
 from handlers.parser import (
@@ -49,6 +50,7 @@ from handlers.parser import (
 )
 from handlers.people_commands import find_card
 from handlers.services import Services
+from handlers.withdrawal_commands import history_card
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class Press:
     offset: int | None = None
     text: str | None = None  # what a search's paging buttons look for
     contact: str | None = None  # whom a Register button registers: an email or "+code number"
+    withdrawal: int | None = None  # the request an Approve or Cancel button decides
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,9 @@ WORKING = Text("Working on it: the card will update shortly", "处理中，卡�
 SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
 
 ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
-ACTIONS = ACCOUNT_ACTIONS | {"list", "find", "register"}
+# Withdrawal buttons audit themselves, with what they decided (see handlers/withdrawals.py).
+MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
+ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals"}
 
 
 class CardActions:
@@ -142,6 +147,14 @@ class CardActions:
             return Outcome(
                 Text("This button carries no valid account", "按钮缺少有效账户"), "error"
             )
+        if press.action in ("withdraw", "withdrawals") and not ACCOUNT_ID.match(
+            press.account_id or ("0" if press.action == "withdrawals" else "")
+        ):
+            return Outcome(
+                Text("This button carries no valid account", "按钮缺少有效账户"), "error"
+            )
+        if press.action in ("approve", "cancel") and press.withdrawal is None:
+            return Outcome(Text("This button carries no request", "按钮缺少申请"), "error")
         if press.action == "find" and not (press.text or "").strip():
             return Outcome(Text("This button carries no search", "按钮缺少查找内容"), "error")
         if press.action == "register" and _registration(press.contact) is None:
@@ -177,7 +190,8 @@ class CardActions:
         except Exception as exc:
             inbox.end_press(press.event_id, ok=False, error=f"{type(exc).__name__}: {exc}")
             raise
-        self._audit(press, "ok")
+        if press.action not in MONEY_ACTIONS:
+            self._audit(press, "ok")
         inbox.end_press(press.event_id, ok=True)
         return outcome
 
@@ -194,6 +208,15 @@ class CardActions:
 
     def _run(self, press: Press) -> Outcome:
         services = self._services
+        if press.action in ("approve", "cancel"):
+            decide = withdrawals.approve if press.action == "approve" else withdrawals.cancel
+            answer = decide(services, press.withdrawal, press.open_id)
+            return Outcome(answer.text, answer.kind, answer.card)
+        if press.action == "withdraw":
+            return self._request_withdrawal(press)
+        if press.action == "withdrawals":
+            card = history_card(services, press.account_id, press.offset or 0)
+            return Outcome(Text("Page turned", "已翻页"), "success", card)
         if press.action == "find":
             card = find_card(services, press.text or "", press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)
@@ -244,9 +267,32 @@ class CardActions:
         }[press.action]
         return Outcome(toast, "success", card)
 
+    def _request_withdrawal(self, press: Press) -> Outcome:
+        """The account card's Withdraw: post a request card for a second admin to approve."""
+        services = self._services
+        answer = withdrawals.request(
+            services,
+            press.account_id,
+            Kind.ALL,
+            requested_by=press.open_id or "",
+            chat_id=press.chat_id,
+            via="button",
+        )
+        if answer.withdrawal is not None and press.chat_id:
+            sent = services.messenger.send_card(
+                press.chat_id, answer.card, uuid=f"withdraw-{press.event_id}"
+            )
+            services.withdrawals.note_message(answer.withdrawal.id, sent)
+        return Outcome(answer.text, answer.kind)
+
     def _current(self, press: Press, toast: Text) -> Outcome:
         """The card from the bot's records, without calling the API."""
-        card = account_cards.render(self._services, press.account_id) if press.account_id else None
+        services = self._services
+        if press.withdrawal is not None and press.action in ("approve", "cancel"):
+            request = services.withdrawals.get(press.withdrawal)
+            card = withdrawals.card_of(services, request) if request else None
+        else:
+            card = account_cards.render(services, press.account_id) if press.account_id else None
         return Outcome(toast, "info", card)
 
     def _late_update(self, press: Press, future: Future, answered_at: float) -> None:
@@ -339,12 +385,20 @@ def _read(data: P2CardActionTrigger) -> Press:
         offset=offset,
         text=str(value["text"])[:200] if value.get("text") else None,
         contact=str(value["contact"])[:254] if value.get("contact") else None,
+        withdrawal=_int(value.get("withdrawal")),
         account_id=str(account_id) if account_id is not None else None,
         open_id=event.operator.open_id if event and event.operator else None,
         message_id=context.open_message_id if context else None,
         chat_id=context.open_chat_id if context else None,
         token=event.token if event else None,
     )
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _registration(contact: str | None) -> RegisterByEmail | RegisterByMobile | None:

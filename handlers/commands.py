@@ -131,6 +131,11 @@ def describe(command: parser.Command) -> tuple[str, str | None]:
 
 
 # The command modules register their handlers on import.
-from handlers import account_commands, people_commands  # noqa: E402, F401
+from handlers import (  # noqa: E402, F401
+    account_commands,
+    people_commands,
+    reconcile_commands,
+    withdrawal_commands,
+)
 
 check_complete()

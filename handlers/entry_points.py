@@ -19,7 +19,7 @@ from handlers.services import Services
 log = logging.getLogger(__name__)
 
 # Menu items (`event_key`) that run a command: the argument-free subcommands.
-MENU_COMMANDS = frozenset({"list", "digest", "help", "me"})
+MENU_COMMANDS = frozenset({"list", "digest", "help", "me", "withdrawals", "reconcile"})
 
 
 def welcome(

@@ -21,7 +21,7 @@ from bot.records.inbox import INTERNAL, InboxEvent
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text
-from handlers import account_cards, commands, entry_points
+from handlers import account_cards, commands, entry_points, withdrawals
 from handlers.people import Mention
 from handlers.services import Services
 
@@ -52,7 +52,12 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
     )
     saved = services.inbox.saved_reply(event_id)
     if saved is not None:  # a retry: the command ran already, only the answer is missing
-        reply = commands.Reply(saved["card"], saved.get("account_id"), saved.get("track", True))
+        reply = commands.Reply(
+            saved["card"],
+            saved.get("account_id"),
+            saved.get("track", True),
+            saved.get("withdrawal_id"),
+        )
     else:
         if message.message_type == "text":
             # The bot's own mention never names an account.
@@ -61,10 +66,16 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
             reply = commands.run(services, asker, _text(message.content), bot_keys)
         else:
             reply = commands.Reply(NOT_TEXT)
-        services.inbox.save_reply(
-            event_id, {"card": reply.card, "account_id": reply.account_id, "track": reply.track}
-        )
+        saved = {
+            "card": reply.card,
+            "account_id": reply.account_id,
+            "track": reply.track,
+            "withdrawal_id": reply.withdrawal_id,
+        }
+        services.inbox.save_reply(event_id, saved)
     sent = _send_reply(services, message.message_id, message.chat_id, reply.card, event_id)
+    if reply.withdrawal_id is not None:
+        services.withdrawals.note_message(reply.withdrawal_id, sent)
     if reply.account_id and reply.track:
         services.accounts.note_card(sent, reply.account_id, message.chat_id)
         # The command read or changed the account: older cards of it catch up.
@@ -205,6 +216,7 @@ ROUTES: dict[str, tuple[type, Callable]] = {
 INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
     account_cards.REFRESH: account_cards.refresh,
     TELL_FAILURE: send_failure_notice,
+    **withdrawals.INTERNAL_ROUTES,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import date
 
 from cards.text import Text
 
@@ -79,6 +80,25 @@ class Find:
 
 
 @dataclass(frozen=True)
+class Withdraw:
+    who: Who
+    kind: str = "all"  # points | cash | all
+
+
+@dataclass(frozen=True)
+class Withdrawals:
+    who: Who | None = None
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """A window of whole days in the configured zone, both included; None: last month."""
+
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
 class Me:
     pass
 
@@ -108,6 +128,9 @@ Command = (
     | ListAccounts
     | Find
     | Me
+    | Withdraw
+    | Withdrawals
+    | Reconcile
     | PostDigest
     | Help
 )
@@ -186,6 +209,41 @@ def _naming(kind: type[Show] | type[Enable] | type[Disable]):
         return kind(parse_who(args, usage))
 
     return parse
+
+
+WITHDRAW_KINDS = ("points", "cash", "all")
+
+
+def _withdraw(args: list[str], usage: str) -> Command:
+    kind = "all"
+    if args and args[-1].lower() in WITHDRAW_KINDS:
+        kind = args[-1].lower()
+        args = args[:-1]
+    return Withdraw(parse_who(args, usage), kind)
+
+
+def _withdrawals(args: list[str], usage: str) -> Command:
+    return Withdrawals(parse_who(args, usage) if args else None)
+
+
+def _reconcile(args: list[str], usage: str) -> Command:
+    if not args:
+        return Reconcile()
+    if len(args) != 2:
+        raise UsageError(
+            Text("Give both days, from and to, or none.", "请同时提供起止日期，或都不提供。"), usage
+        )
+    try:
+        start, end = (date.fromisoformat(arg) for arg in args)
+    except ValueError:
+        raise UsageError(
+            Text("Write days as YYYY-MM-DD.", "日期格式为 YYYY-MM-DD。"), usage
+        ) from None
+    if start > end:
+        raise UsageError(
+            Text("The first day comes after the last.", "起始日期晚于结束日期。"), usage
+        )
+    return Reconcile(start, end)
 
 
 def _find(args: list[str], usage: str) -> Command:
@@ -273,6 +331,24 @@ GRAMMAR: tuple[Subcommand, ...] = (
         "/referral me",
         Text("Your own referral account (everyone)", "查看自己的内推账户（所有人可用）"),
         _no_args(Me()),
+    ),
+    Subcommand(
+        "withdraw",
+        "/referral withdraw <who> [points|cash|all]",
+        Text("Ask to pay an account's balance out", "申请提取账户余额"),
+        _withdraw,
+    ),
+    Subcommand(
+        "withdrawals",
+        "/referral withdrawals [<who>]",
+        Text("Withdrawals made through the bot", "通过机器人的提取记录"),
+        _withdrawals,
+    ),
+    Subcommand(
+        "reconcile",
+        "/referral reconcile [<from> <to>]",
+        Text("Check withdrawals against Feishu", "与飞书核对提取记录"),
+        _reconcile,
     ),
     Subcommand(
         "digest",

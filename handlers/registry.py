@@ -34,6 +34,8 @@ class Reply:
     card: dict
     account_id: str | None = None
     track: bool = True
+    # The card is this withdrawal request's: the sent message becomes its receipt.
+    withdrawal_id: int | None = None
 
 
 Handler = Callable[[Services, Asker, parser.Command], Reply]

@@ -11,6 +11,7 @@ from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
 from bot.records.inbox import Inbox
 from bot.records.store import AccountBook, AuditLog, Welcomes
+from bot.records.withdrawals import WithdrawalBook
 
 
 class DigestPoster(Protocol):
@@ -28,3 +29,4 @@ class Services:
     digest: DigestPoster
     contacts: Contacts
     welcomes: Welcomes
+    withdrawals: WithdrawalBook

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from lark_oapi.api.hire.v1 import Account as SdkAccount
 from lark_oapi.api.hire.v1 import (
+    BonusAmount,
     CreateReferralAccountRequest,
     CreateReferralAccountRequestBody,
     DeactivateReferralAccountRequest,
@@ -11,11 +15,36 @@ from lark_oapi.api.hire.v1 import (
     EnableReferralAccountRequestBody,
     GetAccountAssetsReferralAccountRequest,
     Mobile,
+    ReconciliationReferralAccountRequest,
+    ReconciliationReferralAccountRequestBody,
+    TradeDetail,
+    WithdrawReferralAccountRequest,
+    WithdrawReferralAccountRequestBody,
 )
 
 from bot.accounts import Account, AccountStatus, Cash, Referrer
 from bot.feishu.openapi import OpenApi, OpenApiError
 from bot.feishu.ratelimit import Priority
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """What Feishu reports of a withdrawal."""
+
+    order_id: str
+    trans_time: datetime
+    points: int
+    cash: tuple[Cash, ...]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """An account whose withdrawn points differ between Feishu's record and the bot's."""
+
+    account_id: str
+    feishu_points: int
+    bot_points: int
+
 
 # The documented error codes of these operations.
 SERVER_ERROR = 1002001
@@ -23,11 +52,12 @@ BAD_PARAMETER = 1002002
 USER_NOT_FOUND = 1002551
 USER_NOT_UNIQUE = 1002552
 ACCOUNT_NOT_FOUND = 1002553
+ACCOUNT_DISABLED = 1002555
 
 
 class ReferralGateway:
-    """create, enable, deactivate and get_account_assets; each returns an `Account` or raises
-    `OpenApiError`."""
+    """create, enable, deactivate, get_account_assets, withdraw and reconciliation; each raises
+    `OpenApiError` on failure."""
 
     def __init__(self, api: OpenApi) -> None:
         self._api = api
@@ -83,6 +113,79 @@ class ReferralGateway:
             deadline=deadline,
         )
         return _account(response, "get_account_assets")
+
+    def withdraw(self, account_id: str, bonus_types: list[int], order_id: str) -> Withdrawn:
+        """Withdraw the balance (1 points, 2 cash). Idempotent by `order_id`: Feishu answers a
+        repeated id with the original withdrawal, so retries are safe."""
+        body = (
+            WithdrawReferralAccountRequestBody.builder()
+            .withdraw_bonus_type(bonus_types)
+            .external_order_id(order_id)
+            .build()
+        )
+        request = (
+            WithdrawReferralAccountRequest.builder()
+            .referral_account_id(account_id)
+            .request_body(body)
+            .build()
+        )
+        response = self._api.call(
+            "withdraw", lambda: self._hire.withdraw(request), idempotent=True
+        )
+        data = response.data
+        if data is None or not data.trans_time:
+            raise OpenApiError("withdraw", None, "answer carried no trans_time")
+        details = data.withdrawal_details
+        return Withdrawn(
+            order_id=data.external_order_id or order_id,
+            trans_time=datetime.fromtimestamp(int(data.trans_time) / 1000, UTC),
+            points=(details.point_bonus if details else None) or 0,
+            cash=tuple(
+                Cash(c.currency_type or "?", c.amount or 0)
+                for c in ((details.cash_bonus if details else None) or [])
+            ),
+        )
+
+    def reconcile(
+        self, start: datetime, end: datetime, points: dict[str, int]
+    ) -> list[Mismatch]:
+        """Send the points withdrawn per account in [start, end]; Feishu answers only the
+        accounts whose record differs."""
+        details = [
+            TradeDetail.builder()
+            .account_id(account_id)
+            .total_recharge_reward_info(BonusAmount.builder().point_bonus(total).build())
+            .build()
+            for account_id, total in points.items()
+        ]
+        body = (
+            ReconciliationReferralAccountRequestBody.builder()
+            .start_trans_time(str(int(start.timestamp() * 1000)))
+            .end_trans_time(str(int(end.timestamp() * 1000)))
+            .trade_details(details)
+            .build()
+        )
+        request = ReconciliationReferralAccountRequest.builder().request_body(body).build()
+        response = self._api.call(
+            "reconciliation", lambda: self._hire.reconciliation(request), idempotent=True
+        )
+        failed = (response.data.check_failed_list if response.data else None) or []
+        return [
+            Mismatch(
+                account_id=item.account_id or "",
+                feishu_points=(
+                    item.total_withdraw_reward_info.point_bonus or 0
+                    if item.total_withdraw_reward_info
+                    else 0
+                ),
+                bot_points=(
+                    item.total_recharge_reward_info.point_bonus or 0
+                    if item.total_recharge_reward_info
+                    else 0
+                ),
+            )
+            for item in failed
+        ]
 
     def _create(self, body: CreateReferralAccountRequestBody, deadline: float | None) -> Account:
         request = CreateReferralAccountRequest.builder().request_body(body).build()

@@ -75,15 +75,22 @@ class Inbox:
         *,
         key: str | None = None,
         delay: timedelta | None = None,
+        notify: bool = True,
     ) -> bool:
-        """Queue the bot's own follow-up work; `key` makes it once-only (False: queued before)."""
+        """Queue the bot's own follow-up work; `key` makes it once-only (False: queued before).
+        Inside a transaction pass `notify=False` and call `notify()` after the commit."""
         assert event_type.startswith(INTERNAL), event_type
         event_id = f"{event_type}:{key or uuid.uuid4().hex}"
         not_before = to_iso(utcnow() + delay) if delay else None
         if not self._insert(event_id, event_type, json.dumps(payload), None, not_before):
             return False
-        self._notify()
+        if notify:
+            self._notify()
         return True
+
+    def notify(self) -> None:
+        """Wake the workers: something was queued."""
+        self._notify()
 
     def _insert(
         self,

@@ -1,5 +1,7 @@
 """The command language, without a server."""
 
+from datetime import date
+
 import pytest
 
 from handlers import parser
@@ -12,12 +14,15 @@ from handlers.parser import (
     Me,
     NotACommand,
     PostDigest,
+    Reconcile,
     RegisterByEmail,
     RegisterByMention,
     RegisterByMobile,
     Show,
     UsageError,
     Who,
+    Withdraw,
+    Withdrawals,
 )
 
 
@@ -41,6 +46,19 @@ from handlers.parser import (
         ("/referral register @_user_1", RegisterByMention("@_user_1")),
         ("/referral find Zhang San", Find("Zhang San")),
         ("/referral me", Me()),
+        ("/referral withdraw 42", Withdraw(Who(account_id="42"), "all")),
+        ("/referral withdraw hire@open.com CASH", Withdraw(Who(email="hire@open.com"), "cash")),
+        (
+            "/referral withdraw +86 18900001111 points",
+            Withdraw(Who(mobile=("86", "18900001111")), "points"),
+        ),
+        ("/referral withdrawals", Withdrawals()),
+        ("/referral withdrawals @_user_1", Withdrawals(Who(mention="@_user_1"))),
+        ("/referral reconcile", Reconcile()),
+        (
+            "/referral reconcile 2026-10-01 2026-10-31",
+            Reconcile(date(2026, 10, 1), date(2026, 10, 31)),
+        ),
         ("/referral list", ListAccounts()),
         ("/referral digest", PostDigest()),
         ("/referral help", Help()),
@@ -76,6 +94,11 @@ def test_the_bots_own_mention_is_never_a_who():
         ("/referral show not-an-email@", "/referral show"),
         ("/referral me @_user_2", "/referral me"),
         ("/referral find", "/referral find"),
+        ("/referral withdraw", "/referral withdraw"),
+        ("/referral withdraw 42 everything", "/referral withdraw"),
+        ("/referral reconcile 2026-10-01", "/referral reconcile"),
+        ("/referral reconcile 2026-10-31 2026-10-01", "/referral reconcile"),
+        ("/referral reconcile 2026-13-01 2026-10-01", "/referral reconcile"),
         ("/referral show 12-34", "/referral show"),
         ("/referral show", "/referral show"),
         ("/referral show 1 2", "/referral show"),
@@ -114,6 +137,9 @@ def test_every_subcommand_has_usage_and_both_languages():
         "list",
         "find",
         "me",
+        "withdraw",
+        "withdrawals",
+        "reconcile",
         "digest",
         "help",
     ]

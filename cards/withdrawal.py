@@ -1,0 +1,188 @@
+"""Withdrawal cards: the request (Approve / Cancel), which becomes the receipt in place, and
+the history list. People are shown by name with Feishu's `<at>` tag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.accounts import Referrer
+from bot.withdrawals import Amounts, State, Withdrawal
+from cards.account import field
+from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
+from cards.money import format_cash, format_points
+from cards.text import Text, code, escape_md, header, join, markdown, plural
+from cards.when import stamp
+
+APPROVE = Text("Approve", "批准")
+CANCEL = Text("Cancel", "取消")
+NEXT = Text("Next", "下一页")
+FIRST_PAGE = Text("First page", "第一页")
+
+TITLES: dict[State, tuple[Text, str]] = {
+    State.REQUESTED: (Text("Withdrawal request", "提取申请"), "orange"),
+    State.APPROVED: (Text("Withdrawal approved: paying out", "提取已批准：处理中"), "blue"),
+    State.WITHDRAWN: (Text("Withdrawal receipt", "提取回执"), "green"),
+    State.FAILED: (Text("Withdrawal failed", "提取失败"), "red"),
+    State.CANCELLED: (Text("Withdrawal cancelled", "提取已取消"), "grey"),
+    State.EXPIRED: (Text("Withdrawal request expired", "提取申请已过期"), "grey"),
+}
+STATE_WORDS: dict[State, Text] = {
+    State.REQUESTED: Text("waiting for approval", "待批准"),
+    State.APPROVED: Text("approved, paying out", "已批准，处理中"),
+    State.WITHDRAWN: Text("withdrawn", "已提取"),
+    State.FAILED: Text("failed", "失败"),
+    State.CANCELLED: Text("cancelled", "已取消"),
+    State.EXPIRED: Text("expired", "已过期"),
+}
+
+
+def person(open_id: str | None) -> Text:
+    """Feishu shows each reader the person's name for this tag."""
+    return Text.same(f"<at id={open_id}></at>" if open_id else "—")
+
+
+def amounts_text(amounts: Amounts) -> Text:
+    """ "1,200 points · CNY 300.00 · USD 12.50", or "nothing"."""
+    parts = (
+        [
+            Text(
+                plural(amounts.points, "point", shown=format_points(amounts.points)),
+                f"{format_points(amounts.points)} 积分",
+            )
+        ]
+        if amounts.points
+        else []
+    )
+    parts += [Text.same(format_cash(c)) for c in amounts.cash if c.amount]
+    return join(parts, " · ") if parts else Text("nothing", "无")
+
+
+def _referrer(referrer: Referrer | None) -> Text | None:
+    if referrer is None or not (referrer.name_en or referrer.name_zh):
+        return None
+    en = referrer.name_en or referrer.name_zh or ""
+    zh = referrer.name_zh or referrer.name_en or ""
+    return field(Text("Referrer", "内推人"), Text(escape_md(en), escape_md(zh)))
+
+
+def withdrawal_card(
+    request: Withdrawal,
+    *,
+    zone: str,
+    referrer: Referrer | None = None,
+    notice: Text | None = None,
+) -> dict:
+    """The request in its current state: Approve and Cancel while it waits, the receipt once
+    Feishu has paid it out."""
+    title, colour = TITLES[request.state]
+    lines = [field(Text("Account ID", "账户 ID"), Text.same(code(request.account_id)))]
+    name = _referrer(referrer)
+    if name is not None:
+        lines.append(name)
+    lines.append(field(Text("Requested by", "申请人"), person(request.requested_by)))
+    if request.state is State.WITHDRAWN and request.withdrawn is not None:
+        lines.append(field(Text("Withdrawn", "已提取"), amounts_text(request.withdrawn)))
+        if request.trans_time is not None:
+            lines.append(
+                field(
+                    Text("Recorded by Feishu", "飞书记账时间"),
+                    Text.same(stamp(request.trans_time, zone)),
+                )
+            )
+    else:
+        lines.append(field(Text("To withdraw", "提取金额"), amounts_text(request.amounts)))
+    if request.approved_by:
+        lines.append(field(Text("Approved by", "批准人"), person(request.approved_by)))
+    if request.order_id:
+        lines.append(field(Text("Order ID", "订单号"), Text.same(code(request.order_id))))
+    if request.state is State.REQUESTED:
+        lines.append(field(Text("Expires", "过期时间"), Text.same(stamp(request.expires_at, zone))))
+    if request.state is State.EXPIRED:
+        lines.append(field(Text("Expired", "已过期"), Text.same(stamp(request.expires_at, zone))))
+    if request.state is State.CANCELLED:
+        lines.append(field(Text("Cancelled by", "取消人"), person(request.decided_by)))
+    if request.state is State.FAILED and request.error:
+        lines.append(field(Text("Reason", "原因"), Text.same(escape_md(request.error))))
+    elements = []
+    if notice is not None:
+        elements.append(markdown(Text(f"**{notice.en}**", f"**{notice.zh}**")))
+    elements.append(markdown(join(lines)))
+    if request.state is State.REQUESTED:
+        value = {"withdrawal": request.id}
+        elements.append(hr())
+        elements.append(
+            row(
+                button(
+                    APPROVE,
+                    {"action": "approve", **value},
+                    element_id="btn_approve",
+                    kind="primary",
+                ),
+                button(CANCEL, {"action": "cancel", **value}, element_id="btn_cancel"),
+            )
+        )
+    head = header(title, colour, subtitle=Text.same(f"#{request.id}"))
+    return card(head, elements, summary=title + Text.same(f" #{request.id}"))
+
+
+HISTORY = Text("Withdrawals", "提取记录")
+_BUDGET = MAX_CARD_BYTES - 1024
+
+
+def _history_line(item: Withdrawal, zone: str) -> Text:
+    state = STATE_WORDS[item.state]
+    shown = item.withdrawn if item.withdrawn is not None else item.amounts
+    first = f"#{item.id} · {code(item.account_id)} · "
+    second = [
+        Text.same(f"{stamp(item.requested_at, zone)} · ") + person(item.requested_by),
+    ]
+    if item.approved_by:
+        second.append(Text(" · approved by ", " · 批准人 ") + person(item.approved_by))
+    if item.order_id:
+        second.append(Text.same(f" · {code(item.order_id)}"))
+    heading = Text(f"{first}{state.en}", f"{first}{state.zh}")
+    return join([heading, amounts_text(shown), join(second, "")])
+
+
+def withdrawals_card(
+    items: Sequence[Withdrawal],
+    *,
+    total: int,
+    offset: int,
+    zone: str,
+    account_id: str | None = None,
+) -> dict:
+    """A page of the withdrawals, newest first, with a Next button while more remain."""
+    title = HISTORY + Text.same(f" · {account_id}") if account_id else HISTORY
+    head = header(title, "blue", subtitle=Text(plural(total, "withdrawal"), f"共 {total} 笔"))
+    if not items:
+        empty = (
+            Text("No withdrawals yet.", "还没有提取记录。")
+            if not offset
+            else Text("No more withdrawals.", "没有更多记录了。")
+        )
+        return card(head, [markdown(empty)], summary=title)
+    elements: list[dict] = []
+    used = card_size(head)
+    shown = 0
+    for item in items:
+        block = markdown(_history_line(item, zone))
+        size = card_size(block) + 64
+        if used + size > _BUDGET:
+            break
+        if elements:
+            elements.append(hr())
+        elements.append(block)
+        used += size
+        shown += 1
+    value = {"action": "withdrawals", **({"account_id": account_id} if account_id else {})}
+    pager = []
+    if offset:
+        pager.append(button(FIRST_PAGE, {**value, "offset": 0}, element_id="btn_first"))
+    if offset + shown < total:
+        pager.append(
+            button(NEXT, {**value, "offset": offset + max(shown, 1)}, element_id="btn_next")
+        )
+    if pager:
+        elements.append(row(*pager))
+    return card(head, elements, summary=title)

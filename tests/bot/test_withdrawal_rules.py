@@ -1,0 +1,116 @@
+"""The withdrawal state machine and who may decide a request, without a server."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from bot.accounts import Account, AccountStatus, Cash
+from bot.withdrawals import (
+    FINAL,
+    TRANSITIONS,
+    Amounts,
+    Kind,
+    Policy,
+    Refusal,
+    State,
+    Withdrawal,
+    amounts_of,
+    can_move,
+)
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def request(**changes) -> Withdrawal:
+    values = dict(
+        id=1,
+        account_id="42",
+        kind=Kind.ALL,
+        state=State.REQUESTED,
+        amounts=Amounts(100),
+        requested_by="ou_a",
+        requested_at=NOW - timedelta(hours=1),
+        expires_at=NOW + timedelta(hours=23),
+    )
+    return Withdrawal(**{**values, **changes})
+
+
+@pytest.mark.parametrize(
+    ("current", "to", "allowed"),
+    [
+        (State.REQUESTED, State.APPROVED, True),
+        (State.REQUESTED, State.REQUESTED, True),  # re-asked
+        (State.REQUESTED, State.CANCELLED, True),
+        (State.REQUESTED, State.EXPIRED, True),
+        (State.REQUESTED, State.WITHDRAWN, False),  # never without an approval
+        (State.APPROVED, State.WITHDRAWN, True),
+        (State.APPROVED, State.FAILED, True),
+        (State.APPROVED, State.CANCELLED, False),  # approved money is on its way
+        (State.APPROVED, State.REQUESTED, False),
+        (State.WITHDRAWN, State.APPROVED, False),
+        (State.CANCELLED, State.APPROVED, False),
+        (State.EXPIRED, State.APPROVED, False),
+    ],
+)
+def test_transitions(current, to, allowed):
+    assert can_move(current, to) is allowed
+
+
+def test_final_states_go_nowhere():
+    assert {State.WITHDRAWN, State.FAILED, State.CANCELLED, State.EXPIRED} == FINAL
+    assert all(not TRANSITIONS[state] for state in FINAL)
+
+
+def test_amounts_of_each_kind():
+    account = Account(
+        "42",
+        AccountStatus.ENABLED,
+        points=300,
+        cash=(Cash("USD", Decimal("1.5")), Cash("CNY", Decimal("0")), Cash("CNY", Decimal("20"))),
+    )
+    assert amounts_of(account, Kind.POINTS) == Amounts(300)
+    cash = amounts_of(account, Kind.CASH)
+    assert cash.points == 0 and [c.currency for c in cash.cash] == ["CNY", "USD"]
+    assert amounts_of(account, Kind.ALL) == Amounts(300, cash.cash)
+    assert amounts_of(Account("1", AccountStatus.ENABLED), Kind.ALL).empty
+    assert Kind.POINTS.bonus_types == [1] and Kind.ALL.bonus_types == [1, 2]
+
+
+ADMINS = frozenset({"ou_a", "ou_b", "ou_c"})
+
+
+@pytest.mark.parametrize(
+    ("policy", "approver", "state", "expires_in", "refusal"),
+    [
+        (Policy(ADMINS), "ou_b", State.REQUESTED, 1, None),
+        (Policy(ADMINS), "ou_a", State.REQUESTED, 1, Refusal.OWN_REQUEST),
+        (Policy(ADMINS, self_approve=True), "ou_a", State.REQUESTED, 1, None),
+        (Policy(ADMINS), "ou_x", State.REQUESTED, 1, Refusal.NOT_ADMIN),
+        (Policy(ADMINS), None, State.REQUESTED, 1, Refusal.NOT_ADMIN),
+        (Policy(ADMINS, frozenset({"ou_c"})), "ou_b", State.REQUESTED, 1, Refusal.NOT_APPROVER),
+        (Policy(ADMINS, frozenset({"ou_c"})), "ou_c", State.REQUESTED, 1, None),
+        (Policy(ADMINS), "ou_b", State.REQUESTED, -1, Refusal.EXPIRED),
+        (Policy(ADMINS), "ou_b", State.APPROVED, 1, Refusal.DECIDED),
+        (Policy(ADMINS), "ou_b", State.CANCELLED, 1, Refusal.DECIDED),
+    ],
+)
+def test_who_may_approve(policy, approver, state, expires_in, refusal):
+    pending = request(state=state, expires_at=NOW + timedelta(hours=expires_in))
+    assert policy.refuse_approval(pending, approver, NOW) == refusal
+
+
+@pytest.mark.parametrize(
+    ("policy", "who", "refusal"),
+    [
+        (Policy(ADMINS), "ou_a", None),  # the requester
+        (Policy(ADMINS), "ou_b", None),  # an approver (any admin, when none are named)
+        (Policy(ADMINS, frozenset({"ou_c"})), "ou_b", Refusal.NOT_APPROVER),
+        (Policy(ADMINS, frozenset({"ou_c"})), "ou_c", None),
+        (Policy(ADMINS), "ou_x", Refusal.NOT_ADMIN),
+    ],
+)
+def test_who_may_cancel(policy, who, refusal):
+    assert policy.refuse_cancel(request(), who) == refusal
+    decided = Refusal.NOT_ADMIN if refusal is Refusal.NOT_ADMIN else Refusal.DECIDED
+    assert policy.refuse_cancel(request(state=State.WITHDRAWN), who) == decided
