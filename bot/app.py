@@ -23,6 +23,7 @@ from bot.web import create_web_app
 from bot.worker import StoreTrouble, WorkerPool
 from handlers import card_actions, events, withdrawals
 from handlers.digest import DigestService
+from handlers.reconcile import ReconcileService
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,14 @@ class ReferralBot:
             contacts=Contacts(api),
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
+        )
+        self.reconcile = ReconcileService(
+            settings,
+            self.database,
+            self.services.withdrawals,
+            gateway,
+            messenger,
+            holder=self.owner,
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(
@@ -118,6 +127,8 @@ class ReferralBot:
                 problems.append("the housekeeper (heartbeat) is dead")
             if not self.digest.schedule_alive():
                 problems.append("the digest scheduler is dead")
+            if not self.reconcile.schedule_alive():
+                problems.append("the reconciliation scheduler is dead")
         body: dict = {}
         try:
             body["inbox"] = self.inbox.counts()
@@ -150,6 +161,7 @@ class ReferralBot:
         self.card_actions.start()
         if schedule:
             self.digest.start_schedule()
+            self.reconcile.start_schedule()
         if serve:
             self._server = HttpServer(self.web, self.settings.host, self.settings.port)
             self._server.start()
@@ -173,6 +185,7 @@ class ReferralBot:
             ("the HTTP server", self._stop_server),
             ("the workers' intake", self.pool.request_stop),
             ("the digest", self.digest.stop_schedule),
+            ("the reconciliation", self.reconcile.stop_schedule),
             ("the card buttons", lambda: self.card_actions.stop(_left(deadline))),
             ("the workers", lambda: self.pool.stop(_left(deadline))),
         ]

@@ -32,9 +32,7 @@ class State(StrEnum):
 
 # requested → requested is the re-ask: new amounts, still waiting for an approval.
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.REQUESTED: frozenset(
-        {State.REQUESTED, State.APPROVED, State.CANCELLED, State.EXPIRED}
-    ),
+    State.REQUESTED: frozenset({State.REQUESTED, State.APPROVED, State.CANCELLED, State.EXPIRED}),
     State.APPROVED: frozenset({State.WITHDRAWN, State.FAILED}),
     State.WITHDRAWN: frozenset(),
     State.FAILED: frozenset(),
@@ -76,9 +74,7 @@ class Amounts:
 def amounts_of(account: Account, kind: Kind) -> Amounts:
     """What a withdrawal of `kind` would take from the account's balance now."""
     points = account.points if kind in (Kind.POINTS, Kind.ALL) else 0
-    cash = (
-        tuple(c for c in account.cash if c.amount != 0) if kind in (Kind.CASH, Kind.ALL) else ()
-    )
+    cash = tuple(c for c in account.cash if c.amount != 0) if kind in (Kind.CASH, Kind.ALL) else ()
     return Amounts(points, tuple(sorted(cash, key=lambda c: c.currency)))
 
 

@@ -13,6 +13,9 @@ from bot.feishu.referral import (
 )
 from cards.text import Text
 
+# "Access denied. One of the following scopes is required: [...]"
+NO_PERMISSION = 99991672
+
 EXPLANATIONS: dict[int, Text] = {
     USER_NOT_FOUND: Text(
         "No employee has this email or mobile number. Check it and try again.",
@@ -51,7 +54,13 @@ def explain(error: OpenApiError) -> Text:
             "Try again in a minute.",
             "飞书繁忙（频率限制），多次重试仍未成功，请一分钟后重试。",
         )
-    elif error.code in TOKEN_CODES or (error.code is not None and "token" in error.msg):
+    elif error.code == NO_PERMISSION:
+        text = Text(
+            f"The app lacks a permission Feishu requires for this: {error.msg} "
+            "Add it in the developer console (Permissions & Scopes) and publish a version.",
+            f"应用缺少飞书要求的权限：{error.msg} 请在开发者后台（权限管理）添加并发布新版本。",
+        )
+    elif error.code in TOKEN_CODES:
         text = Text(
             "Feishu refused the bot's credentials. Ask whoever runs the bot to check "
             "LARK_APP_ID and LARK_APP_SECRET.",

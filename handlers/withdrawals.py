@@ -208,8 +208,8 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
     if order_id is None:  # another approver, or a second click, was first
         decided = services.withdrawals.get(withdrawal_id)
         return Answer(REFUSALS[Refusal.DECIDED], "info", card_of(services, decided), decided)
-    services.inbox.notify()
     _audit(services, approver, "approve", current, "approved", f"order {order_id}")
+    services.inbox.notify()  # the withdraw was queued in the approving transaction
     latest = _wait_for_result(services, withdrawal_id)
     if latest.state is State.WITHDRAWN:
         return Answer(Text("Withdrawn", "已提取"), "success", card_of(services, latest), latest)

@@ -129,9 +129,7 @@ class ReferralGateway:
             .request_body(body)
             .build()
         )
-        response = self._api.call(
-            "withdraw", lambda: self._hire.withdraw(request), idempotent=True
-        )
+        response = self._api.call("withdraw", lambda: self._hire.withdraw(request), idempotent=True)
         data = response.data
         if data is None or not data.trans_time:
             raise OpenApiError("withdraw", None, "answer carried no trans_time")
@@ -146,9 +144,7 @@ class ReferralGateway:
             ),
         )
 
-    def reconcile(
-        self, start: datetime, end: datetime, points: dict[str, int]
-    ) -> list[Mismatch]:
+    def reconcile(self, start: datetime, end: datetime, points: dict[str, int]) -> list[Mismatch]:
         """Send the points withdrawn per account in [start, end]; Feishu answers only the
         accounts whose record differs."""
         details = [
