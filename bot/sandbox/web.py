@@ -36,6 +36,17 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
             return _error(f"unknown person {open_id!r}", 400)
         return None
 
+    def names() -> dict[str, dict[str, str]]:
+        found = {BOT_OPEN_ID: {"name_en": BOT_NAME, "name_zh": BOT_NAME}}
+        for listed in world.directory:
+            # The emulator's record: it keeps the names of people who have left, as Feishu does.
+            employee = world.emulator.employee(listed.open_id) or listed
+            found[employee.open_id] = {
+                "name_en": employee.name_en or employee.name_zh or employee.open_id,
+                "name_zh": employee.name_zh or employee.name_en or employee.open_id,
+            }
+        return found
+
     @app.get("/")
     def index():
         return send_from_directory(STATIC, "index.html")
@@ -67,6 +78,8 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
                     for i in world.menu
                 ],
                 "group": {"chat_id": world.hr_chat, "name_en": "HR group", "name_zh": "HR 群"},
+                # Whom a card's `<at id=…></at>` names: Feishu shows each reader "@Name".
+                "names": names(),
                 "emulator_url": world.emulator.url,
                 "bot_url": world.bot.url if world.bot else None,
             }

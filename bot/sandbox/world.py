@@ -42,11 +42,14 @@ class MenuItem:
     name_zh: str
 
 
-# Both people on the page must be in the directory with an email: `/referral me` finds the
+# Everyone on the page must be in the directory with an email: `/referral me` finds the
 # asker's account through the contact API when the bot's records do not link it yet.
+# A withdrawal must be approved by an admin other than the one who asked: Li Na is that second
+# admin (any admin but the requester may approve, as REFERRAL_BOT_WITHDRAW_APPROVERS is unset).
 PEOPLE = (
     Person("ou_hr_admin", "Li Hua (HR admin)", "李华（HR 管理员）", admin=True),
     Person("ou_colleague", "Wang Wei (not an admin)", "王伟（非管理员）", admin=False),
+    Person("ou_hr_approver", "Li Na (HR admin, approver)", "李娜（HR 管理员，审批人）", admin=True),
 )
 
 # The demo directory. hire@open.com has no account yet so `/referral register hire@open.com`
@@ -58,12 +61,14 @@ DIRECTORY = (
     Employee("ou_sun", "sun.mei@open.com", None, "孙梅", "Sun Mei"),
     Employee("ou_hr_admin", "li.hua@open.com", ("86", "13700003333"), "李华", "Li Hua"),
     Employee("ou_colleague", "wang.wei@open.com", None, "王伟", "Wang Wei"),
+    Employee("ou_hr_approver", "li.na@open.com", ("86", "13700004444"), "李娜", "Li Na"),
 )
 # The demo app's bot menu (Bot → Bot menu in the console): each item pushes its key.
 BOT_MENU = (
     MenuItem("me", "My account", "我的账户"),
     MenuItem("list", "Accounts", "账户列表"),
     MenuItem("digest", "Digest", "摘要"),
+    MenuItem("withdrawals", "Withdrawals", "提取记录"),
     MenuItem("help", "Help", "帮助"),
 )
 SEEDED_ACCOUNTS: tuple[tuple[str, int, dict[str, Decimal], int], ...] = (
@@ -131,6 +136,10 @@ class World:
             digest_cron="0 9 * * 1-5",
             digest_tz="Asia/Shanghai",
             digest_chats=(self.hr_chat,),
+            # Any admin but the requester approves a withdrawal, as in a tenant that leaves
+            # REFERRAL_BOT_WITHDRAW_APPROVERS unset: on the page, Li Hua asks and Li Na approves.
+            withdraw_approvers=frozenset(),
+            withdraw_self_approve=False,
         )
 
     def _seed_accounts(self) -> None:

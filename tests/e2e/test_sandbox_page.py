@@ -1,5 +1,6 @@
 """The sandbox page in real headless Chromium: register, show, disable with confirmation; register
-by @-mention with the picker, and a non-admin's own account from the bot menu."""
+by @-mention with the picker, and a non-admin's own account from the bot menu; a withdrawal asked
+for by one admin and approved by another, turning into the receipt."""
 
 from __future__ import annotations
 
@@ -170,4 +171,85 @@ def test_register_by_mention_then_my_account_from_the_bot_menu(
         m for m in sandbox.world.emulator.messages_in(chat) if account_id in str(m.content)
     ]
     assert answer.receive_id_type == "open_id"
+    assert errors == []
+
+
+def test_one_admin_asks_to_withdraw_and_another_approves_the_receipt_in_place(
+    sandbox: Sandbox, browser_page
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    expect(page.locator("#person option")).to_have_text(
+        ["Li Hua (HR admin)", "Wang Wei (not an admin)", "Li Na (HR admin, approver)"]
+    )
+    cards = page.get_by_test_id("bot-message")
+    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
+
+    # Li Hua registers Zhang San; a bonus is paid in through the tenant panel.
+    composer = page.get_by_test_id("composer")
+    composer.fill("/referral register hire@open.com")
+    composer.press("Enter")
+    registered = cards.filter(has_text="Account registered")
+    expect(registered).to_have_count(1)
+    account_id = re.search(r"\d{19}", registered.inner_text()).group(0)
+    account = page.locator(f"[data-account='{account_id}']")
+    account.locator(".in-points").fill("500")
+    account.get_by_role("button", name="Add bonus").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Bonus added")).to_be_visible()
+    expect(account.get_by_test_id("points")).to_have_text("500")
+
+    # She asks in the HR group, where the other admin sees the request.
+    page.locator("[data-chat=group]").click()
+    account.get_by_test_id("withdraw-in-chat").click()
+    expect(composer).to_have_value(f"/referral withdraw {account_id}")
+    composer.press("Enter")
+    request = cards.filter(has_text="Withdrawal request")
+    expect(request).to_have_count(1)
+    message_id = request.get_attribute("data-id")
+    bubble = page.locator(f"[data-testid=bot-message][data-id='{message_id}']")
+    expect(bubble).to_contain_text("500 points")
+    # <at id=ou_hr_admin></at> shows as the person's name, not as markup or an id.
+    expect(bubble.get_by_test_id("mention")).to_have_text(["@Li Hua"])
+    expect(bubble).not_to_contain_text("<at")
+
+    # Approving her own request is refused with a toast; the card stays the request.
+    bubble.get_by_role("button", name="Approve").click()
+    refusal = "Someone other than the requester must approve"
+    expect(page.get_by_test_id("toast").filter(has_text=refusal)).to_be_visible()
+    expect(bubble.locator(".card-title")).to_have_text("Withdrawal request")
+    assert not sandbox.world.emulator.calls_for("withdraw")
+
+    # Li Na, the second admin, approves in the same group: the card becomes the receipt.
+    page.select_option("#person", "ou_hr_approver")
+    expect(page.locator("#chat-name")).to_have_text("HR group")
+    expect(bubble.get_by_role("button", name="Approve")).to_be_visible()
+    cards_before = cards.count()
+    bubble.get_by_role("button", name="Approve").click()
+
+    expect(bubble.locator(".card-title")).to_have_text("Withdrawal receipt", timeout=15_000)
+    expect(bubble.locator(".card-header")).to_have_class(re.compile(r"\btpl-green\b"))
+    expect(bubble).to_contain_text("Recorded by Feishu")
+    expect(bubble.get_by_test_id("mention")).to_have_text(["@Li Hua", "@Li Na"])
+    expect(bubble.get_by_role("button")).to_have_count(0)
+    (withdraw,) = sandbox.world.emulator.calls_for("withdraw")
+    expect(bubble).to_contain_text(withdraw.body["external_order_id"])
+    expect(cards).to_have_count(cards_before)  # in place: no new message
+    # The tenant panel: the balance is gone; the API log has the one withdraw call.
+    expect(account.get_by_test_id("points")).to_have_text("0")
+    page.locator("[data-tab=calls]").click()
+    expect(
+        page.locator("#tab-calls .call summary b").filter(has_text=re.compile(r"^withdraw$"))
+    ).to_have_count(1)
+
+    # In Chinese the names are the directory's Chinese names.
+    page.click("[data-lang=zh_cn]")
+    expect(bubble.locator(".card-title")).to_have_text("提取回执")
+    expect(bubble.get_by_test_id("mention")).to_have_text(["@李华", "@李娜"])
+    assert len(sandbox.world.emulator.calls_for("withdraw")) == 1
     assert errors == []

@@ -13,6 +13,7 @@ const UI = {
     directMembers: "One-to-one chat", bot: "Bot", admin: "admin", notAdmin: "not an admin",
     enabled: "Enabled", disabled: "Disabled", points: "Points", cash: "Cash",
     addBonus: "Add bonus", enable: "Enable", disable: "Disable", show: "Show in chat",
+    withdraw: "Withdraw in chat",
     noAccounts: "No referral accounts yet.", noCalls: "The bot has made no Open API calls yet.",
     empty: "No messages yet. Try /referral help.", digestPosted: "Digest posted to the HR group",
     bonusAdded: "Bonus added in the emulator; press Refresh on the card to see it",
@@ -31,6 +32,7 @@ const UI = {
     directMembers: "单聊", bot: "机器人", admin: "管理员", notAdmin: "非管理员",
     enabled: "已启用", disabled: "已停用", points: "积分", cash: "现金",
     addBonus: "增加奖励", enable: "启用", disable: "停用", show: "在聊天中查看",
+    withdraw: "在聊天中提取",
     noAccounts: "还没有内推账户。", noCalls: "机器人还没有调用开放平台 API。",
     empty: "还没有消息。试试 /referral help。", digestPosted: "摘要已发送到 HR 群",
     bonusAdded: "已在模拟器中增加奖励；点击卡片上的刷新查看",
@@ -116,6 +118,20 @@ function escapeKeepEntities(text) {
     .replace(/"/g, "&quot;");
 }
 
+// Whom `<at id=…></at>` names, as Feishu shows it to this reader: the directory's name in the
+// page's language; an id nobody in the directory has, as itself.
+function atName(id) {
+  if (id === "all") return "all";
+  const known = state.config && state.config.names && state.config.names[id];
+  return known ? nameOf(known) : id;
+}
+
+// A name put into the card's HTML: escaped, and with the characters markdown reads (* _ ~ [ ] ( )
+// `) as entities, so a name is never taken for emphasis or a link by the steps that follow.
+function escapeName(text) {
+  return String(text).replace(/[&<>"'*_~`[\]()]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function inlineMarkdown(text) {
   let html = escapeKeepEntities(text);
   // <font color='red'>…</font>, the one HTML tag Feishu markdown takes; colours are whitelisted.
@@ -125,7 +141,7 @@ function inlineMarkdown(text) {
   });
   html = html.replace(/&lt;\/font&gt;/gi, "</span>");
   html = html.replace(/&lt;at\s+id=(?:&quot;|')?([\w-]+)(?:&quot;|')?\s*&gt;&lt;\/at&gt;/gi,
-    (_, id) => `<span class="md-at">@${id === "all" ? "all" : id}</span>`);
+    (_, id) => `<span class="md-at" data-testid="mention" data-open-id="${id}">@${escapeName(atName(id))}</span>`);
   html = html.replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>");
   html = html.replace(/~~(.+?)~~/g, "<del>$1</del>");
   html = html.replace(/(^|[^*])\*([^*\s][^*]*?)\*/g, "$1<em>$2</em>");
@@ -685,7 +701,12 @@ function renderAccounts() {
     });
     const show = el("button", {
       type: "button", class: "btn btn-text btn-small", text: t("show"),
-      onclick: () => { $("#composer-input").value = `/referral show ${acc.account_id}`; $("#composer-input").focus(); },
+      onclick: () => typeCommand(`/referral show ${acc.account_id}`),
+    });
+    // A withdrawal is asked for in the chat; another admin approves it on the request card.
+    const withdraw = el("button", {
+      type: "button", class: "btn btn-text btn-small", "data-testid": "withdraw-in-chat", text: t("withdraw"),
+      onclick: () => typeCommand(`/referral withdraw ${acc.account_id}`),
     });
     box.append(el("div", { class: "acc", "data-account": acc.account_id, "data-testid": "account" },
       el("div", { class: "acc-head" },
@@ -696,7 +717,7 @@ function renderAccounts() {
         el("span", {}, `${t("points")}: `, el("b", { "data-testid": "points", text: acc.points })),
         el("span", {}, `${t("cash")}: `, el("b", { "data-testid": "cash", text: cash }))),
       form,
-      el("div", { class: "acc-actions" }, toggle, show)));
+      el("div", { class: "acc-actions" }, toggle, show, withdraw)));
   }
 }
 
@@ -734,6 +755,16 @@ function renderCalls() {
       call.body ? el("pre", { class: "mono small", text: call.body }) : null);
     box.append(details);
   }
+}
+
+// Put a command into the composer, ready to send (or to finish typing).
+function typeCommand(command) {
+  const input = $("#composer-input");
+  input.value = command;
+  state.mentions = [];
+  input.focus();
+  input.setSelectionRange(command.length, command.length);
+  updatePicker();
 }
 
 async function postDigest() {
@@ -832,17 +863,8 @@ async function start() {
   $("#mention-button").addEventListener("click", startMention);
   $("#post-digest").addEventListener("click", postDigest);
   const quick = $("#quick");
-  for (const command of ["/referral help", "/referral list", "/referral register hire@open.com", "/referral register @", "/referral digest"]) {
-    quick.append(el("button", {
-      type: "button", class: "chip", text: command,
-      onclick: () => {
-        input.value = command;
-        state.mentions = [];
-        input.focus();
-        input.setSelectionRange(command.length, command.length);
-        updatePicker();
-      },
-    }));
+  for (const command of ["/referral help", "/referral list", "/referral register hire@open.com", "/referral register @", "/referral digest", "/referral withdrawals"]) {
+    quick.append(el("button", { type: "button", class: "chip", text: command, onclick: () => typeCommand(command) }));
   }
 
   applyLanguage();

@@ -14,6 +14,7 @@ from tests.conftest import wait_for
 
 ADMIN = "ou_hr_admin"
 OUTSIDER = "ou_colleague"
+APPROVER = "ou_hr_approver"  # the second admin: approves what ADMIN asks to withdraw
 
 
 @dataclass

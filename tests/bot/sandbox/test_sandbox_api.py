@@ -1,11 +1,12 @@
 """The sandbox page's JSON API over real HTTP: chats, @-mentions, buttons, the bot menu, the
-welcome, the emulated tenant, the digest."""
+welcome, the emulated tenant, the digest, and a withdrawal asked for by one admin and approved
+by another."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.bot.sandbox.conftest import ADMIN, OUTSIDER, Page
+from tests.bot.sandbox.conftest import ADMIN, APPROVER, OUTSIDER, Page
 from tests.cards.card_checks import walk
 from tests.conftest import buttons, card_text, card_text_zh, wait_for
 
@@ -27,16 +28,36 @@ def test_page_and_its_assets_are_served(page: Page) -> None:
         assert asset.status_code == 200 and kind in asset.headers["Content-Type"]
     config = page.get("/api/config").json()
     assert config["bot"]["open_id"] == "ou_bot"
-    assert {p["open_id"]: p["admin"] for p in config["people"]} == {ADMIN: True, OUTSIDER: False}
+    assert {p["open_id"]: p["admin"] for p in config["people"]} == {
+        ADMIN: True,
+        OUTSIDER: False,
+        APPROVER: True,
+    }
     assert config["group"]["chat_id"] == page.group
     emulator = page.sandbox.world.emulator
     # Where the emulator files what the bot sends to a person's open_id: their chat on the page.
     assert {p["p2p_chat"] for p in config["people"]} == {
         emulator.p2p_chat_id(ADMIN),
         emulator.p2p_chat_id(OUTSIDER),
+        emulator.p2p_chat_id(APPROVER),
     }
-    assert [item["event_key"] for item in config["menu"]] == ["me", "list", "digest", "help"]
-    assert page.sandbox.world.bot.settings.digest_chats == (page.group,)
+    assert [item["event_key"] for item in config["menu"]] == [
+        "me",
+        "list",
+        "digest",
+        "withdrawals",
+        "help",
+    ]
+    settings = page.sandbox.world.bot.settings
+    assert settings.digest_chats == (page.group,)
+    # Both admins are the bot's admins; any admin but the requester approves a withdrawal.
+    assert settings.admins == {ADMIN, APPROVER}
+    assert not settings.withdraw_approvers and not settings.withdraw_self_approve
+    # The names a card's <at id=…></at> shows: everyone in the directory, and the bot.
+    assert config["names"][APPROVER] == {"name_en": "Li Na", "name_zh": "李娜"}
+    assert config["names"][ADMIN] == {"name_en": "Li Hua", "name_zh": "李华"}
+    assert config["names"]["ou_bot"]["name_en"] == "referral-bot"
+    assert set(config["names"]) == {e.open_id for e in page.sandbox.world.directory} | {"ou_bot"}
 
 
 def test_command_in_direct_chat_gets_the_bots_card_in_the_feed(page: Page) -> None:
@@ -190,8 +211,10 @@ def test_people_lists_the_emulators_directory_for_the_mention_picker(page: Page)
         "name_zh": "张三",
         "email": "hire@open.com",
     }
-    # Both people the page acts as can be found by `/referral me`: they have an email.
+    # Everyone the page acts as can be found by `/referral me`: they have an email.
     assert people[ADMIN]["email"] and people[OUTSIDER]["email"] == "wang.wei@open.com"
+    assert people[APPROVER]["email"] == "li.na@open.com"
+    assert people[APPROVER]["name_en"] == "Li Na" and people[APPROVER]["name_zh"] == "李娜"
     page.sandbox.world.emulator.resign_employee("ou_sun")
     assert "ou_sun" not in {p["open_id"] for p in page.get("/api/people").json()}
 
@@ -291,3 +314,141 @@ def test_the_welcome_comes_once_per_person(page: Page) -> None:
     assert page.bot_cards(page.p2p(ADMIN)) == []
     page.enter(ADMIN)
     wait_for(lambda: page.bot_cards(page.p2p(ADMIN)), 10, "the admin's own welcome")
+
+
+# --- paying out: one admin asks, another approves -------------------------------------------
+
+
+def with_a_balance(page: Page, chat_id: str | None = None) -> tuple[dict, str]:
+    """Register Zhang San and pay a bonus into his account in the tenant panel: the account
+    card, and the account id."""
+    card = page.ask("/referral register hire@open.com", chat_id=chat_id)
+    account_id = next(v["account_id"] for v in buttons(card["content"]))
+    added = page.post(
+        f"/api/accounts/{account_id}/bonus", {"points": "500", "amount": "120.5", "currency": "CNY"}
+    )
+    assert added.status_code == 200, added.text
+    return card, account_id
+
+
+def shown_card(page: Page, chat_id: str, message_id: str) -> dict:
+    return next(item for item in page.feed(chat_id) if item["id"] == message_id)["content"]
+
+
+def test_a_withdrawal_asked_by_one_admin_is_approved_by_another_and_becomes_the_receipt(
+    page: Page,
+) -> None:
+    _, account_id = with_a_balance(page)
+    emulator = page.sandbox.world.emulator
+
+    # In the HR group, where both admins see the request card.
+    request = page.ask(f"/referral withdraw {account_id}", chat_id=page.group)
+
+    asked = request["content"]
+    assert asked["header"]["template"] == "orange"
+    text = card_text(asked)
+    assert "Withdrawal request" in text and account_id in text
+    assert "500 points · CNY 120.50" in text and "Expires" in text
+    assert f"**Requested by**: <at id={ADMIN}></at>" in text
+    approve, cancel = buttons(asked)
+    assert approve == {"action": "approve", "withdrawal": approve["withdrawal"]}
+    assert cancel == {"action": "cancel", "withdrawal": approve["withdrawal"]}
+    assert not emulator.calls_for("withdraw")
+    cards_in_group = len(page.bot_cards(page.group))
+
+    # The requester cannot approve their own request: a toast, the card as it was, no withdraw.
+    own = page.press(request["id"], approve, open_id=ADMIN)
+
+    assert own["status"] == 200 and own["toast"]["type"] == "error"
+    assert own["toast"]["i18n"]["en_us"] == "Someone other than the requester must approve"
+    assert "Withdrawal request" in card_text(own["card"]) and buttons(own["card"])
+    assert not emulator.calls_for("withdraw")
+    assert emulator.account(account_id)["points"] == 500
+
+    # The second admin approves: the card becomes the receipt in place.
+    approved = page.press(request["id"], approve, open_id=APPROVER)
+
+    assert approved["status"] == 200 and approved["toast"]["type"] == "success", approved
+    receipt = wait_for(
+        lambda: (
+            (shown := shown_card(page, page.group, request["id"]))
+            and "Withdrawal receipt" in card_text(shown)
+            and shown
+        ),
+        15,
+        "the receipt in the request's place",
+    )
+    assert receipt["header"]["template"] == "green"
+    text = card_text(receipt)
+    assert "**Withdrawn**: 500 points · CNY 120.50" in text
+    assert "**Recorded by Feishu**: " in text
+    assert f"**Requested by**: <at id={ADMIN}></at>" in text
+    assert f"**Approved by**: <at id={APPROVER}></at>" in text
+    assert no_buttons(receipt)
+    # Exactly one withdraw call, with the order id the receipt shows.
+    (withdraw,) = emulator.calls_for("withdraw")
+    assert withdraw.status == 200 and withdraw.response["code"] == 0
+    order_id = withdraw.body["external_order_id"]
+    assert f"**Order ID**: `{order_id}`" in text
+    assert f"/{account_id}/withdraw" in withdraw.path
+    # The same bubble: no new card in the group, and the request message itself was changed.
+    assert len(page.bot_cards(page.group)) == cards_in_group
+    assert emulator.message(request["id"]).chat_id == page.group
+
+    # The tenant panel: the balance is gone and the API log holds the one withdraw call.
+    account = next(a for a in page.tenant()["accounts"] if a["account_id"] == account_id)
+    assert account["points"] == 0
+    assert all(amount == "0.00" for amount in account["cash"].values())
+    logged = [c for c in page.tenant()["calls"] if c["operation"] == "withdraw"]
+    assert len(logged) == 1 and logged[0]["status"] == 200 and logged[0]["code"] == 0
+
+    # Approving again (a double click) withdraws nothing more.
+    again = page.press(request["id"], approve, open_id=APPROVER)
+    assert again["toast"]["type"] != "success"
+    assert "Withdrawal receipt" in card_text(again["card"])
+    assert len(emulator.calls_for("withdraw")) == 1
+
+    # The approver's "Withdrawals" from the bot menu lists it, withdrawn.
+    page.choose("withdrawals", open_id=APPROVER)
+    (history,) = wait_for(lambda: page.bot_cards(page.p2p(APPROVER)), 10, "the history card")
+    listed = card_text(history["content"])
+    assert "withdrawn" in listed and order_id in listed and account_id in listed
+
+
+def test_the_account_cards_withdraw_button_asks_and_the_requester_may_cancel(page: Page) -> None:
+    card, account_id = with_a_balance(page, chat_id=page.group)
+    emulator = page.sandbox.world.emulator
+    # The card shows the balance (and so its Withdraw button) after Refresh.
+    refreshed = page.press(card["id"], {"action": "refresh", "account_id": account_id})
+    withdraw = next(v for v in buttons(refreshed["card"]) if v["action"] == "withdraw")
+
+    pressed = page.press(card["id"], withdraw)
+
+    assert pressed["toast"]["type"] == "success"
+    request = wait_for(
+        lambda: next(
+            (
+                c
+                for c in page.bot_cards(page.group)
+                if "Withdrawal request" in card_text(c["content"])
+            ),
+            None,
+        ),
+        10,
+        "the request card in the group",
+    )
+    approve, cancel = buttons(request["content"])
+    # Someone who is not an admin can neither approve nor cancel.
+    refused = page.press(request["id"], approve, open_id=OUTSIDER)
+    assert refused["toast"]["type"] == "error" and refused["card"] is None
+    cancelled = page.press(request["id"], cancel, open_id=ADMIN)
+
+    assert cancelled["toast"]["i18n"]["en_us"] == "Withdrawal request cancelled"
+    assert "Withdrawal cancelled" in card_text(cancelled["card"])
+    assert no_buttons(cancelled["card"])
+    assert "Withdrawal cancelled" in card_text(shown_card(page, page.group, request["id"]))
+    # Approving a cancelled request withdraws nothing.
+    late = page.press(request["id"], approve, open_id=APPROVER)
+    assert late["toast"]["type"] != "success"
+    assert not emulator.calls_for("withdraw")
+    assert emulator.account(account_id)["points"] == 500
