@@ -28,6 +28,7 @@ from bot.emulator import events as feishu
 from tests.conftest import ADMIN, ENCRYPT_KEY, VERIFICATION_TOKEN, card_text
 
 ROOT = Path(__file__).resolve().parents[2]
+APPROVER = "ou_approver"  # a second admin, to approve withdrawals
 RECOVERY_CEILING = 30.0  # seconds from a restart until a killed process's command is answered
 WORKERS = 4  # the pool size `serve` runs with (ReferralBot's default)
 
@@ -48,9 +49,9 @@ class Child:
         self.url = url
         self.log_path = log_path
 
-    def push(self, event: dict) -> int:
+    def push(self, event: dict, path: str = "/webhook/event") -> int:
         """Deliver an event as Feishu does (encrypted, signed); the HTTP status."""
-        return feishu.deliver(self.url + "/webhook/event", event, encrypt_key=ENCRYPT_KEY).status
+        return feishu.deliver(self.url + path, event, encrypt_key=ENCRYPT_KEY).status
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -79,7 +80,7 @@ class Children:
             REFERRAL_BOT_HOST="127.0.0.1",
             REFERRAL_BOT_PORT=str(port),
             REFERRAL_BOT_DB=str(self.db_path),
-            REFERRAL_BOT_ADMINS=ADMIN,
+            REFERRAL_BOT_ADMINS=f"{ADMIN},{APPROVER}",
         )
         log_path = self.workdir / f"child-{len(self.started) + 1}.log"
         with open(log_path, "wb") as log:
@@ -289,4 +290,51 @@ def test_sigterm_finishes_the_work_in_hand_and_leaves_the_queue_to_the_next_star
     assert "Disabled" in card_text(reply.content)
     assert len(emulator.calls_for("deactivate")) == 1
     assert emulator.account(account_id)["status"] == 2
+    children.assert_clean()
+
+
+def test_killed_while_the_withdraw_is_in_flight_the_restart_finishes_it_with_the_same_order(
+    children: Children, emulator: Emulator
+):
+    account_id = emulator.create_account("ou_hire")
+    emulator.add_bonus(account_id, points=800, cash={"CNY": "100"})
+    first = children.start()
+    event, _, message_id = children.message(f"/referral withdraw {account_id}")
+    assert first.push(event) == 200
+    (request,) = children.wait_for(lambda: children.replies_to(message_id), 10, "the request")
+    emulator.set_latency("withdraw", 3)
+    callback = emulator.card_action(
+        {"action": "approve", "withdrawal": 1},
+        open_id=APPROVER,
+        message_id=request.message_id,
+        token=VERIFICATION_TOKEN,
+    )
+    first.push(callback, "/webhook/card")  # answered "approved, paying out": the call takes 3 s
+    children.wait_for(
+        lambda: children._rows("SELECT state FROM withdrawals")[0]["state"] == "approved",
+        5,
+        "the approval to be recorded",
+    )
+    time.sleep(0.5)  # the withdraw request is now inside the emulator's 3 s
+    first.kill()  # between the record and the answer
+    emulator.set_latency("withdraw", 0)
+    restarted = time.monotonic()
+    children.start()
+
+    children.wait_for(
+        lambda: children._rows("SELECT state FROM withdrawals")[0]["state"] == "withdrawn",
+        RECOVERY_CEILING - (time.monotonic() - restarted),
+        "the restart to finish the withdrawal",
+    )
+    (made,) = emulator.withdrawals()  # one withdrawal ...
+    calls = emulator.calls_for("withdraw")
+    assert len(calls) == 2 and {c.body["external_order_id"] for c in calls} == {
+        made["external_order_id"]
+    }  # ... asked for twice, with the one order id
+    assert made["points"] == 800 and emulator.account(account_id)["points"] == 0
+    children.wait_for(
+        lambda: "Withdrawal receipt" in card_text(emulator.latest_card(request.message_id)),
+        10,
+        "the receipt on the request card",
+    )
     children.assert_clean()
