@@ -80,7 +80,10 @@ def _serve(config_path: str | None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("referral-bot serving on %s", bot.url)
-    stop.wait()
+    # Wait in short steps: a signal the kernel hands to another thread does not interrupt the
+    # main thread's wait, and Python runs its handler only when the main thread wakes.
+    while not stop.wait(0.5):
+        pass
     log.info("stopping: finishing in-flight work")
     bot.stop()
     return 0

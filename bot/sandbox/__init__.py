@@ -90,7 +90,10 @@ def run_sandbox(port: int = 8765, open_browser: bool = True) -> int:
             webbrowser.open(sandbox.url)
         except Exception:  # no browser on this machine: the printed URL is enough
             log.debug("could not open a browser", exc_info=True)
-    stop.wait()
+    # Wait in short steps: a signal the kernel hands to another thread does not interrupt the
+    # main thread's wait, and Python runs its handler only when the main thread wakes.
+    while not stop.wait(0.5):
+        pass
     print("stopping the sandbox…", flush=True)
     sandbox.stop()
     return 0
