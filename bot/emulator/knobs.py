@@ -7,7 +7,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code")
+# "5xx_after": the request is carried out, then answered 500 (Feishu acted, the answer is lost).
+FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code", "5xx_after")
 OUTAGE_KINDS = ("refuse", "5xx")
 
 
@@ -51,11 +52,13 @@ class Knobs:
             queue = self._failures.setdefault(operation, [])
             queue.extend(Failure(kind, reset_seconds) for _ in range(n))
 
-    def take_failure(self, operation: str) -> Failure | None:
+    def take_failure(self, operation: str, *, after: bool = False) -> Failure | None:
+        """The next failure queued for the operation: those that strike before it is carried
+        out, or (`after`) those that strike once it has been."""
         with self._lock:
             for key in (operation, "*"):
                 queue = self._failures.get(key)
-                if queue:
+                if queue and (queue[0].kind == "5xx_after") == after:
                     return queue.pop(0)
             return None
 

@@ -75,6 +75,8 @@ class Pipeline:
             self.ctx.check_limit(operation)
             req = Request(operation, method, path, params, query, headers, body, token)
             status, extra, response = 200, {}, route.handler(self.ctx, req)
+            if self.knobs.take_failure(operation, after=True) is not None:
+                raise ApiError(500, _system_error_code(operation), MSG_SYSTEM_ERROR)
         except ApiError as err:
             status, extra, response = err.http_status, err.headers, err.body()
         except Exception:  # a bug in the emulator: answer like Feishu's internal error

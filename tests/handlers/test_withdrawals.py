@@ -257,3 +257,15 @@ def test_withdrawals_lists_newest_first_and_per_account(pay, emulator, money_bot
     assert text.index("#2") < text.index("#1") and "withdrawn" in text and "waiting" in text
     only = card_text(pay.ask(f"/referral withdrawals {first}").content)
     assert "#1" in only and "#2" not in only
+
+
+def test_a_5xx_after_feishu_acted_is_retried_with_the_same_order_id(pay, emulator):
+    account_id = funded(emulator)
+    message = requested(pay, account_id)
+    emulator.fail_next("withdraw", kind="5xx_after")  # Feishu withdraws, then answers 500
+    body, _ = press(pay, message, "approve")
+    assert "Withdrawal receipt" in card_text(body["card"]["data"])
+    (made,) = emulator.withdrawals()
+    calls = emulator.calls_for("withdraw")
+    assert [c.status for c in calls] == [500, 200] and made["requests"] == 2
+    assert {c.body["external_order_id"] for c in calls} == {made["external_order_id"]}

@@ -162,3 +162,20 @@ def test_bot_info_calls_and_reset(emu: Emulator, api: Api):
     t0 = time.monotonic()
     assert api.get("/open-apis/bot/v3/info").status_code == 200  # token survives, no latency
     assert time.monotonic() - t0 < 1
+
+
+def test_a_5xx_after_the_request_was_carried_out(emu: Emulator, api: Api):
+    account_id = emu.create_account("ou_1")
+    emu.add_bonus(account_id, points=7)
+    emu.fail_next("withdraw", kind="5xx_after")
+    path = f"/open-apis/hire/v1/referral_account/{account_id}/withdraw"
+    body = {"withdraw_bonus_type": [1], "external_order_id": "o-1"}
+    lost = api.post(path, json=body)
+    assert (lost.status_code, lost.json()["code"]) == (500, 1002001)
+    assert emu.account(account_id)["points"] == 0  # ... yet Feishu acted
+    again = api.post(path, json=body)  # the repeat of the order id gets the original
+    assert (
+        again.status_code == 200 and again.json()["data"]["withdrawal_details"]["point_bonus"] == 7
+    )
+    (made,) = emu.withdrawals()
+    assert made["requests"] == 2
