@@ -1,4 +1,4 @@
-"""Card buttons: Enable, Disable, Refresh, Show and Show all, answered inside Feishu's 3 s.
+"""Card buttons (account, list and search paging, register, withdrawals) answered inside 3 s.
 
 The work runs on a small pool. If it finishes within `ANSWER_BUDGET` the callback answer
 carries the toast and the updated card; otherwise the answer says "working on it" and the card
@@ -19,12 +19,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
-    CallBackCard,
-    CallBackToast,
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
 )
@@ -39,16 +36,18 @@ from cards.text import Text
 from handlers import account_cards, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
 from handlers.answers import explain
-from handlers.parser import (
-    ACCOUNT_ID,
-    PREFIX,
-    NotACommand,
-    RegisterByEmail,
-    RegisterByMobile,
-    UsageError,
-    parse,
-)
 from handlers.people_commands import find_card
+from handlers.presses import (
+    MONEY_ACTIONS,
+    SOMETHING_WRONG,
+    WORKING,
+    Outcome,
+    Press,
+    read_press,
+    refuse_invalid,
+    registration,
+    response,
+)
 from handlers.services import Services
 from handlers.withdrawal_commands import history_card
 
@@ -58,41 +57,6 @@ log = logging.getLogger(__name__)
 ANSWER_BUDGET = 2.0
 # A delayed update sent before Feishu has our answer fails or is reverted; give it this long.
 ANSWER_FLIGHT = 0.5
-
-
-@dataclass(frozen=True)
-class Press:
-    """One button press, as read from the callback."""
-
-    event_id: str
-    action: str
-    account_id: str | None
-    open_id: str | None
-    message_id: str | None
-    chat_id: str | None
-    token: str | None
-    # Where the account list starts: a paging button (Next, First page) carries it and turns
-    # the list card's page in place; the digest's Show all carries none and posts the list.
-    offset: int | None = None
-    text: str | None = None  # what a search's paging buttons look for
-    contact: str | None = None  # whom a Register button registers: an email or "+code number"
-    withdrawal: int | None = None  # the request an Approve or Cancel button decides
-
-
-@dataclass(frozen=True)
-class Outcome:
-    toast: Text
-    kind: str  # info | success | error | warning
-    card: dict | None = None
-
-
-WORKING = Text("Working on it: the card will update shortly", "处理中，卡片稍后更新")
-SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
-
-ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
-# Withdrawal buttons audit themselves, with what they decided (see handlers/withdrawals.py).
-MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
-ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals"}
 
 
 class CardActions:
@@ -133,34 +97,17 @@ class CardActions:
     def answer(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
         """The callback's answer; never raises."""
         try:
-            press = _read(data)
+            press = read_press(data)
             outcome = self._answer(press, data)
         except Exception:
             log.exception("card action failed")
             outcome = Outcome(SOMETHING_WRONG, "error")
-        return _response(outcome)
+        return response(outcome)
 
     def _answer(self, press: Press, data: P2CardActionTrigger) -> Outcome:
-        if press.action not in ACTIONS:
-            return Outcome(Text("This button is not known", "未知按钮"), "error")
-        if press.action in ACCOUNT_ACTIONS and not ACCOUNT_ID.match(press.account_id or ""):
-            return Outcome(
-                Text("This button carries no valid account", "按钮缺少有效账户"), "error"
-            )
-        if press.action in ("withdraw", "withdrawals") and not ACCOUNT_ID.match(
-            press.account_id or ("0" if press.action == "withdrawals" else "")
-        ):
-            return Outcome(
-                Text("This button carries no valid account", "按钮缺少有效账户"), "error"
-            )
-        if press.action in ("approve", "cancel") and press.withdrawal is None:
-            return Outcome(Text("This button carries no request", "按钮缺少申请"), "error")
-        if press.action == "find" and not (press.text or "").strip():
-            return Outcome(Text("This button carries no search", "按钮缺少查找内容"), "error")
-        if press.action == "register" and _registration(press.contact) is None:
-            return Outcome(
-                Text("This button carries no valid contact", "按钮缺少有效联系方式"), "error"
-            )
+        refusal = refuse_invalid(press)
+        if refusal is not None:
+            return refusal
         if not self._services.settings.is_admin(press.open_id):
             self._audit(press, "refused", "not an admin")
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
@@ -221,7 +168,7 @@ class CardActions:
             card = find_card(services, press.text or "", press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)
         if press.action == "register":
-            account, contact = register_contact(services, _registration(press.contact))
+            account, contact = register_contact(services, registration(press.contact))
             services.accounts.remember(account, contact=contact, registered_by=press.open_id)
             if press.message_id:  # the card becomes the new account's card
                 services.accounts.note_card(press.message_id, account.account_id, press.chat_id)
@@ -368,58 +315,3 @@ class KeyedLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
-
-
-def _read(data: P2CardActionTrigger) -> Press:
-    event = data.event
-    value = (event.action.value if event and event.action else None) or {}
-    context = event.context if event else None
-    account_id = value.get("account_id")
-    try:
-        offset = max(0, int(value["offset"])) if "offset" in value else None
-    except (TypeError, ValueError):
-        offset = 0
-    return Press(
-        event_id=data.header.event_id if data.header else "",
-        action=str(value.get("action", "")),
-        offset=offset,
-        text=str(value["text"])[:200] if value.get("text") else None,
-        contact=str(value["contact"])[:254] if value.get("contact") else None,
-        withdrawal=_int(value.get("withdrawal")),
-        account_id=str(account_id) if account_id is not None else None,
-        open_id=event.operator.open_id if event and event.operator else None,
-        message_id=context.open_message_id if context else None,
-        chat_id=context.open_chat_id if context else None,
-        token=event.token if event else None,
-    )
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _registration(contact: str | None) -> RegisterByEmail | RegisterByMobile | None:
-    """A Register button's contact as the register command reads it; None when it is none."""
-    try:
-        command = parse(f"{PREFIX} register {contact or ''}")
-    except (UsageError, NotACommand):
-        return None
-    return command if isinstance(command, RegisterByEmail | RegisterByMobile) else None
-
-
-def _response(outcome: Outcome) -> P2CardActionTriggerResponse:
-    response = P2CardActionTriggerResponse()
-    toast = CallBackToast()
-    toast.type = outcome.kind
-    toast.content = outcome.toast.en
-    toast.i18n = outcome.toast.i18n()
-    response.toast = toast
-    if outcome.card is not None:
-        card = CallBackCard()
-        card.type = "raw"
-        card.data = outcome.card
-        response.card = card
-    return response

@@ -1,0 +1,144 @@
+"""A card button press as the handlers see it: read from the callback, checked, and answered.
+
+`read_press` turns `card.action.trigger` into a `Press`; `refuse_invalid` answers a button whose
+value is not one the bot made (unknown action, missing or malformed account, request, search or
+contact) before anything is done; `response` turns an `Outcome` into the SDK's answer model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lark_oapi.event.callback.model.p2_card_action_trigger import (
+    CallBackCard,
+    CallBackToast,
+    P2CardActionTrigger,
+    P2CardActionTriggerResponse,
+)
+
+from cards.text import Text
+from handlers.parser import (
+    ACCOUNT_ID,
+    PREFIX,
+    NotACommand,
+    RegisterByEmail,
+    RegisterByMobile,
+    UsageError,
+    parse,
+)
+
+
+@dataclass(frozen=True)
+class Press:
+    """One button press, as read from the callback."""
+
+    event_id: str
+    action: str
+    account_id: str | None
+    open_id: str | None
+    message_id: str | None
+    chat_id: str | None
+    token: str | None
+    # Where the account list starts: a paging button (Next, First page) carries it and turns
+    # the list card's page in place; the digest's Show all carries none and posts the list.
+    offset: int | None = None
+    text: str | None = None  # what a search's paging buttons look for
+    contact: str | None = None  # whom a Register button registers: an email or "+code number"
+    withdrawal: int | None = None  # the request an Approve or Cancel button decides
+
+
+@dataclass(frozen=True)
+class Outcome:
+    toast: Text
+    kind: str  # info | success | error | warning
+    card: dict | None = None
+
+
+WORKING = Text("Working on it: the card will update shortly", "处理中，卡片稍后更新")
+SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
+
+ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
+# Withdrawal buttons audit themselves, with what they decided (see handlers/withdrawals.py).
+MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
+ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals"}
+
+
+def refuse_invalid(press: Press) -> Outcome | None:
+    """An error answer for a button whose value the bot did not make; None when it is sound."""
+    if press.action not in ACTIONS:
+        return Outcome(Text("This button is not known", "未知按钮"), "error")
+    no_account = Outcome(Text("This button carries no valid account", "按钮缺少有效账户"), "error")
+    if press.action in ACCOUNT_ACTIONS | {"withdraw"} and not ACCOUNT_ID.match(
+        press.account_id or ""
+    ):
+        return no_account
+    if (
+        press.action == "withdrawals"
+        and press.account_id
+        and not ACCOUNT_ID.match(press.account_id)
+    ):
+        return no_account
+    if press.action in ("approve", "cancel") and press.withdrawal is None:
+        return Outcome(Text("This button carries no request", "按钮缺少申请"), "error")
+    if press.action == "find" and not (press.text or "").strip():
+        return Outcome(Text("This button carries no search", "按钮缺少查找内容"), "error")
+    if press.action == "register" and registration(press.contact) is None:
+        return Outcome(
+            Text("This button carries no valid contact", "按钮缺少有效联系方式"), "error"
+        )
+    return None
+
+
+def read_press(data: P2CardActionTrigger) -> Press:
+    event = data.event
+    value = (event.action.value if event and event.action else None) or {}
+    context = event.context if event else None
+    account_id = value.get("account_id")
+    try:
+        offset = max(0, int(value["offset"])) if "offset" in value else None
+    except (TypeError, ValueError):
+        offset = 0
+    return Press(
+        event_id=data.header.event_id if data.header else "",
+        action=str(value.get("action", "")),
+        offset=offset,
+        text=str(value["text"])[:200] if value.get("text") else None,
+        contact=str(value["contact"])[:254] if value.get("contact") else None,
+        withdrawal=_int(value.get("withdrawal")),
+        account_id=str(account_id) if account_id is not None else None,
+        open_id=event.operator.open_id if event and event.operator else None,
+        message_id=context.open_message_id if context else None,
+        chat_id=context.open_chat_id if context else None,
+        token=event.token if event else None,
+    )
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def registration(contact: str | None) -> RegisterByEmail | RegisterByMobile | None:
+    """A Register button's contact as the register command reads it; None when it is none."""
+    try:
+        command = parse(f"{PREFIX} register {contact or ''}")
+    except (UsageError, NotACommand):
+        return None
+    return command if isinstance(command, RegisterByEmail | RegisterByMobile) else None
+
+
+def response(outcome: Outcome) -> P2CardActionTriggerResponse:
+    response = P2CardActionTriggerResponse()
+    toast = CallBackToast()
+    toast.type = outcome.kind
+    toast.content = outcome.toast.en
+    toast.i18n = outcome.toast.i18n()
+    response.toast = toast
+    if outcome.card is not None:
+        card = CallBackCard()
+        card.type = "raw"
+        card.data = outcome.card
+        response.card = card
+    return response
