@@ -16,6 +16,7 @@ from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
 from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
+from bot.records.notices import NoticeBook
 from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, Welcomes, utcnow
 from bot.records.withdrawals import WithdrawalBook
 from bot.server import HttpServer
@@ -23,6 +24,7 @@ from bot.web import create_web_app
 from bot.worker import StoreTrouble, WorkerPool
 from handlers import card_actions, events, withdrawals
 from handlers.digest import DigestService
+from handlers.notices import WINDOW as NOTICE_WINDOW
 from handlers.reconcile import ReconcileService
 from handlers.services import Services
 
@@ -44,6 +46,7 @@ class ReferralBot:
         workers: int = 4,
         api: OpenApi | None = None,
         busy_timeout: float = BUSY_TIMEOUT,
+        notice_window: timedelta = NOTICE_WINDOW,
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -70,6 +73,8 @@ class ReferralBot:
             contacts=Contacts(api),
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
+            notices=NoticeBook(self.database),
+            notice_window=notice_window,
         )
         self.reconcile = ReconcileService(
             settings,

@@ -36,7 +36,11 @@ DEFAULTS: dict[str, str | None] = {
     "REFERRAL_BOT_WITHDRAW_APPROVERS": "",
     "REFERRAL_BOT_WITHDRAW_SELF_APPROVE": "0",
     "REFERRAL_BOT_RECONCILE_CRON": "0 10 1 * *",
+    "REFERRAL_BOT_NOTICE_CHATS": "",
+    "REFERRAL_BOT_NOTIFY_REFERRERS": "0",
+    "REFERRAL_BOT_OFFBOARDING": "ask",
 }
+OFFBOARDING_MODES = ("ask", "disable", "off")
 SECRETS = ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY", "LARK_VERIFICATION_TOKEN")
 
 
@@ -65,6 +69,10 @@ class Settings:
     withdraw_approvers: frozenset[str] = frozenset()
     withdraw_self_approve: bool = False
     reconcile_cron: str = "0 10 1 * *"
+    # Balance-change notices and leaver prompts go to these chats; referrers may be told too.
+    notice_chats: tuple[str, ...] = ()
+    notify_referrers: bool = False
+    offboarding: str = "ask"  # ask | disable | off
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"Settings(app_id={self.app_id!r}, domain={self.domain!r}, port={self.port})"
@@ -154,6 +162,12 @@ def _validate(values: dict[str, str]) -> Settings:
             crontab_trigger(values[name], tz)
         except ValueError:
             raise ConfigError(f"{name} is not a 5-field crontab: {values[name]!r}") from None
+    offboarding = values["REFERRAL_BOT_OFFBOARDING"].strip().lower()
+    if offboarding not in OFFBOARDING_MODES:
+        raise ConfigError(
+            f"REFERRAL_BOT_OFFBOARDING must be one of {', '.join(OFFBOARDING_MODES)},"
+            f" got {values['REFERRAL_BOT_OFFBOARDING']!r}"
+        )
     allow_unsigned = _flag(values, "REFERRAL_BOT_ALLOW_UNSIGNED")
     if not values["LARK_ENCRYPT_KEY"] and not allow_unsigned:
         # Without it pushes are not signed, and anyone who learns the verification token (it
@@ -179,6 +193,9 @@ def _validate(values: dict[str, str]) -> Settings:
         withdraw_approvers=frozenset(_split(values["REFERRAL_BOT_WITHDRAW_APPROVERS"])),
         withdraw_self_approve=_flag(values, "REFERRAL_BOT_WITHDRAW_SELF_APPROVE"),
         reconcile_cron=values["REFERRAL_BOT_RECONCILE_CRON"],
+        notice_chats=_split(values["REFERRAL_BOT_NOTICE_CHATS"]),
+        notify_referrers=_flag(values, "REFERRAL_BOT_NOTIFY_REFERRERS"),
+        offboarding=offboarding,
     )
 
 

@@ -32,6 +32,7 @@ from bot.records.store import utcnow
 from bot.withdrawals import Kind
 from cards.account_list import account_list_card
 from cards.error import error_card
+from cards.notice import leaver_card
 from cards.text import Text
 from handlers import account_cards, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
@@ -164,6 +165,14 @@ class CardActions:
         if press.action == "withdrawals":
             card = history_card(services, press.account_id, press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)
+        if press.action == "keep":  # a leaver's account stays as it is; the card says who decided
+            record = services.accounts.get(press.account_id)
+            if record is None or record.account is None:
+                return Outcome(Text("This account is not known", "未知账户"), "error")
+            who = f"<at id={press.open_id}></at>"
+            kept = Text(f"Kept by {who}", f"{who} 选择保留")
+            card = leaver_card(press.name or press.account_id, record.account, decided=kept)
+            return Outcome(Text("Account kept as it is", "账户保持不变"), "success", card)
         if press.action == "find":
             card = find_card(services, press.text or "", press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import lark_oapi as lark
 from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
+from lark_oapi.api.contact.v3 import P2ContactUserDeletedV3
 from lark_oapi.api.hire.v1 import Account as SdkAccount
 from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
 from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1, P2ImMessageReceiveV1
@@ -21,7 +22,7 @@ from bot.records.inbox import INTERNAL, InboxEvent
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text
-from handlers import account_cards, commands, entry_points, withdrawals
+from handlers import account_cards, commands, entry_points, leavers, notices, withdrawals
 from handlers.people import Mention
 from handlers.services import Services
 
@@ -144,7 +145,7 @@ def handle_assets_update(
             raise GiveUp(f"balance event for an account Feishu does not show: {exc}") from None
         return
     as_of = _modify_time(update.modify_time)
-    if not services.accounts.apply_balance(balance.account_id, balance.points, balance.cash, as_of):
+    if not notices.apply_balance(services, balance.account_id, balance.points, balance.cash, as_of):
         log.info("balance event %s for %s is older than the records", event_id, update.account_id)
 
 
@@ -207,6 +208,7 @@ ROUTES: dict[str, tuple[type, Callable]] = {
         entry_points.welcome,
     ),
     "application.bot.menu_v6": (P2ApplicationBotMenuV6, entry_points.menu),
+    "contact.user.deleted_v3": (P2ContactUserDeletedV3, leavers.handle_user_deleted),
     "hire.referral_account.assets_update_v1": (
         P2HireReferralAccountAssetsUpdateV1,
         handle_assets_update,
@@ -217,6 +219,7 @@ INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
     account_cards.REFRESH: account_cards.refresh,
     TELL_FAILURE: send_failure_notice,
     **withdrawals.INTERNAL_ROUTES,
+    **notices.INTERNAL_ROUTES,
 }
 
 

@@ -45,6 +45,7 @@ class Press:
     text: str | None = None  # what a search's paging buttons look for
     contact: str | None = None  # whom a Register button registers: an email or "+code number"
     withdrawal: int | None = None  # the request an Approve or Cancel button decides
+    name: str | None = None  # the leaver a Keep button keeps the account of
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
 ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
 # Withdrawal buttons audit themselves, with what they decided (see handlers/withdrawals.py).
 MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
-ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals"}
+ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals", "keep"}
 
 
 def refuse_invalid(press: Press) -> Outcome | None:
@@ -68,7 +69,7 @@ def refuse_invalid(press: Press) -> Outcome | None:
     if press.action not in ACTIONS:
         return Outcome(Text("This button is not known", "未知按钮"), "error")
     no_account = Outcome(Text("This button carries no valid account", "按钮缺少有效账户"), "error")
-    if press.action in ACCOUNT_ACTIONS | {"withdraw"} and not ACCOUNT_ID.match(
+    if press.action in ACCOUNT_ACTIONS | {"withdraw", "keep"} and not ACCOUNT_ID.match(
         press.account_id or ""
     ):
         return no_account
@@ -105,6 +106,7 @@ def read_press(data: P2CardActionTrigger) -> Press:
         text=str(value["text"])[:200] if value.get("text") else None,
         contact=str(value["contact"])[:254] if value.get("contact") else None,
         withdrawal=_int(value.get("withdrawal")),
+        name=str(value["name"])[:100] if value.get("name") else None,
         account_id=str(account_id) if account_id is not None else None,
         open_id=event.operator.open_id if event and event.operator else None,
         message_id=context.open_message_id if context else None,

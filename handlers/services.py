@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from bot.config import Settings
@@ -10,6 +11,7 @@ from bot.feishu.contacts import Contacts
 from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
 from bot.records.inbox import Inbox
+from bot.records.notices import NoticeBook
 from bot.records.store import AccountBook, AuditLog, Welcomes
 from bot.records.withdrawals import WithdrawalBook
 
@@ -30,3 +32,6 @@ class Services:
     contacts: Contacts
     welcomes: Welcomes
     withdrawals: WithdrawalBook
+    notices: NoticeBook
+    # Balance notices gather a window's changes into one card (tests shorten it).
+    notice_window: timedelta = timedelta(minutes=1)

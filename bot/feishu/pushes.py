@@ -90,6 +90,7 @@ class CallbackReceiver:
             .register_p2_hire_referral_account_assets_update_v1(self._on_assets_update)
             .register_p2_im_chat_access_event_bot_p2p_chat_entered_v1(self._on_other)
             .register_p2_application_bot_menu_v6(self._on_other)
+            .register_p2_contact_user_deleted_v3(self._on_other)
             .register_p2_card_action_trigger(self._on_card_action)
             .build()
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -261,14 +261,22 @@ class AccountBook:
         return [row[0] for row in rows]
 
     def apply_balance(
-        self, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
+        self,
+        account_id: str,
+        points: int,
+        cash: tuple[Cash, ...],
+        as_of: datetime,
+        *,
+        then: Callable[[sqlite_utils.Database, tuple[int, tuple[Cash, ...]]], None] | None = None,
     ) -> bool:
         """Take a balance Feishu reported as true at `as_of` (a balance event's modify_time),
         unless the records already hold a balance as of that moment or later (a late
-        redelivery of an older event, or a read made since). False when ignored or unknown."""
+        redelivery of an older event, or a read made since). False when ignored or unknown.
+        `then(db, (points, cash) before)` runs in the same transaction (recording the change)."""
         with self._database.transaction() as db:
             row = db.execute(
-                "SELECT seen_at FROM accounts WHERE account_id = ? AND status IS NOT NULL",
+                "SELECT seen_at, points, cash FROM accounts WHERE account_id = ?"
+                " AND status IS NOT NULL",
                 [account_id],
             ).fetchone()
             if row is None or (row[0] and from_iso(row[0]) >= as_of):
@@ -277,6 +285,11 @@ class AccountBook:
                 "UPDATE accounts SET points = ?, cash = ?, seen_at = ? WHERE account_id = ?",
                 [points, _cash_json(cash), to_iso(as_of), account_id],
             )
+            if then is not None:
+                before = tuple(
+                    Cash(cur, Decimal(amount)) for cur, amount in json.loads(row[2] or "[]")
+                )
+                then(db, (row[1] or 0, before))
             return True
 
     def get(self, account_id: str) -> AccountRecord | None:

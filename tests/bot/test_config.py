@@ -26,6 +26,13 @@ def test_defaults_from_the_contract(tmp_path):
     assert settings.digest_chats == ()
     assert settings.allow_unsigned is False
     assert not settings.is_admin("ou_anyone")
+    assert (settings.withdraw_approvers, settings.withdraw_self_approve) == (frozenset(), False)
+    assert settings.reconcile_cron == "0 10 1 * *"
+    assert (settings.notice_chats, settings.notify_referrers, settings.offboarding) == (
+        (),
+        False,
+        "ask",
+    )
 
 
 def test_encrypt_key_is_required_unless_unsigned_pushes_are_allowed():
@@ -71,6 +78,13 @@ def test_secrets_never_show_in_repr():
         (REQUIRED | {"REFERRAL_BOT_DIGEST_TZ": "Mars/Olympus"}, None, "REFERRAL_BOT_DIGEST_TZ"),
         (REQUIRED | {"LARK_DOMAIN": "open.feishu.cn"}, None, "LARK_DOMAIN"),
         ({**REQUIRED, "LARK_ENCRYPT_KEY": ""}, None, "LARK_ENCRYPT_KEY"),
+        (REQUIRED | {"REFERRAL_BOT_OFFBOARDING": "fire"}, None, "REFERRAL_BOT_OFFBOARDING"),
+        (
+            REQUIRED | {"REFERRAL_BOT_RECONCILE_CRON": "monthly"},
+            None,
+            "REFERRAL_BOT_RECONCILE_CRON",
+        ),
+        (REQUIRED | {"REFERRAL_BOT_NOTIFY_REFERRERS": "yes please"}, None, "NOTIFY_REFERRERS"),
     ],
 )
 def test_bad_settings_name_what_is_wrong(tmp_path, environ, file_text, names):

@@ -1,0 +1,163 @@
+"""Notice cards: the batched balance changes for HR, the referrer's own message, and the
+leaver prompt (Withdraw, Disable, Keep) with its outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.accounts import Account, Cash
+from cards.account import field, status_tag
+from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
+from cards.money import format_cash, format_points
+from cards.text import Text, code, escape_md, header, join, markdown, plural
+
+# Room for the header, the "and N more" line and the card's envelope; at most this many lines
+# (each one element) so the card stays far from Feishu's 200 elements.
+_BUDGET = MAX_CARD_BYTES - 2048
+MAX_LINES = 150
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    """One account's change in a notice: who, by how much, and the balance now."""
+
+    who: Text
+    account_id: str
+    points_delta: int
+    cash_delta: tuple[Cash, ...]
+    points: int
+    cash: tuple[Cash, ...]
+
+
+def signed_points(delta: int) -> Text:
+    shown = f"{'+' if delta > 0 else ''}{format_points(delta)}"
+    return Text(plural(delta, "point", shown=shown), f"{shown} 积分")
+
+
+def signed_cash(cash: Cash) -> str:
+    """ "+CNY 300.00", "-USD 1.50"."""
+    sign = "-" if cash.amount < 0 else "+"
+    return f"{sign}{format_cash(Cash(cash.currency, abs(cash.amount)))}"
+
+
+def change_text(points_delta: int, cash_delta: Sequence[Cash]) -> Text:
+    parts = [signed_points(points_delta)] if points_delta else []
+    parts += [Text.same(signed_cash(c)) for c in cash_delta]
+    return join(parts, " · ") if parts else Text("no change", "无变化")
+
+
+def balance_text(points: int, cash: Sequence[Cash]) -> Text:
+    parts = [
+        Text(plural(points, "point", shown=format_points(points)), f"{format_points(points)} 积分")
+    ]
+    parts += [Text.same(format_cash(c)) for c in cash if c.amount]
+    return join(parts, " · ")
+
+
+TITLE = Text("Referral balances changed", "内推余额变动")
+
+
+def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
+    """Every account whose balance changed in the window, within 30 KB: "… and N more"."""
+    head = header(
+        TITLE, "turquoise", subtitle=Text(plural(len(lines), "account"), f"{len(lines)} 个账户")
+    )
+    elements: list[dict] = []
+    used = card_size(head)
+    shown = 0
+    for line in lines:
+        text = join(
+            [
+                line.who + Text.same(f" · {code(line.account_id)}"),
+                Text("Change: ", "变动：") + change_text(line.points_delta, line.cash_delta),
+                Text("Now: ", "现在：") + balance_text(line.points, line.cash),
+            ]
+        )
+        block = markdown(text)
+        size = card_size(block) + 64
+        if used + size > _BUDGET or shown >= MAX_LINES:
+            break
+        if elements:
+            elements.append(hr())
+        elements.append(block)
+        used += size
+        shown += 1
+    if shown < len(lines):
+        more = len(lines) - shown
+        elements.append(markdown(Text(f"… and {more} more", f"… 还有 {more} 个"), size="notation"))
+    return card(head, elements, summary=TITLE + Text.same(f" ({len(lines)})"))
+
+
+def referrer_card(
+    points_delta: int, cash_delta: Sequence[Cash], points: int, cash: Sequence[Cash]
+) -> dict:
+    """To the referrer: their bonus grew, by how much and what it is now."""
+    title = Text("Your referral bonus grew", "你的内推奖励增加了")
+    grew = [c for c in cash_delta if c.amount > 0]
+    text = join(
+        [
+            Text("Added: ", "新增：") + change_text(max(points_delta, 0), grew),
+            Text("Your balance now: ", "当前余额：") + balance_text(points, cash),
+            Text("Thank you for your referral!", "感谢你的内推！"),
+        ]
+    )
+    return card(header(title, "green"), [markdown(text)], summary=title)
+
+
+LEAVER_TITLE = Text("A referrer has left", "内推人已离职")
+KEEP = Text("Keep", "保留")
+WITHDRAW = Text("Withdraw", "提取")
+DISABLE = Text("Disable", "停用")
+
+
+def leaver_card(name: str, account: Account, *, decided: Text | None = None) -> dict:
+    """Naming the person, the account, its status and balance; Withdraw, Disable and Keep while
+    nobody has decided, then what was decided."""
+    label, _ = status_tag(account)
+    text = join(
+        [
+            field(Text("Person", "员工"), Text.same(escape_md(name))),
+            field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id))),
+            field(Text("Status", "状态"), label),
+            field(Text("Balance", "余额"), balance_text(account.points, account.cash)),
+        ]
+    )
+    elements = [markdown(text)]
+    if decided is not None:
+        elements.append(markdown(Text(f"**{decided.en}**", f"**{decided.zh}**")))
+    else:
+        value = {"account_id": account.account_id}
+        actions = []
+        if account.enabled and (account.points or any(c.amount for c in account.cash)):
+            actions.append(
+                button(WITHDRAW, {"action": "withdraw", **value}, element_id="btn_withdraw")
+            )
+        if account.enabled:
+            actions.append(
+                button(
+                    DISABLE, {"action": "disable", **value}, element_id="btn_disable", kind="danger"
+                )
+            )
+        keep = {"action": "keep", **value, "name": name[:100]}
+        actions.append(button(KEEP, keep, element_id="btn_keep"))
+        elements += [hr(), row(*actions)]
+    return card(header(LEAVER_TITLE, "orange"), elements, summary=LEAVER_TITLE)
+
+
+def leaver_disabled_card(name: str, account: Account) -> dict:
+    """`REFERRAL_BOT_OFFBOARDING=disable`: what the bot did, and the balance left."""
+    title = Text("A referrer has left: account disabled", "内推人已离职：账户已停用")
+    text = join(
+        [
+            field(Text("Person", "员工"), Text.same(escape_md(name))),
+            field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id))),
+            Text(
+                "The bot disabled the account. Balance left (withdraw it after enabling the "
+                "account, or leave it): ",
+                "机器人已停用该账户。剩余余额（可重新启用后提取，或保留）：",
+            )
+            + balance_text(account.points, account.cash),
+        ]
+    )
+    return card(header(title, "grey"), [markdown(text)], summary=title)

@@ -1,0 +1,176 @@
+"""Telling the right people when balances change: one card a window (a minute) to the notice
+chats listing every account whose balance moved, and a short message to each referrer whose
+bonus grew (with `REFERRAL_BOT_NOTIFY_REFERRERS=1`).
+
+A balance event's change is recorded in the transaction that applies it, together with the
+inbox events that will tell it: the window's batch (`bot.notice_batch`, keyed by the window, so
+every process sharing the database queues it once, due at the window's end) and, for a referrer,
+`bot.tell_referrer` keyed by the change. The sends carry uuids of the same keys, so a retry or
+a restart never tells a change twice and loses none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from bot.accounts import Cash
+from bot.feishu.openapi import OpenApiError
+from bot.records.notices import Change, NoticeBook
+from bot.records.store import from_iso, to_iso, utcnow
+from bot.worker import RetryLater
+from cards.notice import BalanceLine, balance_notice_card, referrer_card
+from cards.text import Text, escape_md
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+BATCH = "bot.notice_batch"
+TELL_REFERRER = "bot.tell_referrer"
+WINDOW = timedelta(minutes=1)
+
+
+def window_start(moment: datetime, window: timedelta) -> datetime:
+    seconds = window.total_seconds()
+    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
+
+
+def apply_balance(
+    services: Services, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
+) -> bool:
+    """Apply a balance event to the records and queue its telling, in one transaction; False
+    when the event is older than what the records hold."""
+    settings = services.settings
+    if not settings.notice_chats and not settings.notify_referrers:
+        return services.accounts.apply_balance(account_id, points, cash, as_of)
+    now = utcnow()
+    window = window_start(now, services.notice_window)
+    due = window + services.notice_window - now
+
+    def tell(db, before: tuple[int, tuple[Cash, ...]]) -> None:
+        change_id = NoticeBook.record(db, account_id, before, (points, cash), as_of, window)
+        if change_id is None:
+            return
+        key = to_iso(window)
+        if settings.notice_chats:
+            services.inbox.enqueue(BATCH, {"window": key}, key=key, delay=due, notify=False)
+        grew = points > before[0] or any(
+            c.amount > dict((b.currency, b.amount) for b in before[1]).get(c.currency, Decimal(0))
+            for c in cash
+        )
+        if settings.notify_referrers and grew:
+            services.inbox.enqueue(
+                TELL_REFERRER, {"change": change_id}, key=str(change_id), notify=False
+            )
+
+    applied = services.accounts.apply_balance(account_id, points, cash, as_of, then=tell)
+    if applied:
+        services.inbox.notify()
+    return applied
+
+
+def send_batch(services: Services, event_id: str, payload: dict) -> None:
+    """The window's card to every notice chat: each account once, its changes summed."""
+    window = from_iso(payload["window"])
+    changes = services.notices.untold(window)
+    if not changes:
+        return
+    card = balance_notice_card(_lines(services, changes))
+    trouble: OpenApiError | None = None
+    for chat_id in services.settings.notice_chats:
+        try:
+            services.messenger.send_card(
+                chat_id, card, uuid=_uuid("notice", payload["window"], chat_id)
+            )
+        except OpenApiError as exc:
+            if exc.transient:
+                trouble = exc
+            else:
+                log.warning("balance notice not posted to %s: %s", chat_id, exc)
+    if trouble is not None:  # the chats that got it drop the repeat (same uuid)
+        raise RetryLater(f"balance notice of {payload['window']}: {trouble}")
+    services.notices.mark_told([c.id for c in changes])
+
+
+def _lines(services: Services, changes: list[Change]) -> list[BalanceLine]:
+    by_account: OrderedDict[str, list[Change]] = OrderedDict()
+    for change in changes:
+        by_account.setdefault(change.account_id, []).append(change)
+    lines = []
+    for account_id, moves in by_account.items():
+        points = sum(m.points_delta for m in moves)
+        cash: dict[str, Decimal] = {}
+        for move in moves:
+            for c in move.cash_delta:
+                cash[c.currency] = cash.get(c.currency, Decimal(0)) + c.amount
+        latest = moves[-1]
+        lines.append(
+            BalanceLine(
+                who=_who(services, account_id),
+                account_id=account_id,
+                points_delta=points,
+                cash_delta=tuple(
+                    Cash(cur, amount) for cur, amount in sorted(cash.items()) if amount
+                ),
+                points=latest.points,
+                cash=latest.cash,
+            )
+        )
+    return lines
+
+
+def _who(services: Services, account_id: str) -> Text:
+    """The referrer's name (each reader's language), else the contact, else the ID."""
+    record = services.accounts.get(account_id)
+    referrer = record.account.referrer if record and record.account else None
+    if referrer is not None and (referrer.name_en or referrer.name_zh):
+        en = referrer.name_en or referrer.name_zh or ""
+        zh = referrer.name_zh or referrer.name_en or ""
+        return Text(f"**{escape_md(en)}**", f"**{escape_md(zh)}**")
+    if record is not None and record.contact:
+        return Text.same(f"**{escape_md(record.contact)}**")
+    return Text.same(f"**{account_id}**")
+
+
+def tell_referrer(services: Services, event_id: str, payload: dict) -> None:
+    """A one-to-one card to the referrer whose bonus grew; their open_id is the referrer id
+    get_account_assets gives (asked for once, should the records not know it yet)."""
+    change = services.notices.get(payload["change"])
+    if change is None:
+        return
+    open_id = _referrer_open_id(services, change.account_id)
+    if not open_id:
+        log.info("no referrer known for %s; nobody to tell", change.account_id)
+        return
+    card = referrer_card(change.points_delta, change.cash_delta, change.points, change.cash)
+    try:
+        services.messenger.send_card_to_person(open_id, card, uuid=f"referrer-{change.id}")
+    except OpenApiError as exc:
+        if exc.transient:
+            raise RetryLater(f"could not tell the referrer of {change.account_id}: {exc}") from None
+        log.warning("could not tell the referrer of %s: %s", change.account_id, exc)
+
+
+def _referrer_open_id(services: Services, account_id: str) -> str | None:
+    record = services.accounts.get(account_id)
+    referrer = record.account.referrer if record and record.account else None
+    if referrer is None or not referrer.id:
+        try:
+            account = services.gateway.get_assets(account_id)
+        except OpenApiError as exc:
+            if exc.transient:
+                raise RetryLater(f"could not fetch {account_id}: {exc}") from None
+            return None
+        services.accounts.remember(account)
+        referrer = account.referrer
+    return referrer.id if referrer else None
+
+
+def _uuid(kind: str, *parts: str) -> str:
+    return f"{kind}-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+INTERNAL_ROUTES = {BATCH: send_batch, TELL_REFERRER: tell_referrer}
