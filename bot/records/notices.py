@@ -91,10 +91,11 @@ class NoticeBook:
         )
         return table.last_pk
 
-    def untold(self, up_to_window: datetime) -> list[Change]:
-        """Changes not yet in a notice, of windows up to this one, oldest first."""
+    def untold(self, window: datetime) -> list[Change]:
+        """The window's changes not yet in a notice, oldest first (each change belongs to the
+        batch of its own window only, so two batches never tell one change)."""
         rows = self._database.db["balance_changes"].rows_where(
-            "told = 0 AND window <= ?", [to_iso(up_to_window)], order_by="id"
+            "told = 0 AND window = ?", [to_iso(window)], order_by="id"
         )
         return [_change(row) for row in rows]
 
