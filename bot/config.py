@@ -23,7 +23,7 @@ DEFAULTS: dict[str, str | None] = {
     "LARK_APP_ID": None,
     "LARK_APP_SECRET": None,
     "LARK_ENCRYPT_KEY": "",
-    "LARK_VERIFICATION_TOKEN": None,
+    "LARK_VERIFICATION_TOKEN": "",  # required for webhook (checked with the transport)
     "LARK_DOMAIN": "https://open.feishu.cn",
     "REFERRAL_BOT_HOST": "127.0.0.1",
     "REFERRAL_BOT_PORT": "8000",
@@ -39,7 +39,10 @@ DEFAULTS: dict[str, str | None] = {
     "REFERRAL_BOT_NOTICE_CHATS": "",
     "REFERRAL_BOT_NOTIFY_REFERRERS": "0",
     "REFERRAL_BOT_OFFBOARDING": "ask",
+    "REFERRAL_BOT_TRANSPORT": "webhook",
+    "REFERRAL_BOT_PUBLIC_URL": "",
 }
+TRANSPORTS = ("webhook", "long_connection")
 OFFBOARDING_MODES = ("ask", "disable", "off")
 SECRETS = ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY", "LARK_VERIFICATION_TOKEN")
 
@@ -73,6 +76,9 @@ class Settings:
     notice_chats: tuple[str, ...] = ()
     notify_referrers: bool = False
     offboarding: str = "ask"  # ask | disable | off
+    # webhook: Feishu posts to our URL; long_connection: we dial Feishu (no public URL needed).
+    transport: str = "webhook"
+    public_url: str = ""  # where Feishu reaches the bot (doctor checks it)
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"Settings(app_id={self.app_id!r}, domain={self.domain!r}, port={self.port})"
@@ -168,8 +174,26 @@ def _validate(values: dict[str, str]) -> Settings:
             f"REFERRAL_BOT_OFFBOARDING must be one of {', '.join(OFFBOARDING_MODES)},"
             f" got {values['REFERRAL_BOT_OFFBOARDING']!r}"
         )
+    transport = values["REFERRAL_BOT_TRANSPORT"].strip().lower()
+    if transport not in TRANSPORTS:
+        raise ConfigError(
+            f"REFERRAL_BOT_TRANSPORT must be one of {', '.join(TRANSPORTS)},"
+            f" got {values['REFERRAL_BOT_TRANSPORT']!r}"
+        )
+    public_url = values["REFERRAL_BOT_PUBLIC_URL"].rstrip("/")
+    if public_url and urlsplit(public_url).scheme not in ("http", "https"):
+        raise ConfigError(
+            "REFERRAL_BOT_PUBLIC_URL must be a URL like https://bot.example.com,"
+            f" got {public_url!r}"
+        )
     allow_unsigned = _flag(values, "REFERRAL_BOT_ALLOW_UNSIGNED")
-    if not values["LARK_ENCRYPT_KEY"] and not allow_unsigned:
+    # Over the long connection the connection itself is authenticated: pushes carry no
+    # signature and no token to check.
+    if transport == "webhook" and not values["LARK_VERIFICATION_TOKEN"]:
+        raise ConfigError(
+            "missing required setting LARK_VERIFICATION_TOKEN (environment or app.yaml)"
+        )
+    if transport == "webhook" and not values["LARK_ENCRYPT_KEY"] and not allow_unsigned:
         # Without it pushes are not signed, and anyone who learns the verification token (it
         # travels in every body) could send commands as an admin.
         raise ConfigError(
@@ -196,6 +220,8 @@ def _validate(values: dict[str, str]) -> Settings:
         notice_chats=_split(values["REFERRAL_BOT_NOTICE_CHATS"]),
         notify_referrers=_flag(values, "REFERRAL_BOT_NOTIFY_REFERRERS"),
         offboarding=offboarding,
+        transport=transport,
+        public_url=public_url,
     )
 
 

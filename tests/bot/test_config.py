@@ -79,6 +79,8 @@ def test_secrets_never_show_in_repr():
         (REQUIRED | {"LARK_DOMAIN": "open.feishu.cn"}, None, "LARK_DOMAIN"),
         ({**REQUIRED, "LARK_ENCRYPT_KEY": ""}, None, "LARK_ENCRYPT_KEY"),
         (REQUIRED | {"REFERRAL_BOT_OFFBOARDING": "fire"}, None, "REFERRAL_BOT_OFFBOARDING"),
+        (REQUIRED | {"REFERRAL_BOT_TRANSPORT": "pigeon"}, None, "REFERRAL_BOT_TRANSPORT"),
+        (REQUIRED | {"REFERRAL_BOT_PUBLIC_URL": "bot.example"}, None, "REFERRAL_BOT_PUBLIC_URL"),
         (
             REQUIRED | {"REFERRAL_BOT_RECONCILE_CRON": "monthly"},
             None,
@@ -125,3 +127,15 @@ def test_serve_stops_with_one_line_and_exit_code_2(tmp_path, args, env, expected
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_long_connection_needs_no_encrypt_key_nor_token():
+    settings = load_settings(
+        None,
+        {
+            "LARK_APP_ID": "cli_1",
+            "LARK_APP_SECRET": "s",
+            "REFERRAL_BOT_TRANSPORT": "long_connection",
+        },
+    )
+    assert settings.transport == "long_connection" and settings.encrypt_key == ""
