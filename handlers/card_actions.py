@@ -140,10 +140,13 @@ class CardActions:
             raise
         if press.action not in MONEY_ACTIONS:
             self._audit(press, "ok")
+        else:  # they audit what they decided themselves; count the press by its answer
+            self._services.metrics.presses.labels(press.action, outcome.kind).inc()
         inbox.end_press(press.event_id, ok=True)
         return outcome
 
     def _audit(self, press: Press, outcome: str, detail: str | None = None) -> None:
+        self._services.metrics.presses.labels(press.action, outcome).inc()
         self._services.audit.record(
             actor=press.open_id,
             action=press.action,

@@ -109,6 +109,7 @@ def _audit(
     outcome: str,
     detail: str | None = None,
 ) -> None:
+    services.metrics.commands.labels(action, outcome).inc()
     services.audit.record(
         actor=asker.open_id,
         action=action,

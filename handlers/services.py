@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.feishu.contacts import Contacts
 from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
+from bot.metrics import Metrics
 from bot.records.inbox import Inbox
 from bot.records.notices import NoticeBook
 from bot.records.store import AccountBook, AuditLog, Welcomes
@@ -35,3 +36,4 @@ class Services:
     notices: NoticeBook
     # Balance notices gather a window's changes into one card (tests shorten it).
     notice_window: timedelta = timedelta(minutes=1)
+    metrics: Metrics = field(default_factory=Metrics)

@@ -24,6 +24,7 @@ from lark_oapi.core.model import BaseResponse
 
 from bot.config import Settings
 from bot.feishu.ratelimit import Priority, RateLimitTimeout, SlidingWindowLimiter
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +183,10 @@ class OpenApi:
         limits: dict[str, tuple[int, float]] | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client = client
+        self.metrics = metrics or Metrics()
         self.reachability = Reachability()
         self._cache = cache
         self._retry = retry or RetryPolicy()
@@ -205,6 +208,24 @@ class OpenApi:
     ) -> R:
         """Send until success or a final failure. Non-idempotent calls are retried only when
         Feishu certainly did not act on them (refused connection, rate limit, bad token)."""
+        try:
+            response = self._call(operation, send, idempotent, priority, limiter, deadline)
+        except OpenApiError as exc:
+            outcome = "rate_limited" if exc.rate_limited else str(exc.code or "no_answer")
+            self.metrics.openapi_calls.labels(operation, outcome).inc()
+            raise
+        self.metrics.openapi_calls.labels(operation, "ok").inc()
+        return response
+
+    def _call(
+        self,
+        operation: str,
+        send: Callable[[], R],
+        idempotent: bool,
+        priority: Priority,
+        limiter: SlidingWindowLimiter | None,
+        deadline: float | None,
+    ) -> R:
         limiter = limiter or self.limiters.get(operation)
         deadline = deadline or time.monotonic() + 60
         attempt = 0
@@ -212,6 +233,7 @@ class OpenApi:
             attempt += 1
             slot = None
             if limiter is not None:
+                asked = time.monotonic()
                 try:
                     slot = limiter.acquire(priority, timeout=max(0.0, deadline - time.monotonic()))
                 except RateLimitTimeout:
@@ -222,10 +244,16 @@ class OpenApi:
                         transient=True,
                         may_have_acted=False,
                     ) from None
+                waited = time.monotonic() - asked
+                if waited > 0.01:
+                    self.metrics.ratelimit_waits.labels(operation).inc()
+                    self.metrics.ratelimit_wait_seconds.labels(operation).inc(waited)
+            sent = time.monotonic()
             try:
                 response = send()
             except Exception as exc:
                 response, failure = None, exc
+            self.metrics.openapi_latency.labels(operation).observe(time.monotonic() - sent)
             error = _failure(operation, failure) if response is None else None
             if slot is not None:
                 limiter.release(slot, counted=error is None or error.may_have_acted)
