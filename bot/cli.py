@@ -46,9 +46,21 @@ def main(argv: list[str] | None = None) -> int:
         "(a header row is skipped)",
     )
     importer.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the settings and the app's set-up in Feishu",
+        description="Check the settings, the credentials, the bot, each permission the bot "
+        "uses, the digest and notice chats, the admins and the way Feishu reaches the bot. "
+        "One line per check: ok, warn (not failing) or FAIL with what to fix. Nothing is "
+        "created, changed or posted.",
+        epilog="exit status: 0 all pass, 1 some fail, 2 settings missing or unreadable",
+    )
+    doctor.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     args = parser.parse_args(argv)
     if args.command == "import":  # logs only warnings, printed above its progress bar
         return _import(args.file, args.config)
+    if args.command == "doctor":  # its report is the output; no log lines among it
+        return _doctor(args.config)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -87,6 +99,19 @@ def _serve(config_path: str | None) -> int:
     log.info("stopping: finishing in-flight work")
     bot.stop()
     return 0
+
+
+def _doctor(config_path: str | None) -> int:
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
+    from bot.doctor import line, run_doctor
+
+    checks = run_doctor(settings, on_check=lambda check: print(line(check), flush=True))
+    return 0 if all(check.ok for check in checks) else 1
 
 
 def _import(path: str, config_path: str | None) -> int:
