@@ -33,6 +33,19 @@ scope its calls answer 99991672; without a field scope the field is silently lef
 set_contact_range(open_ids | None) / contact_range (others: 41050, unknown to batch_get_id).
 reset() forgets everything and restores the defaults.
 
+Long connection (WebSocket) mode, as `lark.ws.Client(app_id, app_secret, domain=emu.url)` uses
+it: `POST /callback/ws/endpoint` (no token; wrong AppID/AppSecret: code 1000040351, fatal to
+the SDK) hands out `ws://127.0.0.1:<port>/ws?device_id=..&service_id=..` and the ClientConfig
+(`ws_client_config`, live: pongs carry changes); the socket speaks pbbp2 frames (pong to ping,
+events and card callbacks as `type=event` data frames, split under 1 MiB). `ws_connections`;
+`ws_push(event, timeout=10)` -> the decoded ack ({"code": 200} or {"code": 200, "data": {...}}),
+pushed again to a random connection every `ws_ack_timeout` (Emulator(ws_ack_timeout=3.0)) until
+acked, TimeoutError after `timeout`; a card.action.trigger answer's card is applied to the
+message (latest_card); `ws_log` (message_id, event_type, acked, answer, attempts). Knobs:
+ws_drop_all (abrupt close), ws_go_silent(seconds) (no pong, no delivery, connection open),
+ws_refuse_new(seconds) (endpoint code 1, handshakes HTTP 503), at most `ws_max_connections`
+(50) per app (more: handshake HTTP 514, handshake-autherrcode 1000040350, fatal to the SDK).
+
 Feishu -> bot: `events` (message_event with user_mention / bot_mention, card_action,
 assets_update_event, p2p_chat_entered_event, bot_menu_event, user_deleted_event,
 url_verification, encrypt, signed_headers, deliver) and the emulator's own builders, which use

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .protocol import FREQUENCY_LIMIT, MSG_FREQUENCY_LIMIT, rate_limited
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter, reset_header
@@ -24,6 +25,7 @@ class Context:
     # replaced whole (never mutated), so handlers may read them without a lock
     scopes: frozenset[str] = DEFAULT_SCOPES
     contact_range: frozenset[str] | None = None  # open_ids the app may see; None: everyone
+    ws: Any = None  # the long-connection server (ws.LongConnection), once made
 
     def in_contact_range(self, employee: Employee) -> bool:
         scope = self.contact_range

@@ -17,6 +17,7 @@ from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
 from .server import HttpServer, Pipeline
 from .state import Call, CardToken, Employee, Message, State, money
+from .ws import DEFAULT_PART_SIZE, LongConnection
 
 log = logging.getLogger("bot.emulator")
 
@@ -67,6 +68,10 @@ class Emulator:
         tenant_key: str = "tenant_emulated",
         bot_open_id: str = "ou_bot",
         bot_name: str = "referral-bot",
+        ws_ack_timeout: float = 3.0,
+        ws_max_connections: int = 50,
+        ws_part_size: int = DEFAULT_PART_SIZE,
+        ws_client_config: dict[str, int] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -86,6 +91,15 @@ class Emulator:
             bot_name=bot_name,
         )
         self._server: HttpServer | None = None
+        self._ws = LongConnection(
+            self._ctx,
+            host,
+            ack_timeout=ws_ack_timeout,
+            max_connections=ws_max_connections,
+            part_size=ws_part_size,
+            client_config=ws_client_config,
+        )
+        self._ctx.ws = self._ws
         # orders outage(), end_outage(), stop() and the timer that ends a "refuse" outage
         self._outage_lock = threading.RLock()
         self._outage_timer: threading.Timer | None = None
@@ -115,6 +129,7 @@ class Emulator:
         if self._server is None:
             self._server = HttpServer(Pipeline(self._ctx, self._knobs), self.host, self.port)
             self._server.start()
+        self._ws.start()
         return self
 
     def stop(self) -> None:
@@ -122,6 +137,7 @@ class Emulator:
         with self._outage_lock:
             self._cancel_outage_timer()
             self._knobs.end_outage()
+            self._ws.stop()
             if self._server is not None:
                 self._server.stop()
                 self._server = None
@@ -594,6 +610,46 @@ class Emulator:
             tenant_key=self.tenant_key,
         )
 
+    # --- long connection (WebSocket) mode ---------------------------------------------------
+    @property
+    def ws_connections(self) -> int:
+        """Open long connections of this app."""
+        return self._ws.connections
+
+    def ws_push(self, payload: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
+        """Push an event or callback (a schema-2.0 envelope, plain JSON) as a data frame to one
+        random open connection and return its decoded ack: {"code": 200}, {"code": 500}, or
+        {"code": 200, "data": {...}} (the handler's answer, base64 JSON on the wire). Without an
+        ack within `ws_ack_timeout` (3 s) it is pushed again, same message_id, to a random
+        connection; while none is open (or the socket is silent) it waits for one. TimeoutError
+        after `timeout`. A card.action.trigger answer's `card` (raw: `data`) is applied to the
+        message's card, as Feishu does (see `latest_card`)."""
+        return self._ws.push(payload, timeout=timeout)
+
+    @property
+    def ws_log(self) -> list[dict[str, Any]]:
+        """Each ws_push, oldest first: message_id, event_type, acked, answer, attempts."""
+        return self._ws.log
+
+    @property
+    def ws_client_config(self) -> dict[str, int]:
+        """The ClientConfig the endpoint and every pong carry (change it in place, and pongs
+        carry the change)."""
+        return self._ws.client_config
+
+    def ws_drop_all(self) -> None:
+        """Close every long connection abruptly (no close frame), as a network cut does."""
+        self._ws.drop_all()
+
+    def ws_go_silent(self, seconds: float) -> None:
+        """For `seconds`: no pong to pings and no delivery; the connections stay open."""
+        self._ws.go_silent(seconds)
+
+    def ws_refuse_new(self, seconds: float) -> None:
+        """For `seconds`: the endpoint answers code 1 (system busy, the SDK retries) and socket
+        handshakes get HTTP 503; open connections are left alone."""
+        self._ws.refuse_new(seconds)
+
     # --- housekeeping ------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget accounts, employees, chats, messages, calls and knobs (scopes and the contact
@@ -604,3 +660,4 @@ class Emulator:
         self._ctx.limiter.reset()
         self._ctx.scopes = scopes.DEFAULT_SCOPES
         self._ctx.contact_range = None
+        self._ws.reset()

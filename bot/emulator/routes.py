@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import auth, contact, im, referral
+from . import auth, contact, im, referral, ws
 from .context import Context
 from .protocol import Request
 
@@ -16,7 +16,7 @@ Handler = Callable[[Context, Request], dict[str, Any]]
 HIRE_OPERATIONS = frozenset(
     {"create", "enable", "deactivate", "get_account_assets", "withdraw", "reconciliation"}
 )
-UNAUTHENTICATED = frozenset({"tenant_token", "app_token"})
+UNAUTHENTICATED = frozenset({"tenant_token", "app_token", "ws_endpoint"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ ROUTES: list[Route] = [
     _route("PATCH", "/open-apis/im/v1/messages/:message_id", "message_patch", im.message_patch),
     _route("POST", "/open-apis/interactive/v1/card/update", "card_update", im.card_update),
     _route("GET", "/open-apis/bot/v3/info", "bot_info", im.bot_info),
+    # long connection: the SDK posts to {domain}/callback/ws/endpoint (no /open-apis prefix)
+    _route("POST", "/callback/ws/endpoint", "ws_endpoint", ws.endpoint),
     # literal sub-path before the :user_id pattern
     _route("POST", f"{CONTACT}/batch_get_id", "contact_batch_get_id", contact.batch_get_id),
     _route("GET", f"{CONTACT}/:user_id", "contact_user_get", contact.user_get),
