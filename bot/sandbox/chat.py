@@ -63,17 +63,17 @@ class Chats:
         # Feishu shows the answer's card until a later update of that message replaces it.
         self._answered: dict[str, tuple[dict[str, Any], int]] = {}
 
-    @property
-    def _bot_url(self) -> str:
-        assert self._world.bot is not None, "the sandbox is not started"
-        return self._world.bot.url
-
     def _push(self, path: str, payload: dict[str, Any]) -> events.DeliveryResult:
         """Deliver an event or callback to the bot, encrypted and signed as Feishu does."""
-        return events.deliver(self._bot_url + path, payload, encrypt_key=self._world.encrypt_key)
+        return self._world.push(path, payload)
 
     def chat_ids(self) -> set[str]:
         return {self._world.hr_chat} | {self._world.p2p_chat(p.open_id) for p in self._world.people}
+
+    def readable_chat_ids(self) -> set[str]:
+        """The chats whose feed can be read: the page's, and the one-to-one chat of everyone in
+        the directory (what the bot told a referrer who is not one of the page's people)."""
+        return self.chat_ids() | {self._world.p2p_chat(e.open_id) for e in self._world.directory}
 
     def people(self) -> list[dict[str, Any]]:
         """Whom the page can @-mention: the emulator's directory, without those who left."""
@@ -210,7 +210,7 @@ class Chats:
     def feed(self, chat_id: str) -> list[dict[str, Any]]:
         """Everything a chat shows, oldest first: people's messages and menu choices, and the
         bot's cards."""
-        if chat_id not in self.chat_ids():
+        if chat_id not in self.readable_chat_ids():
             raise UnknownChat(chat_id)
         people = {p.open_id: p for p in self._world.people}
         with self._lock:

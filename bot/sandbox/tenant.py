@@ -1,10 +1,12 @@
 """The emulated tenant as the page shows and changes it: directory, accounts, Open API log,
-and the digest posted on demand."""
+and the digest posted on demand. What changes in Feishu that Feishu tells apps about (a bonus
+landing in an enabled account, someone leaving) is pushed to the bot as Feishu pushes it."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,23 +23,33 @@ class BadInput(ValueError):
     """What the page sent cannot be applied; the message says why."""
 
 
+class AlreadyLeft(Exception):
+    """The person left before: Feishu tells an app once."""
+
+
 class Tenant:
     def __init__(self, world: World) -> None:
         self._world = world
+        self._leaving = threading.Lock()
 
     def directory(self) -> list[dict[str, Any]]:
         people = {p.open_id for p in self._world.people if p.admin}
-        return [
-            {
-                "open_id": e.open_id,
-                "name_en": e.name_en,
-                "name_zh": e.name_zh,
-                "email": e.email,
-                "mobile": f"+{e.mobile[0]} {e.mobile[1]}" if e.mobile else None,
-                "admin": e.open_id in people,
-            }
-            for e in self._world.directory
-        ]
+        rows = []
+        for listed in self._world.directory:
+            # The emulator's record: it knows who has left since.
+            e = self._world.emulator.employee(listed.open_id) or listed
+            rows.append(
+                {
+                    "open_id": e.open_id,
+                    "name_en": e.name_en,
+                    "name_zh": e.name_zh,
+                    "email": e.email,
+                    "mobile": f"+{e.mobile[0]} {e.mobile[1]}" if e.mobile else None,
+                    "admin": e.open_id in people,
+                    "left": e.resigned,
+                }
+            )
+        return rows
 
     def accounts(self) -> list[dict[str, Any]]:
         names = {e.open_id: (e.name_en, e.name_zh) for e in self._world.directory}
@@ -94,9 +106,50 @@ class Tenant:
         if not points_n and not cash:
             raise BadInput("give points or a cash amount")
         try:
-            self._world.emulator.add_bonus(account_id, points=points_n, cash=cash)
+            added = self._world.emulator.add_bonus(account_id, points=points_n, cash=cash)
         except KeyError:
             raise LookupError(f"no referral account {account_id}") from None
+        account = self._account(account_id)
+        # The bonus lands as in Feishu: Hire tells the app the balance now. Feishu sends
+        # balance events for enabled accounts only, so a disabled one's bonus stays unsaid.
+        pushed = None
+        if added["status"] == 1:
+            event = self._world.emulator.assets_update_event(
+                account_id, token=self._world.verification_token
+            )
+            pushed = self._push(event)
+        return {**account, "event": pushed}
+
+    def leave(self, open_id: str) -> dict[str, Any]:
+        """The person leaves the company: the directory shows them resigned and Feishu pushes
+        contact.user.deleted_v3 to the bot."""
+        if open_id not in {e.open_id for e in self._world.directory}:
+            raise LookupError(f"nobody in the directory has the open_id {open_id!r}")
+        emulator = self._world.emulator
+        with self._leaving:  # a double click makes one leaver, told once
+            employee = emulator.employee(open_id)
+            if employee is None:
+                raise LookupError(f"nobody in the directory has the open_id {open_id!r}")
+            if employee.resigned:
+                raise AlreadyLeft(f"{employee.display_name} has already left")
+            event = emulator.user_deleted_event(open_id, token=self._world.verification_token)
+        pushed = self._push(event)
+        row = next(row for row in self.directory() if row["open_id"] == open_id)
+        return {**row, "event": pushed}
+
+    def _push(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Push an event to the bot as Feishu does; what became of it, for the page to show."""
+        header = event["header"]
+        told = {"type": header["event_type"], "event_id": header["event_id"]}
+        try:
+            result = self._world.push("/webhook/event", event)
+        except OSError as exc:  # the bot is not answering: the change in Feishu stands
+            log.warning("could not push %s to the bot: %s", told["type"], exc)
+            return {**told, "status": None, "error": str(exc)}
+        error = None if result.status == 200 else result.body
+        return {**told, "status": result.status, "error": error}
+
+    def _account(self, account_id: str) -> dict[str, Any]:
         return next(a for a in self.accounts() if a["account_id"] == account_id)
 
     def set_enabled(self, account_id: str, enabled: bool) -> dict:
@@ -104,7 +157,7 @@ class Tenant:
             self._world.emulator.set_status(account_id, 1 if enabled else 2)
         except KeyError:
             raise LookupError(f"no referral account {account_id}") from None
-        return next(a for a in self.accounts() if a["account_id"] == account_id)
+        return self._account(account_id)
 
     def post_digest(self) -> str:
         """Post the digest card into the HR group now, as the schedule would; returns its id."""

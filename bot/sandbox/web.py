@@ -10,8 +10,8 @@ from flask import Flask, jsonify, request, send_from_directory
 
 from bot.sandbox import mentions
 from bot.sandbox.chat import Chats, NotYourChat, UnknownChat, UnknownMenuItem
-from bot.sandbox.tenant import BadInput, Tenant
-from bot.sandbox.world import BOT_NAME, BOT_OPEN_ID, World
+from bot.sandbox.tenant import AlreadyLeft, BadInput, Tenant
+from bot.sandbox.world import BOT_NAME, BOT_OPEN_ID, NOTICE_WINDOW, World
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
                 "group": {"chat_id": world.hr_chat, "name_en": "HR group", "name_zh": "HR 群"},
                 # Whom a card's `<at id=…></at>` names: Feishu shows each reader "@Name".
                 "names": names(),
+                # Balance changes are told in the HR group once per this many seconds.
+                "notice_window": NOTICE_WINDOW.total_seconds(),
                 "emulator_url": world.emulator.url,
                 "bot_url": world.bot.url if world.bot else None,
             }
@@ -172,6 +174,15 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
     def status(account_id: str):
         try:
             return jsonify(tenant.set_enabled(account_id, bool(_body().get("enabled"))))
+        except LookupError as exc:
+            return _error(str(exc), 404)
+
+    @app.post("/api/directory/<open_id>/leave")
+    def leave(open_id: str):
+        try:
+            return jsonify(tenant.leave(open_id))
+        except AlreadyLeft as exc:
+            return _error(str(exc), 409)
         except LookupError as exc:
             return _error(str(exc), 404)
 

@@ -8,18 +8,25 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bot.app import ReferralBot
 from bot.config import Settings
-from bot.emulator import Employee, Emulator
+from bot.emulator import Employee, Emulator, events
 
 log = logging.getLogger(__name__)
 
 BOT_OPEN_ID = "ou_bot"
 BOT_NAME = "referral-bot"
 HR_CHAT = "oc_hr_group"
+# Balance changes are told in one card per window. Facing Feishu the window is a minute (one
+# card a minute at most, however many bonuses land); someone trying the sandbox adds a bonus
+# and waits for the card, so here it is a few seconds: short enough to watch it land, long
+# enough to gather bonuses added one after another into one card.
+NOTICE_WINDOW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,9 @@ class World:
             # A copy each: worlds in one process (tests) must not share mutable records.
             self.emulator.add_employee(replace(employee))
         self._tmp = tempfile.mkdtemp(prefix="referral-sandbox-")
-        self.bot = ReferralBot(self._settings(str(Path(self._tmp) / "bot.db")))
+        self.bot = ReferralBot(
+            self._settings(str(Path(self._tmp) / "bot.db")), notice_window=NOTICE_WINDOW
+        )
         self.bot.start(serve=True, schedule=True)
         if self._seed:
             self._seed_accounts()
@@ -140,6 +149,11 @@ class World:
             # REFERRAL_BOT_WITHDRAW_APPROVERS unset: on the page, Li Hua asks and Li Na approves.
             withdraw_approvers=frozenset(),
             withdraw_self_approve=False,
+            # Balance changes and leavers are told in the HR group (the "ask" card's buttons
+            # are for its admins); each referrer whose bonus grew also hears it one-to-one.
+            notice_chats=(self.hr_chat,),
+            notify_referrers=True,
+            offboarding="ask",
         )
 
     def _seed_accounts(self) -> None:
@@ -159,6 +173,12 @@ class World:
             self.bot.services.accounts.remember(
                 account, contact=emails.get(open_id), registered_by=PEOPLE[0].open_id
             )
+
+    def push(self, path: str, payload: dict[str, Any]) -> events.DeliveryResult:
+        """Deliver an event (`/webhook/event`) or callback (`/webhook/card`) to the bot,
+        encrypted and signed as Feishu does for this tenant."""
+        assert self.bot is not None, "the sandbox is not started"
+        return events.deliver(self.bot.url + path, payload, encrypt_key=self.encrypt_key)
 
     def person(self, open_id: str) -> Person | None:
         return next((p for p in self.people if p.open_id == open_id), None)

@@ -1,6 +1,7 @@
 """The sandbox page in real headless Chromium: register, show, disable with confirmation; register
 by @-mention with the picker, and a non-admin's own account from the bot menu; a withdrawal asked
-for by one admin and approved by another, turning into the receipt."""
+for by one admin and approved by another, turning into the receipt; a bonus added in the tenant
+panel landing as a notice in the HR group, and someone leaving the company."""
 
 from __future__ import annotations
 
@@ -204,8 +205,10 @@ def test_one_admin_asks_to_withdraw_and_another_approves_the_receipt_in_place(
     expect(page.get_by_test_id("toast").filter(has_text="Bonus added")).to_be_visible()
     expect(account.get_by_test_id("points")).to_have_text("500")
 
-    # She asks in the HR group, where the other admin sees the request.
+    # She asks in the HR group, where the other admin sees the request. Feishu told the bot of
+    # the bonus: its notice comes first (so the cards counted below stay put).
     page.locator("[data-chat=group]").click()
+    expect(cards.filter(has_text="Referral balances changed")).to_have_count(1, timeout=15_000)
     account.get_by_test_id("withdraw-in-chat").click()
     expect(composer).to_have_value(f"/referral withdraw {account_id}")
     composer.press("Enter")
@@ -252,4 +255,70 @@ def test_one_admin_asks_to_withdraw_and_another_approves_the_receipt_in_place(
     expect(bubble.locator(".card-title")).to_have_text("提取回执")
     expect(bubble.get_by_test_id("mention")).to_have_text(["@李华", "@李娜"])
     assert len(sandbox.world.emulator.calls_for("withdraw")) == 1
+    assert errors == []
+
+
+def test_a_bonus_lands_as_a_notice_and_a_leaver_is_asked_about_in_the_hr_group(
+    sandbox: Sandbox, browser_page
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    page.locator("[data-chat=group]").click()
+    expect(page.locator("#chat-name")).to_have_text("HR group")
+    cards = page.get_by_test_id("bot-message")
+
+    # A bonus lands in Chen Jing's account: the tenant panel adds it and Feishu tells the bot.
+    (chen,) = [a for a in sandbox.tenant.accounts() if a["open_id"] == "ou_chen"]
+    account = page.locator(f"[data-account='{chen['account_id']}']")
+    account.locator(".in-points").fill("500")
+    account.locator(".in-amount").fill("300")
+    account.get_by_role("button", name="Add bonus").click()
+    expect(
+        page.get_by_test_id("toast").filter(has_text="Bonus added: Feishu told the bot")
+    ).to_be_visible()
+    expect(account.get_by_test_id("points")).to_have_text("1700")
+
+    # The window's notice lands in the HR group.
+    notice = cards.filter(has_text="Referral balances changed")
+    expect(notice).to_have_count(1, timeout=15_000)
+    expect(notice.locator(".card-header")).to_have_class(re.compile(r"\btpl-turquoise\b"))
+    expect(notice).to_contain_text("Chen Jing")
+    expect(notice).to_contain_text(chen["account_id"])
+    expect(notice).to_contain_text("Change: +500 points · +CNY 300.00")
+    expect(notice).to_contain_text("Now: 1,700 points · CNY 3,300.00")
+    # Chen Jing herself was told one-to-one (her chat is not one the page shows).
+    told = sandbox.world.emulator.messages_in(sandbox.world.p2p_chat("ou_chen"))
+    assert any("Your referral bonus grew" in str(m.content) for m in told)
+
+    # Zhao Lei leaves the company, from the directory.
+    page.locator("[data-tab=directory]").click()
+    row = page.locator("[data-person=ou_zhao]")
+    row.get_by_test_id("leave").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Zhao Lei leaves the company?")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(
+        page.get_by_test_id("toast").filter(has_text="Zhao Lei left the company")
+    ).to_be_visible()
+    expect(row.get_by_test_id("left")).to_have_text("Left")
+    expect(row.get_by_test_id("leave")).to_have_count(0)
+
+    # The bot asks the HR group; Keep decides it in place.
+    leaver = cards.filter(has_text="A referrer has left")
+    expect(leaver).to_have_count(1)
+    expect(leaver.get_by_role("button")).to_have_text(["Withdraw", "Disable", "Keep"])
+    expect(leaver).to_contain_text("300 points · CNY 800.50 · USD 120.00")
+    leaver.get_by_role("button", name="Keep").click()
+    expect(page.get_by_test_id("toast").filter(has_text="Account kept as it is")).to_be_visible()
+    expect(leaver).to_contain_text("Kept by @Li Hua")
+    expect(leaver.get_by_role("button")).to_have_count(0)
+    (zhao,) = [a for a in sandbox.tenant.accounts() if a["open_id"] == "ou_zhao"]
+    assert zhao["enabled"]
+    expect(cards).to_have_count(2)  # the notice and the leaver card, nothing else
     assert errors == []

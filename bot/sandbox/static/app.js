@@ -9,14 +9,21 @@ const UI = {
     emulator: "Feishu Open Platform (emulated)", postDigest: "Post digest now",
     accounts: "Accounts", directory: "Directory", calls: "API calls",
     cancel: "Cancel", confirm: "Confirm", direct: "Direct chat with the bot",
-    group: "HR group", groupMembers: "Members: HR people and referral-bot (digest lands here)",
+    group: "HR group", groupMembers: "Members: HR people and referral-bot (digest and notices land here)",
     directMembers: "One-to-one chat", bot: "Bot", admin: "admin", notAdmin: "not an admin",
     enabled: "Enabled", disabled: "Disabled", points: "Points", cash: "Cash",
     addBonus: "Add bonus", enable: "Enable", disable: "Disable", show: "Show in chat",
     withdraw: "Withdraw in chat",
     noAccounts: "No referral accounts yet.", noCalls: "The bot has made no Open API calls yet.",
     empty: "No messages yet. Try /referral help.", digestPosted: "Digest posted to the HR group",
-    bonusAdded: "Bonus added in the emulator; press Refresh on the card to see it",
+    bonusAdded: "Bonus added: Feishu told the bot; the notice comes to the HR group within {n} s",
+    bonusUntold: "Bonus added. The account is disabled, so Feishu tells the bot nothing",
+    eventRefused: "Bonus added, but the bot did not take Feishu's event: {why}",
+    leaves: "Leaves the company", left: "Left",
+    leaveTitle: "{name} leaves the company?",
+    leaveText: "The directory shows them as resigned and Feishu tells the bot (contact.user.deleted_v3). This cannot be undone in the sandbox.",
+    leftToast: "{name} left the company; Feishu told the bot",
+    leaveRefused: "{name} left, but the bot did not take Feishu's event: {why}",
     statusChanged: "Status changed in the emulator", failed: "Failed",
     you: "you", name: "Name", email: "Email", mobile: "Mobile", unsupported: "unsupported element",
     botMenu: "Bot menu", mentionSomeone: "Mention someone", nobody: "Nobody in the directory matches",
@@ -28,14 +35,21 @@ const UI = {
     emulator: "飞书开放平台（模拟）", postDigest: "立即发送摘要",
     accounts: "账户", directory: "通讯录", calls: "API 调用",
     cancel: "取消", confirm: "确定", direct: "与机器人单聊",
-    group: "HR 群", groupMembers: "成员：HR 与 referral-bot（摘要发到这里）",
+    group: "HR 群", groupMembers: "成员：HR 与 referral-bot（摘要和通知发到这里）",
     directMembers: "单聊", bot: "机器人", admin: "管理员", notAdmin: "非管理员",
     enabled: "已启用", disabled: "已停用", points: "积分", cash: "现金",
     addBonus: "增加奖励", enable: "启用", disable: "停用", show: "在聊天中查看",
     withdraw: "在聊天中提取",
     noAccounts: "还没有内推账户。", noCalls: "机器人还没有调用开放平台 API。",
     empty: "还没有消息。试试 /referral help。", digestPosted: "摘要已发送到 HR 群",
-    bonusAdded: "已在模拟器中增加奖励；点击卡片上的刷新查看",
+    bonusAdded: "已增加奖励：飞书已通知机器人，{n} 秒内 HR 群会收到通知",
+    bonusUntold: "已增加奖励。账户已停用，飞书不会通知机器人",
+    eventRefused: "已增加奖励，但机器人未接受飞书事件：{why}",
+    leaves: "离职", left: "已离职",
+    leaveTitle: "{name} 离职？",
+    leaveText: "通讯录会显示其已离职，飞书会通知机器人（contact.user.deleted_v3）。沙盒中无法撤销。",
+    leftToast: "{name} 已离职，飞书已通知机器人",
+    leaveRefused: "{name} 已离职，但机器人未接受飞书事件：{why}",
     statusChanged: "已在模拟器中修改状态", failed: "失败",
     you: "你", name: "姓名", email: "邮箱", mobile: "手机", unsupported: "不支持的元素",
     botMenu: "机器人菜单", mentionSomeone: "提及同事", nobody: "通讯录中没有匹配的人",
@@ -674,11 +688,16 @@ function renderAccounts() {
       onsubmit: async (event) => {
         event.preventDefault();
         try {
-          await api(`/api/accounts/${acc.account_id}/bonus`, {
+          const added = await api(`/api/accounts/${acc.account_id}/bonus`, {
             points: points.value, amount: amount.value, currency: currency.value,
           });
           document.activeElement.blur();
-          toast(t("bonusAdded"), "success");
+          // Feishu pushes the new balance to the bot for an enabled account only.
+          const event = added.event;
+          if (!event) toast(t("bonusUntold"), "info");
+          else if (event.status === 200) toast(fill(t("bonusAdded"), { n: state.config.notice_window }), "success");
+          else toast(fill(t("eventRefused"), { why: eventTrouble(event) }), "warning");
+          refreshSoon();
         } catch (error) {
           toast(error.message, "error");
         }
@@ -726,14 +745,52 @@ function renderDirectory() {
   const table = el("table", { class: "grid" },
     el("tr", {}, el("th", { text: t("name") }), el("th", { text: "open_id" }), el("th", { text: t("email") }), el("th", { text: t("mobile") })));
   for (const e of state.tenant.directory) {
-    table.append(el("tr", {},
-      el("td", {}, state.lang === "zh_cn" ? e.name_zh : e.name_en,
-        e.admin ? el("span", { class: "text-tag tag-blue", text: t("admin") }) : null),
+    const name = state.lang === "zh_cn" ? e.name_zh : e.name_en;
+    const action = e.left
+      ? el("span", { class: "text-tag tag-grey", "data-testid": "left", text: t("left") })
+      : el("button", {
+        type: "button", class: "btn btn-text btn-small btn-leave", "data-testid": "leave", text: t("leaves"),
+        onclick: () => leaveCompany(e, name),
+      });
+    table.append(el("tr", { class: e.left ? "person-left" : null, "data-person": e.open_id },
+      el("td", {}, name,
+        e.admin ? el("span", { class: "text-tag tag-blue", text: t("admin") }) : null,
+        el("div", {}, action)),
       el("td", { class: "mono", text: e.open_id }),
       el("td", { text: e.email || "—" }),
       el("td", { text: e.mobile || "—" })));
   }
   box.replaceChildren(table);
+}
+
+// Someone leaves: the emulator marks them resigned and pushes contact.user.deleted_v3 to the
+// bot, which asks the HR group what to do with their referral account.
+async function leaveCompany(person, name) {
+  const confirmed = await confirmDialog({
+    title: { content: fill(t("leaveTitle"), { name }) },
+    text: { content: t("leaveText") },
+  });
+  if (!confirmed) return;
+  try {
+    const left = await api(`/api/directory/${encodeURIComponent(person.open_id)}/leave`, {});
+    if (left.event && left.event.status === 200) toast(fill(t("leftToast"), { name }), "success");
+    else toast(fill(t("leaveRefused"), { name, why: eventTrouble(left.event || {}) }), "warning");
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  // Whom the @-mention picker offers: people who left are no longer in it.
+  api("/api/people").then((people) => { state.people = people; }).catch(() => {});
+  refreshSoon();
+}
+
+function eventTrouble(event) {
+  if (event.error) return typeof event.error === "string" ? event.error : JSON.stringify(event.error);
+  return String(event.status);
+}
+
+// "{name} left" with {name: "Zhang San"}: each {key} replaced by its value.
+function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
 }
 
 function renderCalls() {

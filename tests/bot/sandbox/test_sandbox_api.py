@@ -1,9 +1,10 @@
 """The sandbox page's JSON API over real HTTP: chats, @-mentions, buttons, the bot menu, the
-welcome, the emulated tenant, the digest, and a withdrawal asked for by one admin and approved
-by another."""
+welcome, the emulated tenant, the digest, a withdrawal asked for by one admin and approved
+by another, and the notices: a bonus landing, someone leaving."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from tests.bot.sandbox.conftest import ADMIN, APPROVER, OUTSIDER, Page
@@ -53,6 +54,12 @@ def test_page_and_its_assets_are_served(page: Page) -> None:
     # Both admins are the bot's admins; any admin but the requester approves a withdrawal.
     assert settings.admins == {ADMIN, APPROVER}
     assert not settings.withdraw_approvers and not settings.withdraw_self_approve
+    # Balance changes and leavers are told in the HR group, referrers one-to-one; the notice
+    # window is seconds, not Feishu-facing production's minute, so a demo sees the card land.
+    assert settings.notice_chats == (page.group,)
+    assert settings.notify_referrers and settings.offboarding == "ask"
+    assert page.sandbox.world.bot.services.notice_window == timedelta(seconds=5)
+    assert config["notice_window"] == 5
     # The names a card's <at id=…></at> shows: everyone in the directory, and the bot.
     assert config["names"][APPROVER] == {"name_en": "Li Na", "name_zh": "李娜"}
     assert config["names"][ADMIN] == {"name_en": "Li Hua", "name_zh": "李华"}
@@ -135,6 +142,7 @@ def test_bonus_added_in_the_emulator_shows_after_refresh(page: Page) -> None:
 
     assert added.status_code == 200, added.text
     assert added.json()["points"] == 250 and added.json()["cash"] == {"USD": "99.50"}
+    assert added.json()["event"]["status"] == 200  # Feishu told the bot, too
     assert page.sandbox.world.emulator.account(account_id)["cash"] == {"USD": Decimal("99.50")}
     shown = next(a for a in page.tenant()["accounts"] if a["account_id"] == account_id)
     assert shown["points"] == 250
@@ -340,6 +348,8 @@ def test_a_withdrawal_asked_by_one_admin_is_approved_by_another_and_becomes_the_
 ) -> None:
     _, account_id = with_a_balance(page)
     emulator = page.sandbox.world.emulator
+    # The bonus landed: the HR group hears of it first (so the card count below stays put).
+    wait_for(lambda: notices(page), 15, "the balance notice in the group")
 
     # In the HR group, where both admins see the request card.
     request = page.ask(f"/referral withdraw {account_id}", chat_id=page.group)
@@ -452,3 +462,176 @@ def test_the_account_cards_withdraw_button_asks_and_the_requester_may_cancel(pag
     assert late["toast"]["type"] != "success"
     assert not emulator.calls_for("withdraw")
     assert emulator.account(account_id)["points"] == 500
+
+
+# --- notices: a bonus lands, someone leaves --------------------------------------------------
+
+BALANCE_EVENT = "hire.referral_account.assets_update_v1"
+LEAVER_EVENT = "contact.user.deleted_v3"
+
+
+def notices(page: Page) -> list[dict]:
+    """The balance notices in the HR group."""
+    return [
+        c
+        for c in page.bot_cards(page.group)
+        if "Referral balances changed" in card_text(c["content"])
+    ]
+
+
+def leaver_cards(page: Page) -> list[dict]:
+    return [
+        c for c in page.bot_cards(page.group) if "A referrer has left" in card_text(c["content"])
+    ]
+
+
+def account_of(page: Page, open_id: str) -> dict:
+    return next(a for a in page.tenant()["accounts"] if a["open_id"] == open_id)
+
+
+def leave(page: Page, open_id: str) -> dict:
+    response = page.post(f"/api/directory/{open_id}/leave", {})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_bonus_lands_as_a_notice_in_the_group_and_a_card_to_the_referrer(page: Page) -> None:
+    chen = account_of(page, "ou_chen")
+    sun = account_of(page, "ou_sun")  # seeded disabled
+    assert not sun["enabled"]
+    bot = page.sandbox.world.bot
+
+    # A disabled account's bonus: Feishu sends no balance event for it.
+    untold = page.post(f"/api/accounts/{sun['account_id']}/bonus", {"points": "70"})
+    assert untold.status_code == 200 and untold.json()["event"] is None
+    added = page.post(
+        f"/api/accounts/{chen['account_id']}/bonus",
+        {"points": "500", "amount": "300", "currency": "CNY"},
+    )
+
+    assert added.status_code == 200, added.text
+    event = added.json()["event"]
+    assert event["type"] == BALANCE_EVENT and event["status"] == 200 and event["event_id"]
+    assert added.json()["points"] == 1700
+    # The notice gathers the window's changes (5 seconds here) and comes at its end.
+    (notice,) = wait_for(lambda: notices(page), 15, "the balance notice in the HR group")
+    assert page.sandbox.world.emulator.message(notice["id"]).chat_id == page.group
+    assert notice["content"]["header"]["template"] == "turquoise"
+    text = card_text(notice["content"])
+    assert "**Chen Jing**" in text and chen["account_id"] in text
+    assert "Change: +500 points · +CNY 300.00" in text
+    assert "Now: 1,700 points · CNY 3,300.00" in text
+    assert "Sun Mei" not in text and sun["account_id"] not in text
+    assert "内推余额变动" in card_text_zh(notice["content"])
+    assert no_buttons(notice["content"])
+
+    # The referrer (Chen Jing, not one of the page's people) hears it in her own chat with the
+    # bot: the feed of any directory person's one-to-one chat can be read over the API.
+    chat = page.sandbox.world.p2p_chat("ou_chen")
+    (told,) = wait_for(lambda: page.bot_cards(chat), 10, "the referrer's card")
+    assert page.sandbox.world.emulator.message(told["id"]).receive_id_type == "open_id"
+    text = card_text(told["content"])
+    assert "Your referral bonus grew" in text
+    assert "Added: +500 points · +CNY 300.00" in text
+    assert "Your balance now: 1,700 points · CNY 3,300.00" in text
+    assert page.bot_cards(page.sandbox.world.p2p_chat("ou_sun")) == []
+    # Her chat is read-only on the page: nobody types into it.
+    refused = page.post("/api/say", {"chat_id": chat, "open_id": ADMIN, "text": "hi"})
+    assert refused.status_code in (403, 404)
+    # The bot's records hold the new balance, from the event alone.
+    wait_for(lambda: bot.inbox.counts().keys() == {"done"}, 10, "every event worked off")
+    assert bot.services.accounts.get(chen["account_id"]).account.points == 1700
+    assert len(notices(page)) == 1 and len(page.bot_cards(chat)) == 1
+
+
+def test_someone_leaving_asks_the_group_and_keep_decides_in_place(page: Page) -> None:
+    zhao = account_of(page, "ou_zhao")
+    emulator = page.sandbox.world.emulator
+
+    left = leave(page, "ou_zhao")
+
+    assert left["left"] is True and left["open_id"] == "ou_zhao"
+    assert left["event"]["type"] == LEAVER_EVENT and left["event"]["status"] == 200
+    assert emulator.employee("ou_zhao").resigned
+    row = next(e for e in page.tenant()["directory"] if e["open_id"] == "ou_zhao")
+    assert row["left"] is True
+    assert not any(e["left"] for e in page.tenant()["directory"] if e["open_id"] != "ou_zhao")
+    # No longer offered by the @-mention picker; the name still shows in cards.
+    assert "ou_zhao" not in {p["open_id"] for p in page.get("/api/people").json()}
+    assert page.get("/api/config").json()["names"]["ou_zhao"]["name_en"] == "Zhao Lei"
+    # Feishu tells an app once; nobody leaves twice, and strangers cannot leave.
+    assert page.post("/api/directory/ou_zhao/leave", {}).status_code == 409
+    assert page.post("/api/directory/ou_nobody/leave", {}).status_code == 404
+
+    (card,) = wait_for(lambda: leaver_cards(page), 10, "the leaver card in the HR group")
+    assert emulator.message(card["id"]).chat_id == page.group
+    assert card["content"]["header"]["template"] == "orange"
+    text = card_text(card["content"])
+    assert "赵磊" in text or "Zhao Lei" in text
+    assert zhao["account_id"] in text and "Enabled" in text
+    assert "300 points · CNY 800.50 · USD 120.00" in text
+    actions = {v["action"]: v for v in buttons(card["content"])}
+    assert list(actions) == ["withdraw", "disable", "keep"]
+    assert all(v["account_id"] == zhao["account_id"] for v in actions.values())
+
+    # Admins only: someone else's press changes nothing.
+    refused = page.press(card["id"], actions["keep"], open_id=OUTSIDER)
+    assert refused["toast"]["type"] == "error" and refused["card"] is None
+
+    kept = page.press(card["id"], actions["keep"])
+
+    assert kept["status"] == 200 and kept["toast"]["type"] == "success"
+    assert kept["toast"]["i18n"]["en_us"] == "Account kept as it is"
+    text = card_text(kept["card"])
+    assert "A referrer has left" in text and f"Kept by <at id={ADMIN}></at>" in text
+    assert no_buttons(kept["card"])
+    shown = shown_card(page, page.group, card["id"])
+    assert f"Kept by <at id={ADMIN}></at>" in card_text(shown)
+    # Kept means kept: nothing was disabled or withdrawn, and no other card came.
+    assert emulator.account(zhao["account_id"])["status"] == 1
+    assert not emulator.calls_for("deactivate") and not emulator.calls_for("withdraw")
+    assert len(page.bot_cards(page.group)) == 1
+
+
+def test_a_leavers_withdraw_asks_for_approval_and_disable_disables(page: Page) -> None:
+    chen = account_of(page, "ou_chen")
+    emulator = page.sandbox.world.emulator
+    leave(page, "ou_chen")
+    (card,) = wait_for(lambda: leaver_cards(page), 10, "the leaver card in the HR group")
+    actions = {v["action"]: v for v in buttons(card["content"])}
+
+    asked = page.press(card["id"], actions["withdraw"])
+
+    assert asked["toast"]["type"] == "success", asked
+    request = wait_for(
+        lambda: next(
+            (
+                c
+                for c in page.bot_cards(page.group)
+                if "Withdrawal request" in card_text(c["content"])
+            ),
+            None,
+        ),
+        10,
+        "the withdrawal request card in the group",
+    )
+    text = card_text(request["content"])
+    assert chen["account_id"] in text and "1,200 points · CNY 3,000.00" in text
+    assert [v["action"] for v in buttons(request["content"])] == ["approve", "cancel"]
+    assert not emulator.calls_for("withdraw")  # another admin must approve first
+
+    disabled = page.press(card["id"], actions["disable"])
+
+    assert disabled["toast"]["i18n"]["en_us"] == "Account disabled"
+    assert emulator.account(chen["account_id"])["status"] == 2
+    assert not account_of(page, "ou_chen")["enabled"]
+
+
+def test_someone_without_an_account_leaves_and_the_group_hears_nothing(page: Page) -> None:
+    bot = page.sandbox.world.bot
+
+    left = leave(page, "ou_hire")  # hire@open.com has no referral account
+
+    assert left["event"]["status"] == 200
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, 10, "the leaver event worked off")
+    assert page.bot_cards(page.group) == []
