@@ -111,13 +111,13 @@ WITHDRAW = Text("Withdraw", "提取")
 DISABLE = Text("Disable", "停用")
 
 
-def leaver_card(name: str, account: Account, *, decided: Text | None = None) -> dict:
+def leaver_card(name: Text, account: Account, *, decided: Text | None = None) -> dict:
     """Naming the person, the account, its status and balance; Withdraw, Disable and Keep while
     nobody has decided, then what was decided."""
     label, _ = status_tag(account)
     text = join(
         [
-            field(Text("Person", "员工"), Text.same(escape_md(name))),
+            field(Text("Person", "员工"), Text(escape_md(name.en), escape_md(name.zh))),
             field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id))),
             field(Text("Status", "状态"), label),
             field(Text("Balance", "余额"), balance_text(account.points, account.cash)),
@@ -139,18 +139,18 @@ def leaver_card(name: str, account: Account, *, decided: Text | None = None) -> 
                     DISABLE, {"action": "disable", **value}, element_id="btn_disable", kind="danger"
                 )
             )
-        keep = {"action": "keep", **value, "name": name[:100]}
+        keep = {"action": "keep", **value, "name": name.en[:100], "name_zh": name.zh[:100]}
         actions.append(button(KEEP, keep, element_id="btn_keep"))
         elements += [hr(), row(*actions)]
     return card(header(LEAVER_TITLE, "orange"), elements, summary=LEAVER_TITLE)
 
 
-def leaver_disabled_card(name: str, account: Account) -> dict:
+def leaver_disabled_card(name: Text, account: Account) -> dict:
     """`REFERRAL_BOT_OFFBOARDING=disable`: what the bot did, and the balance left."""
     title = Text("A referrer has left: account disabled", "内推人已离职：账户已停用")
     text = join(
         [
-            field(Text("Person", "员工"), Text.same(escape_md(name))),
+            field(Text("Person", "员工"), Text(escape_md(name.en), escape_md(name.zh))),
             field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id))),
             Text(
                 "The bot disabled the account. Balance left (withdraw it after enabling the "

@@ -174,7 +174,8 @@ class CardActions:
                 return Outcome(Text("This account is not known", "未知账户"), "error")
             who = f"<at id={press.open_id}></at>"
             kept = Text(f"Kept by {who}", f"{who} 选择保留")
-            card = leaver_card(press.name or press.account_id, record.account, decided=kept)
+            en = press.name or press.account_id
+            card = leaver_card(Text(en, press.name_zh or en), record.account, decided=kept)
             return Outcome(Text("Account kept as it is", "账户保持不变"), "success", card)
         if press.action == "find":
             card = find_card(services, press.text or "", press.offset or 0)

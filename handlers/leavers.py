@@ -16,6 +16,7 @@ from bot.feishu.openapi import OpenApiError
 from bot.people import EMAIL, MOBILE, OPEN_ID, email_key, mobile_key
 from bot.worker import GiveUp, RetryLater
 from cards.notice import leaver_card, leaver_disabled_card
+from cards.text import Text
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ def handle_user_deleted(services: Services, event_id: str, data: P2ContactUserDe
     open_id = (user.open_id if user else None) or (old.open_id if old else None)
     if not open_id:
         raise GiveUp("leaver event without a person")
-    name = (user.name or user.en_name if user else None) or open_id
+    zh = (user.name or user.en_name if user else None) or open_id
+    name = Text(user.en_name or zh if user else zh, zh)  # each reader's language
     for account_id in _accounts_of(services, open_id, user):
         account = _account(services, account_id)
         mode = services.settings.offboarding
@@ -67,20 +69,20 @@ def _account(services: Services, account_id: str) -> Account:
     return account
 
 
-def _ask(services: Services, event_id: str, name: str, account: Account) -> None:
+def _ask(services: Services, event_id: str, name: Text, account: Account) -> None:
     card = leaver_card(name, account)
     _post(services, event_id, account.account_id, card)
     _audit(services, account.account_id, "asked", name)
 
 
-def _disable(services: Services, event_id: str, name: str, account: Account) -> None:
+def _disable(services: Services, event_id: str, name: Text, account: Account) -> None:
     if account.enabled:
         try:
             account = services.gateway.deactivate(account.account_id)
         except OpenApiError as exc:
             if exc.transient:
                 raise RetryLater(f"could not disable {account.account_id}: {exc}") from None
-            _audit(services, account.account_id, f"error {exc.code}", f"{name}: {exc.msg}")
+            _audit(services, account.account_id, f"error {exc.code}", f"{name.en}: {exc.msg}")
             return
         services.accounts.remember(account)
         account = services.accounts.get(account.account_id).account or account
@@ -104,7 +106,8 @@ def _post(services: Services, event_id: str, account_id: str, card: dict) -> Non
         raise RetryLater(f"leaver card for {account_id}: {trouble}")
 
 
-def _audit(services: Services, account_id: str, outcome: str, name: str) -> None:
+def _audit(services: Services, account_id: str, outcome: str, name: Text | str) -> None:
+    name = name.en if isinstance(name, Text) else name
     services.audit.record(
         actor=None,
         action="leaver",

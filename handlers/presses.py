@@ -46,6 +46,7 @@ class Press:
     contact: str | None = None  # whom a Register button registers: an email or "+code number"
     withdrawal: int | None = None  # the request an Approve or Cancel button decides
     name: str | None = None  # the leaver a Keep button keeps the account of
+    name_zh: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def read_press(data: P2CardActionTrigger) -> Press:
         contact=str(value["contact"])[:254] if value.get("contact") else None,
         withdrawal=_int(value.get("withdrawal")),
         name=str(value["name"])[:100] if value.get("name") else None,
+        name_zh=str(value["name_zh"])[:100] if value.get("name_zh") else None,
         account_id=str(account_id) if account_id is not None else None,
         open_id=event.operator.open_id if event and event.operator else None,
         message_id=context.open_message_id if context else None,
