@@ -1,25 +1,22 @@
 """The status digest: fetch every known account, compare with the last digest, post the card.
 
 Scheduled runs post to every chat in `settings.digest_chats`, once per fire time across all
-processes sharing the database (a lease on the run, then one per chat), and compare only with
-the previous scheduled run. A post that fails while Feishu is in trouble is tried again with
-backoff until the schedule's grace ends (its uuid keeps it single). A stop cuts a run off within
-seconds and lets go of its lease; the next start finishes it. `/referral digest` runs the same
+processes sharing the database (a lease on the run, then one per chat, as for every scheduled
+report: `scheduled_reports`), and compare only with the previous scheduled run. A post that fails
+while Feishu is in trouble is tried again with backoff until the schedule's grace ends (its uuid
+keeps it single). A stop cuts a run off within seconds, even while it fetches, and lets go of its
+lease; the next start finishes it. `/referral digest` runs the same
 digest for one chat and answers with its card.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.base import BaseTrigger
 
 from bot.accounts import Account
 from bot.config import Settings
@@ -31,11 +28,12 @@ from bot.feishu.referral import ReferralGateway
 from bot.records.digests import ON_DEMAND, SCHEDULED, DigestRecords
 from bot.records.liveness import new_owner_id
 from bot.records.store import AccountBook, Database, utcnow
-from bot.scheduler import DEFAULT_GRACE, DigestSchedule, crontab_trigger
+from bot.scheduler import DEFAULT_GRACE
 from bot.worker import Stopping
 from cards.digest import DigestView, digest_card
 from cards.text import Text
 from handlers.answers import explain
+from handlers.scheduled_reports import ScheduledReport
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,14 @@ class Digest:
     failures: tuple[tuple[str, str], ...]
 
 
-class DigestService:
+class DigestService(ScheduledReport):
+    records: DigestRecords
+
+    what = "digest"
+    uuid_prefix = "digest"
+    default_grace = DEFAULT_GRACE
+    retry_cap = POST_RETRY_CAP
+
     def __init__(
         self,
         settings: Settings,
@@ -69,17 +74,16 @@ class DigestService:
         holder: str | None = None,
         post_retry_first: float = POST_RETRY_FIRST,
     ) -> None:
-        self._settings = settings
+        super().__init__(
+            settings,
+            messenger,
+            DigestRecords(database),
+            holder or new_owner_id(),
+            cron=settings.digest_cron,
+        )
         self._accounts = accounts
         self._gateway = gateway
-        self._messenger = messenger
-        self.records = DigestRecords(database)
-        # Names this process in the leases: its owner id in the liveness records.
-        self.holder = holder or new_owner_id()
-        self._schedule: DigestSchedule | None = None
-        self._grace = DEFAULT_GRACE
         self.post_retry_first = post_retry_first
-        self._stopping = threading.Event()
 
     # --- on demand ---------------------------------------------------------------------------
     def card_for_chat(self, chat_id: str) -> dict:
@@ -113,73 +117,17 @@ class DigestService:
     def _post(
         self, scheduled_for: datetime, run_id: int, card: dict, chats: Sequence[str]
     ) -> tuple[list[str], list[tuple[str, str, str]]]:
-        """Post to every chat not yet posted to. Chats Feishu is in trouble with are tried
-        again with backoff until the grace ends; one chat's failure keeps the digest from no
-        other."""
-        posted: list[str] = []
-        failed: list[tuple[str, str, str]] = []
-        waiting = [
-            c for c in chats if self.records.lease_post(scheduled_for, c, run_id, self.holder)
-        ]
-        give_up_at = scheduled_for + self._grace
-        delay = self.post_retry_first
-        while waiting:
-            retry: list[str] = []
-            for chat_id in waiting:
-                try:
-                    message_id = self._messenger.send_card(
-                        chat_id, card, uuid=_post_uuid(scheduled_for, chat_id)
-                    )
-                except OpenApiError as exc:
-                    if exc.transient and utcnow() + timedelta(seconds=delay) < give_up_at:
-                        log.warning("digest post to %s failed, retrying: %s", chat_id, exc)
-                        retry.append(chat_id)
-                        continue
-                    log.error("digest of %s not posted to %s: %s", scheduled_for, chat_id, exc)
-                    self.records.end_post(scheduled_for, chat_id, error=str(exc))
-                    reason = explain(exc)
-                    failed.append((chat_id, reason.en, reason.zh))
-                    continue
-                self.records.end_post(scheduled_for, chat_id, message_id=message_id)
-                posted.append(chat_id)
-            waiting = retry
-            if waiting and self._stopping.wait(delay):
-                raise Stopping()
-            delay = min(delay * 2, POST_RETRY_CAP)
-        return posted, failed
-
-    def start_schedule(
-        self, *, trigger: BaseTrigger | None = None, grace: timedelta = DEFAULT_GRACE
-    ) -> None:
-        """Run `run_scheduled` on the configured cron (or `trigger`, for tests)."""
-        self._stopping.clear()
-        if self._schedule is not None or not self._settings.digest_chats:
-            return
-        self._grace = grace
-        settings = self._settings
-        self._schedule = DigestSchedule(
-            trigger or crontab_trigger(settings.digest_cron, settings.digest_tz),
-            settings.digest_tz,
-            self.run_scheduled,
-            self.records.last_scheduled_for,
-            grace=grace,
+        """Post to every chat not yet posted to; the chats posted to, and those that failed
+        with the reason in English and in Chinese, which the next digest names."""
+        posted, errors = self._post_card(
+            scheduled_for, run_id, card, chats, first_delay=self.post_retry_first
         )
-        self._schedule.start()
-
-    def stop_schedule(self) -> None:
-        """Stop firing; a digest under way is cut off within seconds and released."""
-        self._stopping.set()
-        if self._schedule is not None:
-            self._schedule.stop()
-            self._schedule = None
-
-    def schedule_alive(self) -> bool:
-        """False when a schedule was started and its scheduler has died."""
-        return self._schedule is None or self._schedule.alive()
-
-    @property
-    def next_run_time(self) -> datetime | None:
-        return self._schedule.next_run_time if self._schedule is not None else None
+        failed: list[tuple[str, str, str]] = []
+        for chat_id, exc in errors:
+            log.error("digest of %s not posted to %s: %s", scheduled_for, chat_id, exc)
+            reason = explain(exc)
+            failed.append((chat_id, reason.en, reason.zh))
+        return posted, failed
 
     # --- the work ----------------------------------------------------------------------------
     def _collect(self, run_id: int, kind: str) -> Digest:
@@ -270,10 +218,3 @@ class DigestService:
             chats_posted=chats_posted,
             chats_failed=chats_failed,
         )
-
-
-def _post_uuid(scheduled_for: datetime, chat_id: str) -> str:
-    """Feishu drops a second send with the same uuid within an hour: a last guard against a
-    double post when a stale lease is taken over."""
-    key = f"{scheduled_for.isoformat()}|{chat_id}".encode()
-    return "digest-" + hashlib.sha256(key).hexdigest()[:40]

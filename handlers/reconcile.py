@@ -6,20 +6,17 @@ the last. No limit on the window is documented, so one longer than 31 days is as
 calendar month at a time, and at most 100 accounts go in one call. `/referral reconcile`
 answers with the report (`reconcile_report`); the schedule (`ReconcileService`) posts the report
 of the previous calendar month to every digest chat once per fire time across all processes
-sharing the database, with the digest's leases, retries and catch-up after a restart.
+sharing the database, with the leases, retries and catch-up after a restart of every scheduled
+report (`scheduled_reports`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.base import BaseTrigger
 
 from bot.config import Settings
 from bot.feishu.messenger import Messenger
@@ -28,10 +25,10 @@ from bot.feishu.referral import BAD_PARAMETER, Mismatch, ReferralGateway
 from bot.records.reconciliations import ReconcileRecords
 from bot.records.store import Database, utcnow
 from bot.records.withdrawals import WithdrawalBook
-from bot.scheduler import DigestSchedule, crontab_trigger
 from bot.worker import Stopping
 from cards.reconcile import MismatchLine, ReconcileView, reconcile_card, reconcile_failed_card
 from handlers.answers import explain
+from handlers.scheduled_reports import ScheduledReport, back_off, within_grace
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +171,15 @@ def reconcile_report(
 
 
 # --- the schedule ----------------------------------------------------------------------------
-class ReconcileService:
+class ReconcileService(ScheduledReport):
     """The reconciliation report on demand and on the REFERRAL_BOT_RECONCILE_CRON schedule."""
+
+    records: ReconcileRecords
+
+    what = "reconciliation"
+    uuid_prefix = "reconcile"
+    default_grace = GRACE
+    retry_cap = RETRY_CAP
 
     def __init__(
         self,
@@ -188,17 +192,12 @@ class ReconcileService:
         holder: str,
         retry_first: float = RETRY_FIRST,
     ) -> None:
-        self._settings = settings
+        super().__init__(
+            settings, messenger, ReconcileRecords(database), holder, cron=settings.reconcile_cron
+        )
         self._withdrawals = withdrawals
         self._gateway = gateway
-        self._messenger = messenger
-        self.records = ReconcileRecords(database)
-        # Names this process in the leases: its owner id in the liveness records.
-        self.holder = holder
         self.retry_first = retry_first
-        self._grace = GRACE
-        self._schedule: DigestSchedule | None = None
-        self._stopping = threading.Event()
 
     def report(self, start: date | None, end: date | None) -> dict:
         return reconcile_report(self._settings, self._withdrawals, self._gateway, start, end)
@@ -253,91 +252,25 @@ class ReconcileService:
                     self._settings, self._withdrawals, self._gateway, first, last
                 ), None
             except OpenApiError as exc:
-                if not (exc.transient and self._time_left(scheduled_for, delay)):
+                if not (exc.transient and within_grace(scheduled_for + self._grace, delay)):
                     log.error("reconciliation of %s failed: %s", scheduled_for, exc)
                     return None, exc
                 log.warning("reconciliation of %s failed, retrying: %s", scheduled_for, exc)
-            delay = self._wait(delay)
+            delay = back_off(self._stopping, delay, self.retry_cap)
 
     def _post(
         self, scheduled_for: datetime, run_id: int, card: dict, chats: Sequence[str]
     ) -> tuple[list[str], list[str]]:
-        """Post to every chat not yet posted to; chats Feishu is in trouble with are tried again
-        with backoff until the grace ends. One chat's failure keeps the report from no other."""
-        posted: list[str] = []
-        failed: list[str] = []
-        waiting = [
-            c for c in chats if self.records.lease_post(scheduled_for, c, run_id, self.holder)
-        ]
-        delay = self.retry_first
-        while waiting:
-            retry: list[str] = []
-            for chat_id in waiting:
-                try:
-                    message_id = self._messenger.send_card(
-                        chat_id, card, uuid=_post_uuid(scheduled_for, chat_id)
-                    )
-                except OpenApiError as exc:
-                    if exc.transient and self._time_left(scheduled_for, delay):
-                        log.warning("reconciliation post to %s failed, retrying: %s", chat_id, exc)
-                        retry.append(chat_id)
-                        continue
-                    log.error("reconciliation not posted to %s: %s", chat_id, exc)
-                    self.records.end_post(scheduled_for, chat_id, error=str(exc))
-                    failed.append(chat_id)
-                    continue
-                self.records.end_post(scheduled_for, chat_id, message_id=message_id)
-                posted.append(chat_id)
-            waiting = retry
-            if waiting:
-                delay = self._wait(delay)
-        return posted, failed
-
-    def _time_left(self, scheduled_for: datetime, delay: float) -> bool:
-        return utcnow() + timedelta(seconds=delay) < scheduled_for + self._grace
-
-    def _wait(self, delay: float) -> float:
-        """Sleep `delay` seconds (Stopping on a stop); the next delay."""
-        if self._stopping.wait(delay):
-            raise Stopping()
-        return min(delay * 2, RETRY_CAP)
-
-    def start_schedule(
-        self, *, trigger: BaseTrigger | None = None, grace: timedelta = GRACE
-    ) -> None:
-        """Run `run_scheduled` on the configured cron (or `trigger`, for tests)."""
-        self._stopping.clear()
-        if self._schedule is not None or not self._settings.digest_chats:
-            return
-        self._grace = grace
-        settings = self._settings
-        self._schedule = DigestSchedule(
-            trigger or crontab_trigger(settings.reconcile_cron, settings.digest_tz),
-            settings.digest_tz,
-            self.run_scheduled,
-            self.records.last_scheduled_for,
-            grace=grace,
+        """Post to every chat not yet posted to; the chats posted to, and those that failed."""
+        posted, errors = self._post_card(
+            # The report's post uuids name the fire time in UTC, as they always have (a post
+            # taken over from a process of an older release gets the same uuid).
+            scheduled_for.astimezone(UTC),
+            run_id,
+            card,
+            chats,
+            first_delay=self.retry_first,
         )
-        self._schedule.start()
-
-    def stop_schedule(self) -> None:
-        """Stop firing; a report waiting out a retry is cut off and its lease let go."""
-        self._stopping.set()
-        if self._schedule is not None:
-            self._schedule.stop()
-            self._schedule = None
-
-    def schedule_alive(self) -> bool:
-        """False when a schedule was started and its scheduler has died."""
-        return self._schedule is None or self._schedule.alive()
-
-    @property
-    def next_run_time(self) -> datetime | None:
-        return self._schedule.next_run_time if self._schedule is not None else None
-
-
-def _post_uuid(scheduled_for: datetime, chat_id: str) -> str:
-    """Feishu drops a second send with the same uuid within an hour: a last guard against a
-    double post when a stale lease is taken over."""
-    key = f"{scheduled_for.astimezone(UTC).isoformat()}|{chat_id}".encode()
-    return "reconcile-" + hashlib.sha256(key).hexdigest()[:40]
+        for chat_id, exc in errors:
+            log.error("reconciliation not posted to %s: %s", chat_id, exc)
+        return posted, [chat_id for chat_id, _ in errors]

@@ -1,6 +1,8 @@
 """The digest's own records in SQLite: each run, the snapshots it took, and each chat it posted
-to. Leases on these rows make a scheduled digest run and post once across processes: a lease
-is held by a process (see `liveness`) and free once that process stops beating or lets go."""
+to. A scheduled digest runs and posts once across processes by the leases every scheduled report
+takes (`schedule_leases`), on the digest's own tables; what is the digest's alone is here: runs
+on demand beside the scheduled ones, the account snapshots the next digest compares with, and
+the chats a run could not post to, which the next card names."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.accounts import Account, AccountStatus, Cash
-from bot.records.liveness import live_cutoff, live_owners_sql
+from bot.records.schedule_leases import ScheduleRecords
 from bot.records.store import Database, from_iso, to_iso, utcnow
 
 SCHEDULED = "scheduled"
@@ -35,36 +37,22 @@ class Run:
     chats_failed: tuple[tuple[str, ...], ...]  # (chat_id, reason in English, in Chinese)
 
 
-class DigestRecords:
+class DigestRecords(ScheduleRecords):
     """Runs, snapshots and per-chat posts of the status digest."""
 
     def __init__(self, database: Database) -> None:
-        self._database = database
-        self._create_schema()
-
-    def _create_schema(self) -> None:
-        db = self._database.db
-        db["digest_runs"].create(
-            {
-                "id": int,
-                "kind": str,
-                "scheduled_for": str,
-                "holder": str,
-                "started_at": str,
-                "heartbeat_at": str,
-                "finished_at": str,
-                "accounts": int,
-                "fetched": int,
-                "failed": int,
-                "failures": str,
-                "chats_posted": str,
-                "chats_failed": str,
-            },
-            pk="id",
-            if_not_exists=True,
+        super().__init__(
+            database,
+            "digest_runs",
+            "digest_posts",
+            {"kind": str, "accounts": int, "fetched": int, "failed": int, "failures": str},
+            # Nothing reads heartbeat_at any more; it is stamped still, so rows stay as they were.
+            stamped=("started_at", "heartbeat_at"),
         )
-        # The run lease: one scheduled run per fire time. NULLs (on-demand runs) never clash.
-        db["digest_runs"].create_index(["scheduled_for"], unique=True, if_not_exists=True)
+        self._create_snapshots()
+
+    def _create_snapshots(self) -> None:
+        db = self._database.db
         db["digest_snapshots"].create(
             {
                 "run_id": int,
@@ -78,20 +66,6 @@ class DigestRecords:
             if_not_exists=True,
         )
         db["digest_snapshots"].create_index(["account_id", "run_id"], if_not_exists=True)
-        db["digest_posts"].create(
-            {
-                "scheduled_for": str,
-                "chat_id": str,
-                "run_id": int,
-                "holder": str,
-                "status": str,  # posting | posted | failed
-                "message_id": str,
-                "error": str,
-                "updated_at": str,
-            },
-            pk=("scheduled_for", "chat_id"),
-            if_not_exists=True,
-        )
 
     # --- runs --------------------------------------------------------------------------------
     def start_on_demand(self, holder: str) -> int:
@@ -102,51 +76,7 @@ class DigestRecords:
 
     def lease_scheduled(self, scheduled_for: datetime, holder: str) -> int | None:
         """Take the run for this fire time; None when it is done or held by a live process."""
-        key, now = to_iso(scheduled_for), utcnow()
-        with self._database.transaction() as db:
-            row = db.execute(
-                "SELECT id, finished_at, holder FROM digest_runs WHERE scheduled_for = ?",
-                [key],
-            ).fetchone()
-            if row is None:
-                table = db["digest_runs"]
-                table.insert(
-                    {
-                        "kind": SCHEDULED,
-                        "scheduled_for": key,
-                        "holder": holder,
-                        "started_at": to_iso(now),
-                        "heartbeat_at": to_iso(now),
-                    }
-                )
-                return table.last_pk
-            run_id, finished_at, held_by = row
-            if finished_at or (held_by != holder and self._alive(db, held_by)):
-                return None
-            db.execute(
-                "UPDATE digest_runs SET holder = ?, started_at = ?, heartbeat_at = ? WHERE id = ?",
-                [holder, to_iso(now), to_iso(now), run_id],
-            )
-            return run_id
-
-    @staticmethod
-    def _alive(db, holder: str | None) -> bool:
-        if holder is None:
-            return False
-        row = db.execute(
-            f"SELECT 1 FROM ({live_owners_sql()}) WHERE owner = ?", [live_cutoff(), holder]
-        ).fetchone()
-        return row is not None
-
-    def release(self, run_id: int) -> None:
-        """Let go of an unfinished run (the process is stopping): the next start finishes it."""
-        self._database.db.execute(
-            "UPDATE digest_runs SET holder = NULL WHERE id = ? AND finished_at IS NULL", [run_id]
-        )
-        self._database.db.execute(
-            "UPDATE digest_posts SET holder = NULL WHERE run_id = ? AND status = 'posting'",
-            [run_id],
-        )
+        return self.lease_run(scheduled_for, holder, kind=SCHEDULED)
 
     def finish(
         self,
@@ -158,17 +88,14 @@ class DigestRecords:
         chats_posted: list[str],
         chats_failed: list[tuple[str, str, str]],
     ) -> None:
-        self._database.db["digest_runs"].update(
+        self.finish_run(
             run_id,
-            {
-                "finished_at": to_iso(utcnow()),
-                "accounts": accounts,
-                "fetched": fetched,
-                "failed": len(failures),
-                "failures": json.dumps(failures),
-                "chats_posted": json.dumps(chats_posted),
-                "chats_failed": json.dumps(chats_failed),
-            },
+            accounts=accounts,
+            fetched=fetched,
+            failed=len(failures),
+            failures=json.dumps(failures),
+            chats_posted=chats_posted,
+            chats_failed=chats_failed,
         )
 
     def run(self, run_id: int) -> Run:
@@ -176,15 +103,6 @@ class DigestRecords:
 
     def runs(self) -> list[Run]:
         return [_run(row) for row in self._database.db["digest_runs"].rows_where(order_by="id")]
-
-    def last_scheduled_for(self) -> datetime | None:
-        """The latest fire time whose scheduled run finished (a run cut off does not count, so
-        it is caught up; on-demand runs never count)."""
-        row = self._database.db.execute(
-            "SELECT MAX(scheduled_for) FROM digest_runs WHERE kind = ? AND finished_at IS NOT NULL",
-            [SCHEDULED],
-        ).fetchone()
-        return from_iso(row[0]) if row and row[0] else None
 
     def previous_finished(self, before_run: int, kind: str | None = None) -> Run | None:
         """The most recent finished run older than `before_run`, of `kind` or of either."""
@@ -257,58 +175,6 @@ class DigestRecords:
 
     def snapshot_count(self, run_id: int) -> int:
         return self._database.db["digest_snapshots"].count_where("run_id = ?", [run_id])
-
-    # --- per-chat posts ----------------------------------------------------------------------
-    def lease_post(self, scheduled_for: datetime, chat_id: str, run_id: int, holder: str) -> bool:
-        """Take the right to post this fire time's digest to this chat; False if it is posted,
-        failed for good, or being posted by a live holder."""
-        key, now = to_iso(scheduled_for), utcnow()
-        with self._database.transaction() as db:
-            row = db.execute(
-                "SELECT status, holder FROM digest_posts WHERE scheduled_for = ? AND chat_id = ?",
-                [key, chat_id],
-            ).fetchone()
-            if row is not None:
-                status, held_by = row
-                if status != "posting" or (held_by != holder and self._alive(db, held_by)):
-                    return False
-            db["digest_posts"].upsert(
-                {
-                    "scheduled_for": key,
-                    "chat_id": chat_id,
-                    "run_id": run_id,
-                    "holder": holder,
-                    "status": "posting",
-                    "updated_at": to_iso(now),
-                },
-                pk=("scheduled_for", "chat_id"),
-            )
-            return True
-
-    def end_post(
-        self,
-        scheduled_for: datetime,
-        chat_id: str,
-        *,
-        message_id: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        self._database.db["digest_posts"].update(
-            (to_iso(scheduled_for), chat_id),
-            {
-                "status": "failed" if error else "posted",
-                "message_id": message_id,
-                "error": error,
-                "updated_at": to_iso(utcnow()),
-            },
-        )
-
-    def posts(self, scheduled_for: datetime) -> list[dict]:
-        return list(
-            self._database.db["digest_posts"].rows_where(
-                "scheduled_for = ?", [to_iso(scheduled_for)], order_by="chat_id"
-            )
-        )
 
 
 def _kind_filter(where: str, params: list, kind: str | None) -> tuple[str, list]:
