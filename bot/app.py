@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.feishu.contacts import Contacts
+from bot.feishu.long_connection import LongConnection
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
-from bot.feishu.pushes import CallbackReceiver, PushedEvent
+from bot.feishu.pushes import CallbackReceiver, PushedEvent, PushHandlers
 from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
 from bot.records.inbox import Inbox
@@ -34,10 +35,13 @@ log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(minutes=5)
 # A clean stop waits this long for work in hand (a supervisor's stop timeout is often 10 s).
 STOP_WAIT = 5.0
+# In long-connection mode, the bot is deaf after this long without a connection.
+CONNECTION_DOWN_AFTER = 60.0
 
 
 class ReferralBot:
-    """The whole bot in one process: HTTP callbacks, the inbox workers and the digest schedule."""
+    """The whole bot in one process: HTTP callbacks or the long connection, the inbox workers
+    and the digest schedule."""
 
     def __init__(
         self,
@@ -102,7 +106,13 @@ class ReferralBot:
             trouble=trouble,
         )
         self.card_actions = card_actions.CardActions(self.services)
-        self.receiver = CallbackReceiver(settings, self._accept, self.card_actions.answer)
+        self.receiver: CallbackReceiver | None = None
+        self.connection: LongConnection | None = None
+        if settings.transport == "long_connection":
+            pushes = PushHandlers(self._accept, self.card_actions.answer)
+            self.connection = LongConnection(settings, pushes.take)
+        else:
+            self.receiver = CallbackReceiver(settings, self._accept, self.card_actions.answer)
         self.web = create_web_app(self.receiver, self.health)
         self._server: HttpServer | None = None
         self._running = False
@@ -120,7 +130,8 @@ class ReferralBot:
 
     def health(self) -> tuple[bool, dict]:
         """Whether the bot can serve, and why not: the database takes writes, every worker
-        and the schedule live, and nothing has waited long while Feishu answers."""
+        and the schedule live, the long connection (in that mode) has not been down for a
+        minute, and nothing has waited long while Feishu answers."""
         problems: list[str] = []
         unwritable = self.database.probe_write()
         if unwritable:
@@ -135,6 +146,12 @@ class ReferralBot:
             if not self.reconcile.schedule_alive():
                 problems.append("the reconciliation scheduler is dead")
         body: dict = {}
+        if self.connection is not None:
+            state = self.connection.state
+            body["connection"] = state.as_dict()
+            down_for = state.down_for
+            if self._running and down_for is not None and down_for > CONNECTION_DOWN_AFTER:
+                problems.append(f"no long connection for {int(down_for)} s")
         try:
             body["inbox"] = self.inbox.counts()
             oldest = self.inbox.oldest_queued()
@@ -153,8 +170,9 @@ class ReferralBot:
         return not problems, body
 
     def start(self, *, serve: bool = True, schedule: bool = True) -> None:
-        """Start the workers, the digest schedule and (unless `serve` is False) the HTTP server."""
-        if not self.settings.encrypt_key:
+        """Start the workers, the digest schedule, the long connection (in that mode) and
+        (unless `serve` is False) the HTTP server."""
+        if self.receiver is not None and not self.settings.encrypt_key:
             log.warning(
                 "LARK_ENCRYPT_KEY is empty and REFERRAL_BOT_ALLOW_UNSIGNED=1: pushes are not "
                 "signed, so anyone who learns the verification token can send commands"
@@ -167,6 +185,8 @@ class ReferralBot:
         if schedule:
             self.digest.start_schedule()
             self.reconcile.start_schedule()
+        if self.connection is not None:
+            self.connection.start()
         if serve:
             self._server = HttpServer(self.web, self.settings.host, self.settings.port)
             self._server.start()
@@ -188,6 +208,8 @@ class ReferralBot:
         deadline = time.monotonic() + STOP_WAIT
         steps: list[tuple[str, Callable[[], object]]] = [
             ("the HTTP server", self._stop_server),
+            # Before the card buttons: a press in hand is still answered and acknowledged.
+            ("the long connection", lambda: self._stop_connection(_left(deadline))),
             ("the workers' intake", self.pool.request_stop),
             ("the digest", self.digest.stop_schedule),
             ("the reconciliation", self.reconcile.stop_schedule),
@@ -205,6 +227,10 @@ class ReferralBot:
             self.housekeeper.stop(work_left=bool(work_left))
         finally:
             self.database.close()
+
+    def _stop_connection(self, timeout: float) -> None:
+        if self.connection is not None:
+            self.connection.stop(timeout)
 
     def _stop_server(self) -> None:
         if self._server is not None:

@@ -13,17 +13,24 @@ from bot.feishu.pushes import MAX_BODY_BYTES, CallbackReceiver
 log = logging.getLogger(__name__)
 
 
-def create_web_app(receiver: CallbackReceiver, health: Callable[[], tuple[bool, dict]]) -> Flask:
+def create_web_app(
+    receiver: CallbackReceiver | None, health: Callable[[], tuple[bool, dict]]
+) -> Flask:
+    """The HTTP app; without a receiver (pushes come over the long connection) the webhook
+    paths are not there and answer 404."""
     app = Flask("referral-bot")
     # Werkzeug refuses a longer body with 413 before the view reads it.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
-    def receive() -> tuple[Response, int]:
-        answer = receiver.receive(request.get_data(cache=False), request.headers)
-        return jsonify(answer.body), answer.status
+    if receiver is not None:
+        webhook = receiver  # narrowed for the closure
 
-    app.add_url_rule("/webhook/event", "event", receive, methods=["POST"])
-    app.add_url_rule("/webhook/card", "card", receive, methods=["POST"])
+        def receive() -> tuple[Response, int]:
+            answer = webhook.receive(request.get_data(cache=False), request.headers)
+            return jsonify(answer.body), answer.status
+
+        app.add_url_rule("/webhook/event", "event", receive, methods=["POST"])
+        app.add_url_rule("/webhook/card", "card", receive, methods=["POST"])
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import lark_oapi as lark
 from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
+from lark_oapi.core.exception import EventException
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
@@ -73,19 +74,31 @@ class _Outcome:
 _outcome: ContextVar[_Outcome] = ContextVar("callback_outcome")
 
 
-class CallbackReceiver:
+class UnknownPush(Exception):
+    """A push of a type we do not subscribe to: acknowledged, not acted on."""
+
+
+class PushHandlers:
+    """The typed handling both transports share: the SDK decodes a push into its model, and
+    our handlers hand an event to the inbox or a card press to the card answerer.
+
+    The webhook runs it behind the SDK's verification (`run`); the long connection, whose pushes
+    are plain JSON on an authenticated connection, calls `take` directly.
+    """
+
     def __init__(
-        self, settings: Settings, accept_event: AcceptEvent, answer_card_action: AnswerCardAction
+        self,
+        accept_event: AcceptEvent,
+        answer_card_action: AnswerCardAction,
+        encrypt_key: str = "",
+        verification_token: str = "",
     ) -> None:
-        if not settings.encrypt_key and not settings.allow_unsigned:
-            raise ValueError("unsigned pushes need allow_unsigned: set LARK_ENCRYPT_KEY")
-        self._settings = settings
         self._accept_event = accept_event
         self._answer_card_action = answer_card_action
         if _QUIET not in lark.logger.filters:
             lark.logger.addFilter(_QUIET)
         self._dispatcher = (
-            lark.EventDispatcherHandler.builder(settings.encrypt_key, settings.verification_token)
+            lark.EventDispatcherHandler.builder(encrypt_key, verification_token)
             .register_p2_im_message_receive_v1(self._on_message)
             .register_p2_hire_referral_account_assets_update_v1(self._on_assets_update)
             .register_p2_im_chat_access_event_bot_p2p_chat_entered_v1(self._on_other)
@@ -95,54 +108,35 @@ class CallbackReceiver:
             .build()
         )
 
-    def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
-        """Verify one push and take it in; the answer is what Feishu gets back."""
-        if len(body) > MAX_BODY_BYTES:
-            return Answer(413, {"error": "request body too large"})
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return Answer(400, {"error": "request body is not valid JSON"})
-        if not isinstance(parsed, dict):
-            return Answer(400, {"error": "request body must be a JSON object"})
-
-        request = lark.RawRequest()
-        request.uri = "/webhook"
-        request.body = body
-        request.headers = {
-            name: headers.get(name) for name in SIGNATURE_HEADERS if headers.get(name)
-        }
-        request.headers["X-Request-Id"] = headers.get("X-Request-Id", "")
-
+    def run(self, request: lark.RawRequest) -> tuple[lark.RawResponse, BaseException | None]:
+        """Verify, decode and take one webhook request: the SDK's answer, and our own failure
+        (the dispatcher hides the exceptions of the handlers it runs)."""
         outcome = _Outcome()
         token = _outcome.set(outcome)
         try:
             response = self._dispatcher.do(request)
         finally:
             _outcome.reset(token)
+        return response, outcome.error
 
+    def take(self, plaintext: bytes) -> P2CardActionTriggerResponse | None:
+        """Decode and take one push that needs no verification: the card answer for a callback,
+        None for an event once the inbox has it. Raises `UnknownPush` for a type we do not
+        handle, and whatever failed on our side (the database, the card answerer)."""
+        outcome = _Outcome()
+        token = _outcome.set(outcome)
+        try:
+            # The SDK's own long-connection client decodes with this same (private) method.
+            result = self._dispatcher._do_without_validation(plaintext)
+        except EventException as exc:
+            if "processor not found" in str(exc):
+                raise UnknownPush(str(exc)) from None
+            raise
+        finally:
+            _outcome.reset(token)
         if outcome.error is not None:
-            # Our side failed (the database): Feishu delivers again, nothing is lost.
-            log.error("could not take in a verified push: %s", outcome.error)
-            return Answer(500, {"error": "internal error, please retry"})
-        if response.status_code == 200:
-            return Answer(200, _json(response.content))
-        answer = self._refusal(_json(response.content).get("msg", ""), request.headers)
-        if answer.status != 200:
-            log.warning("refused a push: %s", answer.body["error"])
-        return answer
-
-    def _refusal(self, reason: str, headers: Mapping[str, str]) -> Answer:
-        if reason.startswith("processor not found"):
-            # Verified, but an event type we do not subscribe to: acknowledge so it is not retried.
-            return Answer(200, {"msg": "ignored"})
-        if self._settings.encrypt_key and not all(headers.get(h) for h in SIGNATURE_HEADERS):
-            return Answer(401, {"error": "missing signature"})
-        if "signature" in reason:
-            return Answer(401, {"error": "invalid signature"})
-        if "verification_token" in reason or "encrypt_key" in reason or "credentials" in reason:
-            return Answer(401, {"error": "invalid verification token"})
-        return Answer(400, {"error": "request could not be decrypted or decoded"})
+            raise outcome.error
+        return result
 
     def _on_message(self, data: P2ImMessageReceiveV1) -> None:
         message_id = data.event.message.message_id if data.event and data.event.message else None
@@ -176,6 +170,63 @@ class CallbackReceiver:
         except Exception as exc:
             outcome.error = exc
             return P2CardActionTriggerResponse()
+
+
+class CallbackReceiver:
+    """The webhook's side: verify one HTTP push and map every failure to a short answer."""
+
+    def __init__(
+        self, settings: Settings, accept_event: AcceptEvent, answer_card_action: AnswerCardAction
+    ) -> None:
+        if not settings.encrypt_key and not settings.allow_unsigned:
+            raise ValueError("unsigned pushes need allow_unsigned: set LARK_ENCRYPT_KEY")
+        self._settings = settings
+        self._handlers = PushHandlers(
+            accept_event, answer_card_action, settings.encrypt_key, settings.verification_token
+        )
+
+    def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Verify one push and take it in; the answer is what Feishu gets back."""
+        if len(body) > MAX_BODY_BYTES:
+            return Answer(413, {"error": "request body too large"})
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return Answer(400, {"error": "request body is not valid JSON"})
+        if not isinstance(parsed, dict):
+            return Answer(400, {"error": "request body must be a JSON object"})
+
+        request = lark.RawRequest()
+        request.uri = "/webhook"
+        request.body = body
+        request.headers = {
+            name: headers.get(name) for name in SIGNATURE_HEADERS if headers.get(name)
+        }
+        request.headers["X-Request-Id"] = headers.get("X-Request-Id", "")
+
+        response, error = self._handlers.run(request)
+        if error is not None:
+            # Our side failed (the database): Feishu delivers again, nothing is lost.
+            log.error("could not take in a verified push: %s", error)
+            return Answer(500, {"error": "internal error, please retry"})
+        if response.status_code == 200:
+            return Answer(200, _json(response.content))
+        answer = self._refusal(_json(response.content).get("msg", ""), request.headers)
+        if answer.status != 200:
+            log.warning("refused a push: %s", answer.body["error"])
+        return answer
+
+    def _refusal(self, reason: str, headers: Mapping[str, str]) -> Answer:
+        if reason.startswith("processor not found"):
+            # Verified, but an event type we do not subscribe to: acknowledge so it is not retried.
+            return Answer(200, {"msg": "ignored"})
+        if self._settings.encrypt_key and not all(headers.get(h) for h in SIGNATURE_HEADERS):
+            return Answer(401, {"error": "missing signature"})
+        if "signature" in reason:
+            return Answer(401, {"error": "invalid signature"})
+        if "verification_token" in reason or "encrypt_key" in reason or "credentials" in reason:
+            return Answer(401, {"error": "invalid verification token"})
+        return Answer(400, {"error": "request could not be decrypted or decoded"})
 
 
 def serialize(model: object) -> str:
