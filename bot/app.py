@@ -15,6 +15,7 @@ from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.pushes import CallbackReceiver, PushedEvent, PushHandlers
 from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
+from bot.records import tallies
 from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
 from bot.records.notices import NoticeBook
@@ -60,6 +61,7 @@ class ReferralBot:
             cache = TokenCache()
             api = OpenApi(build_client(settings, cache), cache)
         self.api = api
+        self.metrics = api.metrics
         gateway = ReferralGateway(api)
         messenger = Messenger(api)
         accounts = AccountBook(self.database)
@@ -67,6 +69,7 @@ class ReferralBot:
             settings, self.database, accounts, gateway, messenger, holder=self.owner
         )
         self.services = Services(
+            metrics=self.metrics,
             settings=settings,
             inbox=self.inbox,
             accounts=accounts,
@@ -113,12 +116,55 @@ class ReferralBot:
             self.connection = LongConnection(settings, pushes.take)
         else:
             self.receiver = CallbackReceiver(settings, self._accept, self.card_actions.answer)
-        self.web = create_web_app(self.receiver, self.health)
+        self._watch()
+        self.web = create_web_app(self.receiver, self.health, self.metrics.render)
         self._server: HttpServer | None = None
         self._running = False
 
     def _accept(self, event: PushedEvent) -> bool:
-        return self.inbox.accept(event.event_id, event.event_type, event.payload, event.message_id)
+        self.metrics.events_received.labels(event.event_type).inc()
+        new = self.inbox.accept(event.event_id, event.event_type, event.payload, event.message_id)
+        counter = self.metrics.events_acknowledged if new else self.metrics.events_deduplicated
+        counter.labels(event.event_type).inc()
+        return new
+
+    def _watch(self) -> None:
+        """What /metrics reads at scrape time: the records' tallies and the connection."""
+        watch, db = self.metrics.watch, self.database
+        watch(
+            "referral_bot_inbox_events",
+            "Inbox events by state (the bot's own follow-up work included)",
+            lambda: {k: float(v) for k, v in self.inbox.counts(internal=True).items()},
+            "state",
+        )
+        watch(
+            "referral_bot_digests", "Finished digests", lambda: tallies.digests_by_kind(db), "kind"
+        )
+        watch(
+            "referral_bot_withdrawals",
+            "Withdrawal requests by state",
+            lambda: tallies.withdrawals_by_state(db),
+            "state",
+        )
+        watch(
+            "referral_bot_notices",
+            "Balance changes told in a notice, and waiting for theirs",
+            lambda: tallies.balance_changes_by_state(db),
+            "state",
+        )
+        watch(
+            "referral_bot_connection_up",
+            "1 while the transport can receive pushes (the webhook is always up)",
+            self._connection_up,
+            "transport",
+        )
+
+    def _connection_up(self) -> dict[str, float]:
+        if self.connection is None:
+            return {"webhook": 1.0}
+        return {
+            "long_connection": 1.0 if self.connection.state.get("status") == "connected" else 0.0
+        }
 
     def prune(self) -> dict[str, int]:
         """Forget what is past its use (the housekeeper calls this hourly)."""

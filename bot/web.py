@@ -9,12 +9,15 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bot.feishu.pushes import MAX_BODY_BYTES, CallbackReceiver
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 
 
 def create_web_app(
-    receiver: CallbackReceiver | None, health: Callable[[], tuple[bool, dict]]
+    receiver: CallbackReceiver | None,
+    health: Callable[[], tuple[bool, dict]],
+    metrics: Callable[[], bytes] | None = None,
 ) -> Flask:
     """The HTTP app; without a receiver (pushes come over the long connection) the webhook
     paths are not there and answer 404."""
@@ -31,6 +34,13 @@ def create_web_app(
 
         app.add_url_rule("/webhook/event", "event", receive, methods=["POST"])
         app.add_url_rule("/webhook/card", "card", receive, methods=["POST"])
+
+    if metrics is not None:
+        render = metrics  # narrowed for the closure
+
+        @app.get("/metrics")
+        def prometheus() -> Response:
+            return Response(render(), content_type=METRICS_CONTENT_TYPE)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

@@ -128,7 +128,10 @@ def describe(command: parser.Command) -> tuple[str, str | None]:
         case parser.Show(who) | parser.Enable(who) | parser.Disable(who):
             named = who.account_id if who.mobile is None else None
             return type(command).__name__.lower(), named
-    return type(command).__name__.lower(), None
+    # The subcommand's own name where the type's differs (the audit and metrics read it).
+    return {parser.ListAccounts: "list", parser.PostDigest: "digest"}.get(
+        type(command), type(command).__name__.lower()
+    ), None
 
 
 # The command modules register their handlers on import.
