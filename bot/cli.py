@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     sandbox.add_argument("--port", type=int, default=8765, help="port of the chat page")
     sandbox.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    sandbox.add_argument(
+        "--long-connection",
+        action="store_true",
+        help="the bot takes pushes over the long connection (WebSocket) instead of webhooks",
+    )
     importer = commands.add_parser(
         "import",
         help="remember accounts that already exist in Feishu Hire",
@@ -56,7 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         epilog="exit status: 0 all pass, 1 some fail, 2 settings missing or unreadable",
     )
     doctor.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+    export = commands.add_parser(
+        "export",
+        help="write the bot's records as CSV",
+        description="Write the known accounts, the withdrawals or the audit trail as CSV "
+        "(UTF-8 with a BOM, for Excel and WPS; times in the configured zone; money as plain "
+        "decimals with a currency column) to FILE, or to standard output.",
+        epilog="exit status: 0 written, 2 bad invocation (settings, database, file)",
+    )
+    export.add_argument("what", choices=("accounts", "withdrawals", "audit"))
+    export.add_argument("--out", metavar="FILE", help="write here (default standard output)")
+    export.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     args = parser.parse_args(argv)
+    if args.command == "export":  # the CSV may be the output: no log lines among it
+        return _export(args.what, args.out, args.config)
     if args.command == "import":  # logs only warnings, printed above its progress bar
         return _import(args.file, args.config)
     if args.command == "doctor":  # its report is the output; no log lines among it
@@ -69,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         from bot.sandbox import run_sandbox
 
-        return run_sandbox(port=args.port, open_browser=not args.no_browser)
+        return run_sandbox(
+            port=args.port, open_browser=not args.no_browser, long_connection=args.long_connection
+        )
     parser.print_help()
     return 0
 
@@ -112,6 +132,38 @@ def _doctor(config_path: str | None) -> int:
 
     checks = run_doctor(settings, on_check=lambda check: print(line(check), flush=True))
     return 0 if all(check.ok for check in checks) else 1
+
+
+def _export(what: str, out: str | None, config_path: str | None) -> int:
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    from bot.exports import write_csv
+    from bot.records.store import Database
+
+    try:
+        database = Database(settings.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if out is None:
+            write_csv(what, database, settings.digest_tz, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            with open(out, "wb") as stream:
+                write_csv(what, database, settings.digest_tz, stream)
+    except OSError as exc:
+        print(f"referral-bot: cannot write {out or 'standard output'}: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"referral-bot: cannot read {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    return 0
 
 
 def _import(path: str, config_path: str | None) -> int:

@@ -139,6 +139,7 @@ from handlers import (  # noqa: E402, F401
     account_commands,
     people_commands,
     reconcile_commands,
+    report_commands,
     withdrawal_commands,
 )
 

@@ -99,6 +99,18 @@ class Reconcile:
 
 
 @dataclass(frozen=True)
+class Audit:
+    """The latest audit entries, for one account when named."""
+
+    who: Who | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    what: str  # accounts | withdrawals | audit
+
+
+@dataclass(frozen=True)
 class Me:
     pass
 
@@ -131,6 +143,8 @@ Command = (
     | Withdraw
     | Withdrawals
     | Reconcile
+    | Audit
+    | Export
     | PostDigest
     | Help
 )
@@ -246,6 +260,25 @@ def _reconcile(args: list[str], usage: str) -> Command:
     return Reconcile(start, end)
 
 
+def _audit(args: list[str], usage: str) -> Command:
+    return Audit(parse_who(args, usage) if args else None)
+
+
+EXPORTS = ("accounts", "withdrawals", "audit")
+
+
+def _export(args: list[str], usage: str) -> Command:
+    if len(args) != 1 or args[0].lower() not in EXPORTS:
+        raise UsageError(
+            Text(
+                "Say what to export: accounts, withdrawals or audit.",
+                "请指明要导出的内容：accounts（账户）、withdrawals（提取）或 audit（审计）。",
+            ),
+            usage,
+        )
+    return Export(args[0].lower())
+
+
 def _find(args: list[str], usage: str) -> Command:
     text = " ".join(args).strip()
     if not text:
@@ -349,6 +382,18 @@ GRAMMAR: tuple[Subcommand, ...] = (
         "/referral reconcile [<from> <to>]",
         Text("Check withdrawals against Feishu", "与飞书核对提取记录"),
         _reconcile,
+    ),
+    Subcommand(
+        "audit",
+        "/referral audit [<who>]",
+        Text("The latest audit entries", "最近的审计记录"),
+        _audit,
+    ),
+    Subcommand(
+        "export",
+        "/referral export accounts|withdrawals|audit",
+        Text("The records as a CSV file, here", "以 CSV 文件导出记录到此会话"),
+        _export,
     ),
     Subcommand(
         "digest",

@@ -11,7 +11,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from . import auth, events, im, referral, scopes
+from . import auth, events, files, im, referral, scopes
 from .context import Context
 from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
@@ -51,6 +51,27 @@ class CardTokens:
     def __len__(self) -> int:
         with self._emu._state.lock:
             return len(self._emu._state.card_tokens)
+
+
+class _Pipeline(Pipeline):
+    """The server's pipeline, also taking multipart/form-data bodies (file uploads): their
+    fields reach the handler as `files.Part`s instead of failing as JSON."""
+
+    def __init__(self, ctx: Context, knobs: Knobs) -> None:
+        super().__init__(ctx, knobs)
+        self._content_type = threading.local()
+
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Any:
+        self._content_type.value = next(
+            (value for name, value in headers.items() if name.lower() == "content-type"), ""
+        )
+        return super().handle(method, target, headers, raw)
+
+    def _parse_body(self, raw: bytes) -> dict[str, Any] | None:  # type: ignore[override]
+        content_type = getattr(self._content_type, "value", "")
+        if files.is_multipart(content_type):
+            return files.parse_form(content_type, raw)
+        return Pipeline._parse_body(raw)
 
 
 class Emulator:
@@ -127,7 +148,7 @@ class Emulator:
 
     def start(self) -> Emulator:
         if self._server is None:
-            self._server = HttpServer(Pipeline(self._ctx, self._knobs), self.host, self.port)
+            self._server = HttpServer(_Pipeline(self._ctx, self._knobs), self.host, self.port)
             self._server.start()
         self._ws.start()
         return self
@@ -314,6 +335,20 @@ class Emulator:
 
     def messages_in(self, chat_id: str) -> list[Message]:
         return [m for m in self.messages if m.chat_id == chat_id]
+
+    # --- uploaded files ----------------------------------------------------------------------
+    def file(self, file_key: str) -> tuple[str, bytes]:
+        """The name and bytes of a file uploaded through im/v1/files."""
+        with self._state.lock:
+            upload = files.uploads(self._state).get(file_key)
+        if upload is None:
+            raise KeyError(f"no uploaded file {file_key}")
+        return upload.file_name, upload.data
+
+    def file_keys(self) -> list[str]:
+        """Every uploaded file's key, oldest first."""
+        with self._state.lock:
+            return list(files.uploads(self._state))
 
     # --- scopes and contact range ------------------------------------------------------------
     @property
@@ -656,6 +691,7 @@ class Emulator:
         range back to their defaults), and end any outage (issued tokens stay valid)."""
         self.end_outage()
         self._state.clear()
+        files.clear(self._state)
         self._knobs.clear()
         self._ctx.limiter.reset()
         self._ctx.scopes = scopes.DEFAULT_SCOPES

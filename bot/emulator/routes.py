@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import auth, contact, im, referral, ws
+from . import auth, contact, files, im, referral, ws
 from .context import Context
 from .protocol import Request
 
@@ -51,6 +51,7 @@ ROUTES: list[Route] = [
         "POST", "/open-apis/im/v1/messages/:message_id/reply", "message_reply", im.message_reply
     ),
     _route("PATCH", "/open-apis/im/v1/messages/:message_id", "message_patch", im.message_patch),
+    _route("POST", "/open-apis/im/v1/files", "file_upload", files.upload),
     _route("POST", "/open-apis/interactive/v1/card/update", "card_update", im.card_update),
     _route("GET", "/open-apis/bot/v3/info", "bot_info", im.bot_info),
     # long connection: the SDK posts to {domain}/callback/ws/endpoint (no /open-apis prefix)

@@ -28,10 +28,18 @@ __all__ = ["Sandbox", "run_sandbox"]
 class Sandbox:
     """The emulator, the bot wired to it and the page's server, started and stopped together."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: bool = True,
+        long_connection: bool = False,
+    ) -> None:
         self.host = host
         self.port = port
-        self.world = World(seed=seed)
+        # long_connection: the bot takes the page's pushes over the long connection.
+        self.world = World(seed=seed, long_connection=long_connection)
         self.chats = Chats(self.world)
         self.tenant = Tenant(self.world)
         self._server: HttpServer | None = None
@@ -73,9 +81,10 @@ class Sandbox:
         self.stop()
 
 
-def run_sandbox(port: int = 8765, open_browser: bool = True) -> int:
-    """`referral-bot sandbox`: serve the page until Ctrl-C or SIGTERM, then stop everything."""
-    sandbox = Sandbox(port=port)
+def run_sandbox(port: int = 8765, open_browser: bool = True, long_connection: bool = False) -> int:
+    """`referral-bot sandbox`: serve the page until Ctrl-C or SIGTERM, then stop everything.
+    `long_connection` (`--long-connection`): the demo runs over the long connection."""
+    sandbox = Sandbox(port=port, long_connection=long_connection)
     try:
         sandbox.start()
     except OSError as exc:  # the port is taken
@@ -84,7 +93,8 @@ def run_sandbox(port: int = 8765, open_browser: bool = True) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"\n  referral-bot sandbox: open {sandbox.url}  (Ctrl-C stops it)\n", flush=True)
+    over = " over the long connection" if long_connection else ""
+    print(f"\n  referral-bot sandbox{over}: open {sandbox.url}  (Ctrl-C stops it)\n", flush=True)
     if open_browser:
         try:
             webbrowser.open(sandbox.url)

@@ -7,6 +7,7 @@ import logging
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -27,6 +28,8 @@ HR_CHAT = "oc_hr_group"
 # and waits for the card, so here it is a few seconds: short enough to watch it land, long
 # enough to gather bonuses added one after another into one card.
 NOTICE_WINDOW = timedelta(seconds=5)
+# With the long connection the bot dials the emulator itself; the page waits this long for it.
+CONNECT_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,12 @@ SEEDED_ACCOUNTS: tuple[tuple[str, int, dict[str, Decimal], int], ...] = (
 
 
 class World:
-    """Starts and stops the emulator and the bot together; owns the bot's temporary database."""
+    """Starts and stops the emulator and the bot together; owns the bot's temporary database.
 
-    def __init__(self, *, seed: bool = True) -> None:
+    `long_connection`: the bot takes pushes over the long connection (it dials the emulator,
+    and serves no webhook paths) instead of Feishu's signed HTTP posts."""
+
+    def __init__(self, *, seed: bool = True, long_connection: bool = False) -> None:
         # A fresh app id per world: the SDK caches tenant tokens per app id, process-wide.
         self.emulator = Emulator(
             app_id=f"cli_sandbox_{secrets.token_hex(6)}",
@@ -100,6 +106,7 @@ class World:
         self.verification_token = secrets.token_hex(16)
         # Set so every push is encrypted and signed, the way a production tenant is configured.
         self.encrypt_key = secrets.token_hex(16)
+        self.long_connection = long_connection
         self.people = PEOPLE
         self.directory = DIRECTORY
         self.hr_chat = HR_CHAT
@@ -118,6 +125,8 @@ class World:
             self._settings(str(Path(self._tmp) / "bot.db")), notice_window=NOTICE_WINDOW
         )
         self.bot.start(serve=True, schedule=True)
+        if self.long_connection:
+            self._wait_for_connection()
         if self._seed:
             self._seed_accounts()
 
@@ -131,12 +140,26 @@ class World:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
+    def _wait_for_connection(self) -> None:
+        """Until the bot's long connection is open, so the page's first push finds it."""
+        deadline = time.monotonic() + CONNECT_WAIT
+        while self.emulator.ws_connections < 1:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"the bot did not open its long connection within {CONNECT_WAIT:.0f} s"
+                )
+            time.sleep(0.05)
+
     def _settings(self, db_path: str) -> Settings:
+        # Over the long connection pushes are plain JSON on an authenticated socket: no
+        # encrypt key or verification token, as a tenant using it configures the bot.
+        long = self.long_connection
         return Settings(
             app_id=self.emulator.app_id,
             app_secret=self.emulator.app_secret,
-            encrypt_key=self.encrypt_key,
-            verification_token=self.verification_token,
+            encrypt_key="" if long else self.encrypt_key,
+            verification_token="" if long else self.verification_token,
+            transport="long_connection" if long else "webhook",
             domain=self.emulator.url,
             host="127.0.0.1",
             port=0,
@@ -176,9 +199,21 @@ class World:
 
     def push(self, path: str, payload: dict[str, Any]) -> events.DeliveryResult:
         """Deliver an event (`/webhook/event`) or callback (`/webhook/card`) to the bot,
-        encrypted and signed as Feishu does for this tenant."""
+        encrypted and signed as Feishu does for this tenant; over the long connection (`path`
+        unused), the ack as the HTTP answer would be: status 200 or 500, the body the card
+        answer ({"toast", "card"}) or {}. TimeoutError (an OSError) without an ack."""
         assert self.bot is not None, "the sandbox is not started"
-        return events.deliver(self.bot.url + path, payload, encrypt_key=self.encrypt_key)
+        if not self.long_connection:
+            return events.deliver(self.bot.url + path, payload, encrypt_key=self.encrypt_key)
+        began = time.monotonic()
+        ack = self.emulator.ws_push(payload)
+        data = ack.get("data")
+        code = ack.get("code")
+        return events.DeliveryResult(
+            status=code if isinstance(code, int) else 500,
+            body=data if isinstance(data, dict) else ({} if code == 200 else ack),
+            elapsed=time.monotonic() - began,
+        )
 
     def person(self, open_id: str) -> Person | None:
         return next((p for p in self.people if p.open_id == open_id), None)

@@ -140,9 +140,36 @@ def test_every_subcommand_has_usage_and_both_languages():
         "withdraw",
         "withdrawals",
         "reconcile",
+        "audit",
+        "export",
         "digest",
         "help",
     ]
     for sub in parser.GRAMMAR:
         assert sub.usage.startswith(f"/referral {sub.name}")
         assert sub.summary.en and sub.summary.zh
+
+
+def test_audit_takes_an_optional_who():
+    assert parser.parse("/referral audit") == parser.Audit()
+    assert parser.parse("/referral audit 6900001") == parser.Audit(parser.Who(account_id="6900001"))
+    assert parser.parse("/referral audit hire@open.com") == parser.Audit(
+        parser.Who(email="hire@open.com")
+    )
+    assert parser.parse("/referral audit @_user_1") == parser.Audit(parser.Who(mention="@_user_1"))
+    with pytest.raises(parser.UsageError) as err:
+        parser.parse("/referral audit not-an-account")
+    assert err.value.usage == "/referral audit [<who>]"
+
+
+@pytest.mark.parametrize("what", ["accounts", "withdrawals", "audit", "Accounts"])
+def test_export_names_a_table(what: str):
+    assert parser.parse(f"/referral export {what}") == parser.Export(what.lower())
+
+
+@pytest.mark.parametrize("args", ["", " people", " accounts audit"])
+def test_export_refuses_anything_else(args: str):
+    with pytest.raises(parser.UsageError) as err:
+        parser.parse(f"/referral export{args}")
+    assert err.value.usage == "/referral export accounts|withdrawals|audit"
+    assert "accounts" in err.value.problem.en and err.value.problem.zh

@@ -1,0 +1,224 @@
+"""The bot's records as CSV, for finance and HR: `referral-bot export` and `/referral export`.
+
+Every file is UTF-8 with a byte-order mark (Excel and WPS otherwise show Chinese as mojibake),
+has one header row in English, and shows every time in the configured zone as
+"2026-11-22 09:00:00 +08:00". Money is a plain decimal with two places ("300.00") next to its
+currency code, never a formatted string, so a spreadsheet can sum it.
+
+Points and cash, in accounts and in withdrawals, are one row per currency: an account (or a
+withdrawal) with CNY and USD cash is two rows, and only its first row carries `points` (the
+others leave it empty), so `SUM(points)` counts each account once and `SUMIF(cash_currency,
+"CNY", cash_amount)` adds up the yuan. An account without cash is one row with the currency
+and amount empty. Withdrawals show what Feishu paid out once a request is `withdrawn`, and what
+was asked for otherwise: finance sums the rows whose `state` is `withdrawn`.
+
+Rows are read through a database cursor and written as they come: a large table is never held
+in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from bot.accounts import to_cents
+from bot.records.store import Database
+
+KINDS = ("accounts", "withdrawals", "audit")
+STATUS_WORDS = {1: "enabled", 2: "disabled"}
+
+ACCOUNT_COLUMNS = (
+    "account_id",
+    "status",
+    "referrer_name_zh",
+    "referrer_name_en",
+    "referrer_open_id",
+    "referrer_email",
+    "referrer_mobile",
+    "registered_with",
+    "registered_by",
+    "registered_at",
+    "last_seen_at",
+    "points",
+    "cash_currency",
+    "cash_amount",
+)
+WITHDRAWAL_COLUMNS = (
+    "withdrawal_id",
+    "account_id",
+    "referrer_name_zh",
+    "referrer_name_en",
+    "kind",
+    "state",
+    "requested_by",
+    "requested_at",
+    "approved_by",
+    "approved_at",
+    "decided_by",
+    "order_id",
+    "paid_at",
+    "points",
+    "cash_currency",
+    "cash_amount",
+    "error",
+)
+AUDIT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "account_id",
+    "outcome",
+    "detail",
+    "via",
+    "chat_id",
+)
+COLUMNS = {"accounts": ACCOUNT_COLUMNS, "withdrawals": WITHDRAWAL_COLUMNS, "audit": AUDIT_COLUMNS}
+
+
+def write_csv(kind: str, database: Database, zone: str, out: BinaryIO) -> int:
+    """Write the `kind` table (accounts, withdrawals or audit) as CSV bytes to `out`; returns
+    the number of records (accounts, withdrawals, audit entries) written."""
+    if kind not in KINDS:
+        raise ValueError(f"cannot export {kind!r}: choose one of {', '.join(KINDS)}")
+    tz = ZoneInfo(zone)
+    out.write(codecs.BOM_UTF8)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        writer = csv.writer(text)
+        writer.writerow(COLUMNS[kind])
+        count = 0
+        for rows in _records(kind, database, tz):
+            writer.writerows(rows)
+            count += 1
+        text.flush()
+    finally:
+        text.detach()  # leave `out` open: it is the caller's
+    return count
+
+
+def local_time(iso: str | None, tz: ZoneInfo) -> str:
+    """A stored UTC ISO time as "2026-11-22 09:00:00 +08:00" in the zone; "" for none."""
+    if not iso:
+        return ""
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(tz)
+    offset = local.strftime("%z")  # "+0800"; %:z needs Python 3.12
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset[:3]}:{offset[3:]}"
+
+
+def _records(kind: str, database: Database, tz: ZoneInfo) -> Iterator[list[list[str]]]:
+    """Each record's rows, one record at a time."""
+    if kind == "accounts":
+        return (_account_rows(row, tz) for row in _cursor(database, "accounts", "rowid"))
+    if kind == "withdrawals":
+        return _withdrawals(database, tz)
+    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", "id"))
+
+
+def _cursor(database: Database, table: str, order: str) -> Iterator[dict]:
+    db = database.db
+    if not db[table].exists():
+        return iter(())
+    cursor = db.execute(f"SELECT * FROM [{table}] ORDER BY {order}")
+    names = [column[0] for column in cursor.description]
+    return (dict(zip(names, values, strict=True)) for values in cursor)
+
+
+def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[list[str]]]:
+    db = database.db
+    if not db["withdrawals"].exists():
+        return
+    cursor = db.execute(
+        "SELECT w.*, a.referrer AS account_referrer FROM withdrawals w"
+        " LEFT JOIN accounts a ON a.account_id = w.account_id ORDER BY w.id"
+    )
+    names = [column[0] for column in cursor.description]
+    for values in cursor:
+        yield _withdrawal_rows(dict(zip(names, values, strict=True)), tz)
+
+
+def _account_rows(row: dict, tz: ZoneInfo) -> list[list[str]]:
+    referrer = json.loads(row["referrer"]) if row.get("referrer") else {}
+    known = row["status"] is not None
+    head = [
+        row["account_id"],
+        STATUS_WORDS.get(row["status"], "") if known else "",
+        referrer.get("name_zh") or "",
+        referrer.get("name_en") or "",
+        referrer.get("id") or "",
+        referrer.get("email") or "",
+        referrer.get("mobile") or "",
+        row.get("contact") or "",
+        row.get("registered_by") or "",
+        local_time(row.get("registered_at"), tz),
+        local_time(row.get("seen_at"), tz),
+    ]
+    points = str(row["points"] or 0) if known else ""
+    return _with_cash(head, points, _cash(row.get("cash")))
+
+
+def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[list[str]]:
+    referrer = json.loads(row["account_referrer"]) if row.get("account_referrer") else {}
+    withdrawn = row["state"] == "withdrawn"
+    points = row["withdrawn_points"] if withdrawn else row["points"]
+    cash = _cash(row["withdrawn_cash"] if withdrawn else row["cash"])
+    head = [
+        str(row["id"]),
+        row["account_id"] or "",
+        referrer.get("name_zh") or "",
+        referrer.get("name_en") or "",
+        row["kind"] or "",
+        row["state"] or "",
+        row["requested_by"] or "",
+        local_time(row["requested_at"], tz),
+        row["approved_by"] or "",
+        local_time(row["approved_at"], tz),
+        row["decided_by"] or "",
+        row["order_id"] or "",
+        local_time(row["trans_time"], tz),
+    ]
+    rows = _with_cash(head, str(points or 0), cash)
+    return [[*r, row["error"] or ""] for r in rows]
+
+
+def _audit_row(row: dict, tz: ZoneInfo) -> list[str]:
+    return [
+        str(row["id"]),
+        local_time(row["at"], tz),
+        row["actor"] or "",
+        row["action"] or "",
+        row["account_id"] or "",
+        row["outcome"] or "",
+        row["detail"] or "",
+        row["via"] or "",
+        row["chat_id"] or "",
+    ]
+
+
+def _cash(text: str | None) -> list[tuple[str, str]]:
+    """Stored cash JSON ([["CNY", "300.0"], ...]) as (currency, "300.00"), by currency."""
+    entries = json.loads(text or "[]")
+    return sorted((str(cur), f"{to_cents(amount):.2f}") for cur, amount in entries)
+
+
+def _with_cash(head: list[str], points: str, cash: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """One row per currency, points on the first only; one row with no cash when none."""
+    rows = [[*head, points if i == 0 else "", cur, amount] for i, (cur, amount) in enumerate(cash)]
+    return rows or [[*head, points, "", ""]]
+
+
+def latest_audit(database: Database, account_id: str | None = None, limit: int = 20) -> list[dict]:
+    """The newest audit entries first, for one account when given (the `/referral audit`
+    card reads the same table as the audit export)."""
+    where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
+    rows = database.db["audit"].rows_where(where, params, order_by="id DESC", limit=limit)
+    return list(rows)

@@ -1,0 +1,94 @@
+"""The audit card (`/referral audit [<who>]`) and the receipt of an export (`/referral export`).
+
+An audit entry is the audit table's row as a mapping: `at` (UTC ISO), `actor` (an open_id,
+shown by name with Feishu's `<at>` tag), `action`, `account_id`, `outcome`, `detail`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from cards.account_list import MAX_CARD_ELEMENTS, element_count
+from cards.layout import MAX_CARD_BYTES, card, card_size, hr
+from cards.text import Text, code, escape_md, header, markdown, plural
+from cards.when import stamp
+
+AUDIT = Text("Audit trail", "审计记录")
+DETAIL_CHARS = 200
+_BUDGET = MAX_CARD_BYTES - 1024
+OK_OUTCOMES = ("ok",)
+EXPORTS: dict[str, Text] = {
+    "accounts": Text("accounts", "账户"),
+    "withdrawals": Text("withdrawals", "提取记录"),
+    "audit": Text("audit entries", "审计记录"),
+}
+
+
+def _line(entry: Mapping[str, str | None], zone: str) -> Text:
+    actor = entry.get("actor")
+    who = f"<at id={actor}></at>" if actor else "—"
+    when = stamp(datetime.fromisoformat(entry["at"]), zone) if entry.get("at") else "—"
+    outcome = entry.get("outcome") or "—"
+    mark = "✅" if outcome in OK_OUTCOMES else "⚠️"
+    what = code(entry.get("action") or "—")
+    first = f"{mark} {who} · {when}"
+    account = entry.get("account_id")
+    en = f"{what} · {escape_md(outcome)}"
+    zh = f"{what} · {escape_md(outcome)}"
+    if account:
+        en += f" · account {code(account)}"
+        zh += f" · 账户 {code(account)}"
+    detail = (entry.get("detail") or "").replace("\n", " ")
+    if detail:
+        if len(detail) > DETAIL_CHARS:
+            detail = detail[: DETAIL_CHARS - 1] + "…"
+        en += f" · {escape_md(detail)}"
+        zh += f" · {escape_md(detail)}"
+    return Text(f"{first}\n{en}", f"{first}\n{zh}")
+
+
+def audit_card(
+    entries: Sequence[Mapping[str, str | None]], *, zone: str, account_id: str | None = None
+) -> dict:
+    """The given entries (newest first) as one card, within Feishu's 30 KB and 200 elements:
+    entries that would not fit are left out, and the card says how many it shows."""
+    title = AUDIT + Text.same(f" · {account_id}") if account_id else AUDIT
+    if not entries:
+        head = header(title, "grey")
+        return card(
+            head, [markdown(Text("Nothing audited yet.", "还没有审计记录。"))], summary=title
+        )
+    elements: list[dict] = []
+    head = header(title, "blue", subtitle=_latest(len(entries)))
+    used = card_size(head)
+    room = MAX_CARD_ELEMENTS - element_count(head) - 1
+    for entry in entries:
+        block = markdown(_line(entry, zone))
+        size = card_size(block) + 64
+        if used + size > _BUDGET or room < 2:
+            break
+        if elements:
+            elements.append(hr())
+        elements.append(block)
+        used += size
+        room -= 2
+    shown = (len(elements) + 1) // 2
+    if shown < len(entries):
+        head = header(title, "blue", subtitle=_latest(shown))
+    return card(head, elements, summary=title)
+
+
+def _latest(count: int) -> Text:
+    return Text(f"the latest {plural(count, 'entry', 'entries')}", f"最近 {count} 条")
+
+
+def export_card(what: str, count: int, file_name: str) -> dict:
+    """Says what the file message just sent holds."""
+    noun = EXPORTS[what]
+    title = Text("Export sent", "导出已发送")
+    body = Text(
+        f"{code(file_name)}: {count} {noun.en}, CSV (UTF-8), times in the configured zone.",
+        f"{code(file_name)}：{count} 条{noun.zh}，CSV（UTF-8），时间为配置的时区。",
+    )
+    return card(header(title, "green"), [markdown(body)], summary=title)
