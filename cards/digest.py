@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.accounts import Account, Cash
 from bot.digest_model import Change, Totals
 from cards.account import status_tag
+from cards.chart import totals_chart
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
 from cards.money import format_cash, format_points
 from cards.text import Text, code, header, join, markdown, plural
@@ -53,6 +54,8 @@ class DigestView:
     zone: str = "UTC"
     first: bool = False
     contacts: dict[str, str] = field(default_factory=dict)
+    # Totals of the scheduled digests to chart, oldest first (this one last, when scheduled).
+    history: Sequence[tuple[datetime, Totals]] = ()
 
 
 def signed_points(delta: int) -> Text:
@@ -190,6 +193,9 @@ def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
         return card(head, [markdown(NO_ACCOUNTS)], summary=summary)
 
     top = [markdown(totals_text(view))]
+    chart = totals_chart(view.history, view.zone)
+    if chart is not None:
+        top.append(chart)
     if view.undelivered:
         top.append(markdown(join(undelivered_line(c, r) for c, r in view.undelivered)))
     if view.first:

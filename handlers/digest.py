@@ -6,7 +6,8 @@ report: `scheduled_reports`), and compare only with the previous scheduled run. 
 while Feishu is in trouble is tried again with backoff until the schedule's grace ends (its uuid
 keeps it single). A stop cuts a run off within seconds, even while it fetches, and lets go of its
 lease; the next start finishes it. `/referral digest` runs the same
-digest for one chat and answers with its card.
+digest for one chat and answers with its card. From the second scheduled digest on, the card
+charts the totals of the last 30 scheduled digests; on demand, of the last 30 finished ones.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from zoneinfo import ZoneInfo
 
 from bot.accounts import Account
 from bot.config import Settings
-from bot.digest_model import changes, totals
+from bot.digest_model import Totals, changes, totals
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ReferralGateway
-from bot.records.digests import ON_DEMAND, SCHEDULED, DigestRecords
+from bot.records.digests import CHART_RUNS, ON_DEMAND, SCHEDULED, DigestRecords
 from bot.records.liveness import new_owner_id
 from bot.records.store import AccountBook, Database, utcnow
 from bot.scheduler import DEFAULT_GRACE
@@ -142,11 +143,12 @@ class DigestService(ScheduledReport):
         self.records.save_snapshots(run_id, fetched)
         undelivered = self.records.undelivered_before(run_id)
         zone = self._settings.digest_tz
+        digest_totals = totals(fetched)
         view = DigestView(
             taken_at=utcnow().astimezone(ZoneInfo(zone)),
             known=len(records),
             accounts=fetched,
-            totals=totals(fetched),
+            totals=digest_totals,
             changes=changes(previous, fetched, first=previous_run is None and not previous),
             failures=[(account_id, reason) for account_id, reason, _ in failures],
             undelivered=[(chat, Text(en, zh)) for chat, en, zh in undelivered],
@@ -154,6 +156,7 @@ class DigestService(ScheduledReport):
             zone=zone,
             first=previous_run is None and not previous,
             contacts=contacts,
+            history=self._history(run_id, kind, digest_totals),
         )
         return Digest(
             run_id=run_id,
@@ -161,6 +164,17 @@ class DigestService(ScheduledReport):
             fetched=tuple(fetched),
             failures=tuple((account_id, detail) for account_id, _, detail in failures),
         )
+
+    def _history(self, run_id: int, kind: str, now: Totals) -> list[tuple[datetime, Totals]]:
+        """The totals to chart: a scheduled digest's own after the scheduled ones before it; on
+        demand, the last scheduled ones alone (the chart is of scheduled digests). The card
+        draws it from two digests on."""
+        if kind != SCHEDULED:
+            return self.records.scheduled_totals()
+        scheduled_for = self.records.run(run_id).scheduled_for
+        assert scheduled_for is not None, "a scheduled run has its fire time"
+        earlier = self.records.scheduled_totals(before=scheduled_for, limit=CHART_RUNS - 1)
+        return [*earlier, (scheduled_for, now)]
 
     def _fetch_all(
         self, account_ids: Sequence[str]

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.accounts import Account, AccountStatus, Cash
+from bot.digest_model import Totals, totals
 from bot.records.schedule_leases import ScheduleRecords
 from bot.records.store import Database, from_iso, to_iso, utcnow
 
@@ -20,6 +21,8 @@ ON_DEMAND = "on_demand"
 # Snapshots older than this are pruned, but for those of the latest finished scheduled run,
 # the baseline of the next one.
 KEEP_SNAPSHOTS = timedelta(days=60)
+# The digest's chart covers this many scheduled digests.
+CHART_RUNS = 30
 
 
 @dataclass(frozen=True)
@@ -154,14 +157,32 @@ class DigestRecords(ScheduleRecords):
             params,
         ).fetchall()
         return {
-            account_id: Account(
-                account_id,
-                AccountStatus(status),
-                points=points or 0,
-                cash=tuple(Cash(cur, Decimal(amount)) for cur, amount in json.loads(cash or "[]")),
-            )
+            account_id: _snapshot(account_id, status, points, cash)
             for account_id, _, status, points, cash in rows
         }
+
+    def scheduled_totals(
+        self, before: datetime | None = None, limit: int = CHART_RUNS
+    ) -> list[tuple[datetime, Totals]]:
+        """The totals of the last `limit` finished scheduled runs (with fire times before
+        `before`, when given), oldest first, summed from their snapshots. A run whose snapshots
+        were pruned is left out rather than drawn as nothing."""
+        where, params = "kind = ? AND finished_at IS NOT NULL", [SCHEDULED]
+        if before is not None:
+            where, params = f"{where} AND scheduled_for < ?", [*params, to_iso(before)]
+        rows = self._database.db.execute(
+            "SELECT r.scheduled_for, s.account_id, s.status, s.points, s.cash"
+            f" FROM (SELECT id, scheduled_for FROM digest_runs WHERE {where}"
+            "  ORDER BY scheduled_for DESC LIMIT ?) AS r"
+            " JOIN digest_snapshots AS s ON s.run_id = r.id",
+            [*params, limit],
+        ).fetchall()
+        by_run: dict[str, list[Account]] = {}
+        for scheduled_for, account_id, status, points, cash in rows:
+            by_run.setdefault(scheduled_for, []).append(_snapshot(account_id, status, points, cash))
+        return [
+            (datetime.fromisoformat(k), totals(accounts)) for k, accounts in sorted(by_run.items())
+        ]
 
     def prune_snapshots(self, older_than: timedelta = KEEP_SNAPSHOTS) -> int:
         """Forget snapshots no digest compares with any more."""
@@ -181,6 +202,15 @@ def _kind_filter(where: str, params: list, kind: str | None) -> tuple[str, list]
     if kind is None:
         return where, params
     return f"{where} AND kind = ?", [*params, kind]
+
+
+def _snapshot(account_id: str, status: int, points: int | None, cash: str | None) -> Account:
+    return Account(
+        account_id,
+        AccountStatus(status),
+        points=points or 0,
+        cash=tuple(Cash(cur, Decimal(amount)) for cur, amount in json.loads(cash or "[]")),
+    )
 
 
 def _run(row: dict) -> Run:

@@ -1,15 +1,18 @@
 """The emulated tenant as the page shows and changes it: directory, accounts, Open API log,
-and the digest posted on demand. What changes in Feishu that Feishu tells apps about (a bonus
-landing in an enabled account, someone leaving) is pushed to the bot as Feishu pushes it."""
+and the digest posted as the schedule would. What changes in Feishu that Feishu tells apps
+about (a bonus landing in an enabled account, someone leaving) is pushed to the bot as Feishu
+pushes it."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.records.store import utcnow
 from bot.sandbox.world import World
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class Tenant:
     def __init__(self, world: World) -> None:
         self._world = world
         self._leaving = threading.Lock()
+        self._digesting = threading.Lock()
 
     def directory(self) -> list[dict[str, Any]]:
         people = {p.open_id for p in self._world.people if p.admin}
@@ -160,12 +164,26 @@ class Tenant:
         return self._account(account_id)
 
     def post_digest(self) -> str:
-        """Post the digest card into the HR group now, as the schedule would; returns its id."""
+        """Post the digest into the HR group now, as the schedule would at this moment: each
+        press is the next scheduled digest (a fire time of its own), so the second one on
+        carries the chart of the totals. Returns the message's id."""
         bot = self._world.bot
         assert bot is not None, "the sandbox is not started"
         chat_id = self._world.hr_chat
-        card = bot.digest.card_for_chat(chat_id)
-        return bot.services.messenger.send_card(chat_id, card)
+        with self._digesting:
+            # Whole minutes, as a cron fires: the chart tells the digests apart by their time.
+            fire = utcnow().replace(second=0, microsecond=0)
+            last = bot.digest.records.last_scheduled_for()
+            if last is not None and fire <= last:
+                fire = last + timedelta(minutes=1)
+            bot.digest.run_scheduled(fire)
+            post = next(
+                (p for p in bot.digest.records.posts(fire) if p["chat_id"] == chat_id), None
+            )
+        if post is None or not post["message_id"]:
+            reason = post["error"] if post else "the digest of this moment is under way elsewhere"
+            raise RuntimeError(reason or "not posted")
+        return post["message_id"]
 
 
 def _clip(body: dict[str, Any] | None) -> str | None:

@@ -1,9 +1,9 @@
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from card_checks import all_content, assert_valid_card, buttons
+from card_checks import all_content, assert_valid_card, buttons, walk
 
 from bot.accounts import Account, AccountStatus, Cash
 from bot.digest_model import changes, totals
@@ -140,3 +140,41 @@ def test_one_account_and_one_point_are_singular():
     down = digest_card(view({acc(1).account_id: acc(1, points=10)}, [acc(1, points=9)]))
     assert "· -1 point" in all_content(down, "en_us")
     assert "-1 积分" in all_content(down, "zh_cn")
+
+
+def charts(card: dict) -> list[dict]:
+    return [node for node in walk(card) if node.get("tag") == "chart"]
+
+
+def test_the_chart_follows_the_totals_once_there_is_history():
+    current = [acc(1, points=300, cny="20")]
+    earlier = [(SINCE, totals([acc(1, points=100)])), (TAKEN, totals(current))]
+
+    card = digest_card(view({}, current, history=earlier))
+
+    assert_valid_card(card)
+    (chart,) = charts(card)
+    elements = card["body"]["elements"]
+    assert elements.index(chart) == 1  # right under the totals it charts
+    rows = chart["chart_spec"]["data"]["values"]
+    assert [(r["date"], r["series"], r["value"]) for r in rows] == [
+        ("11-20", "Points 积分", 100),
+        ("11-20", "CNY cash CNY 现金", 0),
+        ("11-23", "Points 积分", 300),
+        ("11-23", "CNY cash CNY 现金", 20),
+    ]
+    # The first digest, and a card with no history at all, have no chart.
+    assert charts(digest_card(view({}, current, history=earlier[1:], first=True))) == []
+    assert charts(digest_card(view({}, current))) == []
+    assert len([n for n in walk(card) if "tag" in n]) <= 200
+
+
+def test_the_chart_and_hundreds_of_lines_still_fit_in_30_kb():
+    previous = {acc(i).account_id: acc(i) for i in range(400)}
+    current = [acc(i, AccountStatus.ENABLED, 100, "50") for i in range(400)]
+    history = [(SINCE + timedelta(days=d), totals(current)) for d in range(30)]
+    card = digest_card(view(previous, current, history=history))
+    assert_valid_card(card)
+    assert card_size(card) < 30 * 1024
+    assert len(charts(card)) == 1
+    assert "… and " in all_content(card, "en_us")

@@ -1,7 +1,8 @@
 """The sandbox page in real headless Chromium: register, show, disable with confirmation; register
 by @-mention with the picker, and a non-admin's own account from the bot menu; a withdrawal asked
 for by one admin and approved by another, turning into the receipt; a bonus added in the tenant
-panel landing as a notice in the HR group, and someone leaving the company."""
+panel landing as a notice in the HR group, and someone leaving the company; two digests posted
+from the tenant panel, the second with its chart of the totals (the README's screenshot)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def browser_page():
 
 
 def test_register_show_and_disable_an_account_in_the_browser(
-    sandbox: Sandbox, browser_page, tmp_path: Path
+    sandbox: Sandbox, browser_page
 ) -> None:
     from playwright.sync_api import expect
 
@@ -101,11 +102,6 @@ def test_register_show_and_disable_an_account_in_the_browser(
     account = page.locator(f"[data-account='{account_id}']")
     expect(account).to_contain_text("Disabled")
     assert errors == []
-
-    shot = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "sandbox.png"
-    shot.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(shot))
-    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
 
 
 def test_register_by_mention_then_my_account_from_the_bot_menu(
@@ -322,3 +318,60 @@ def test_a_bonus_lands_as_a_notice_and_a_leaver_is_asked_about_in_the_hr_group(
     assert zhao["enabled"]
     expect(cards).to_have_count(2)  # the notice and the leaver card, nothing else
     assert errors == []
+
+
+def test_the_second_digest_posted_carries_the_chart_of_the_totals(
+    sandbox: Sandbox, browser_page, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    page.locator("[data-chat=group]").click()
+    expect(page.locator("#chat-name")).to_have_text("HR group")
+    cards = page.get_by_test_id("bot-message")
+    digests = cards.filter(has_text="Referral accounts digest")
+
+    # The first digest: the totals, no chart yet.
+    page.locator("#post-digest").click()
+    expect(digests).to_have_count(1)
+    expect(digests.first).to_contain_text("Points: 1,500")
+    expect(digests.first.locator("svg")).to_have_count(0)
+
+    # A bonus lands in Chen Jing's account; its notice comes before the next digest.
+    (chen,) = [a for a in sandbox.tenant.accounts() if a["open_id"] == "ou_chen"]
+    account = page.locator(f"[data-account='{chen['account_id']}']")
+    account.locator(".in-points").fill("800")
+    account.locator(".in-amount").fill("450")
+    account.get_by_role("button", name="Add bonus").click()
+    expect(cards.filter(has_text="Referral balances changed")).to_have_count(1, timeout=15_000)
+
+    # The second digest charts both: points and each currency, a line and a legend entry each.
+    page.locator("#post-digest").click()
+    expect(digests).to_have_count(2)
+    second = digests.nth(1)
+    expect(second).to_contain_text("Points: 2,300")
+    chart = second.get_by_test_id("card-chart")
+    expect(chart.locator("svg")).to_have_count(1)
+    expect(chart.locator(".chart-title")).to_have_text(
+        "Totals over the last 2 digests 近 2 份日报的合计"
+    )
+    expect(chart.locator(".chart-legend text")).to_have_text(
+        ["Points 积分", "CNY cash CNY 现金", "USD cash USD 现金"]
+    )
+    expect(chart.locator(".chart-series polyline")).to_have_count(3)
+    expect(chart.locator(".chart-series circle")).to_have_count(6)
+    points = chart.locator("[data-series='Points 积分'] circle title")
+    expect(points.nth(1)).to_contain_text(": 2,300")
+    assert errors == []
+
+    second.scroll_into_view_if_needed()
+    expect(page.get_by_test_id("toast")).to_have_count(0)  # nothing over the chat
+    shot = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "sandbox.png"
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000

@@ -260,6 +260,8 @@ function renderElement(element, message) {
       return renderButton(element, message);
     case "table":
       return renderTable(element);
+    case "chart":
+      return renderChart(element);
     default:
       return el("div", { class: "card-unsupported", text: `[${t("unsupported")}: ${element.tag}]` });
   }
@@ -273,6 +275,151 @@ function renderTable(element) {
     table.append(el("tr", {}, columns.map((c) => el("td", { text: row[c.name] ?? "" }))));
   }
   return table;
+}
+
+// ---- charts: a small SVG drawing of the VChart specs the bot sends (line charts) ---------------
+
+// VChart's default palette, so series keep the colours Feishu gives them.
+const CHART_COLOURS = ["#1664ff", "#1ac6ff", "#ff8a00", "#3cc780", "#7442d4", "#ffc400", "#304d77", "#b48deb", "#009488", "#ff7dda"];
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) if (child) node.append(child);
+  return node;
+}
+
+// Round numbers for the value axis: from 0 (or the lowest value, if below) to above the highest.
+function chartTicks(low, high) {
+  low = Math.min(0, low);
+  if (high <= low) high = low + 1;
+  const rough = (high - low) / 4;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= rough);
+  const ticks = [];
+  for (let v = Math.floor(low / step) * step; v < high + step; v += step) {
+    ticks.push(Math.round(v * 1e6) / 1e6);
+    if (v >= high) break;
+  }
+  return ticks;
+}
+
+// A rough text width in the chart's units: CJK characters are about twice as wide.
+function textWidth(text, size) {
+  let units = 0;
+  for (const ch of String(text)) units += /[\u2e80-\u9fff\uff00-\uffef]/.test(ch) ? 1 : 0.58;
+  return units * size;
+}
+
+function renderChart(element) {
+  const spec = element.chart_spec || {};
+  const box = el("div", { class: "card-chart", "data-testid": "card-chart" });
+  if (!["line", "area"].includes(spec.type)) {
+    box.append(el("div", { class: "card-unsupported", text: `[${t("unsupported")}: chart ${spec.type}]` }));
+    return box;
+  }
+  const data = Array.isArray(spec.data) ? spec.data.flatMap((d) => d.values || []) : (spec.data && spec.data.values) || [];
+  const [x, y, s] = [spec.xField, spec.yField, spec.seriesField];
+  const categories = [...new Set(data.map((row) => String(row[x])))];
+  const names = s ? [...new Set(data.map((row) => String(row[s])))] : [String(y)];
+  const series = names.map((name, i) => ({
+    name, colour: CHART_COLOURS[i % CHART_COLOURS.length],
+    rows: data.filter((row) => !s || String(row[s]) === name),
+  }));
+  const [ratioW, ratioH] = String(element.aspect_ratio || "16:9").split(":").map(Number);
+  const W = 400, H = Math.round((W * (ratioH || 9)) / (ratioW || 16));
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img" });
+
+  const title = spec.title && spec.title.visible !== false ? spec.title.text : "";
+  let top = 8;
+  if (title) {
+    chart.append(svg("text", { x: 8, y: 14, class: "chart-title", text: title }));
+    chart.append(svg("title", { text: title }));
+    top = 26;
+  }
+  // The legend, wrapped into rows along the bottom.
+  const legendRows = [];
+  if (!spec.legends || spec.legends.visible !== false) {
+    let row = [], width = 0;
+    for (const item of series) {
+      const w = 14 + textWidth(item.name, 10) + 12;
+      if (row.length && width + w > W - 16) { legendRows.push(row); row = []; width = 0; }
+      row.push({ ...item, at: width }); width += w;
+    }
+    if (row.length) legendRows.push(row);
+  }
+  const axes = spec.axes || [];
+  const axisTitle = (orient) => {
+    const axis = axes.find((a) => a.orient === orient);
+    return axis && axis.title && axis.title.visible !== false ? axis.title.text : "";
+  };
+  const xTitle = axisTitle("bottom"), yTitle = axisTitle("left");
+  const legendTop = H - 14 * legendRows.length - 2;
+  const bottom = legendTop - 16 - (xTitle ? 13 : 0);
+  const values = data.map((row) => Number(row[y])).filter(Number.isFinite);
+  const ticks = chartTicks(Math.min(...values, 0), Math.max(...values, 0));
+  const format = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+  const left = 10 + (yTitle ? 12 : 0) + Math.max(...ticks.map((v) => textWidth(format.format(v), 9)));
+  const right = W - 12;
+  const [low, high] = [ticks[0], ticks[ticks.length - 1]];
+  const py = (v) => bottom - ((v - low) / (high - low || 1)) * (bottom - top);
+  const band = (right - left) / Math.max(categories.length, 1);
+  const px = (category) => left + band * (categories.indexOf(category) + 0.5);
+
+  const grid = svg("g", { class: "chart-axis" });
+  for (const v of ticks) {
+    grid.append(svg("line", { x1: left, x2: right, y1: py(v), y2: py(v), class: v === low ? "chart-baseline" : "chart-grid" }));
+    grid.append(svg("text", { x: left - 4, y: py(v) + 3, "text-anchor": "end", text: format.format(v) }));
+  }
+  // As many date labels as fit side by side; the others are skipped evenly.
+  const widest = Math.max(...categories.map((c) => textWidth(c, 9)), 1);
+  const every = Math.max(1, Math.ceil((widest + 6) / band));
+  categories.forEach((category, i) => {
+    if (i % every && i !== categories.length - 1) return;
+    grid.append(svg("text", { x: px(category), y: bottom + 12, "text-anchor": "middle", text: category }));
+  });
+  if (xTitle) grid.append(svg("text", { x: (left + right) / 2, y: bottom + 25, "text-anchor": "middle", class: "chart-axis-title", text: xTitle }));
+  if (yTitle) {
+    const mid = (top + bottom) / 2;
+    grid.append(svg("text", { x: 9, y: mid, transform: `rotate(-90 9 ${mid})`, "text-anchor": "middle", class: "chart-axis-title", text: yTitle }));
+  }
+  chart.append(grid);
+
+  for (const item of series) {
+    const points = item.rows
+      .filter((row) => Number.isFinite(Number(row[y])))
+      .map((row) => ({ x: px(String(row[x])), y: py(Number(row[y])), row }))
+      .sort((a, b) => a.x - b.x);
+    const g = svg("g", { class: "chart-series", "data-series": item.name });
+    if (spec.type === "area" && points.length) {
+      const path = points.map((p) => `${p.x},${p.y}`).join(" ");
+      g.append(svg("polygon", { points: `${points[0].x},${py(low)} ${path} ${points[points.length - 1].x},${py(low)}`, fill: item.colour, opacity: 0.15 }));
+    }
+    g.append(svg("polyline", { points: points.map((p) => `${p.x},${p.y}`).join(" "), fill: "none", stroke: item.colour, "stroke-width": 2, "stroke-linejoin": "round" }));
+    if (!spec.point || spec.point.visible !== false) {
+      for (const p of points) {
+        g.append(svg("circle", { cx: p.x, cy: p.y, r: 2.5, fill: "#fff", stroke: item.colour, "stroke-width": 1.5 },
+          svg("title", { text: `${item.name} · ${p.row[x]}: ${Number(p.row[y]).toLocaleString("en")}` })));
+      }
+    }
+    chart.append(g);
+  }
+
+  legendRows.forEach((row, r) => {
+    const width = row.reduce((w, item) => Math.max(w, item.at + 14 + textWidth(item.name, 10)), 0);
+    const start = (W - width) / 2, yy = legendTop + 14 * r + 9;
+    for (const item of row) {
+      chart.append(svg("g", { class: "chart-legend" },
+        svg("rect", { x: start + item.at, y: yy - 7, width: 10, height: 4, rx: 2, fill: item.colour }),
+        svg("text", { x: start + item.at + 14, y: yy - 2, text: item.name })));
+    }
+  });
+  box.append(chart);
+  return box;
 }
 
 function renderButton(element, message) {

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.accounts import Account, AccountStatus
 from bot.records.digests import ON_DEMAND
+from tests.cards.card_checks import walk
 from tests.conftest import Feishu, buttons, card_text, card_text_zh
 from tests.handlers.digest.conftest import HR_CHAT, chat_messages, know_accounts
 
@@ -158,3 +159,58 @@ def test_command_is_answered_while_a_digest_runs(digest_bot, emulator):
     digest.join(30)
     limited = [c for c in emulator.calls_for("get_account_assets") if c.status == 429]
     assert limited == []
+
+
+def charts(card: dict) -> list[dict]:
+    return [node for node in walk(card) if node.get("tag") == "chart"]
+
+
+def test_the_chart_comes_from_the_second_scheduled_digest_on(digest_bot, emulator):
+    bot = digest_bot(digest_tz="Asia/Shanghai")
+    ids = know_accounts(bot, emulator, 2)
+    emulator.add_bonus(ids[0], points=1000, cash={"CNY": "3000"})
+    t1 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    t2, t3 = t1 + timedelta(days=1), t1 + timedelta(days=2)
+
+    assert bot.digest.run_scheduled(t1) == [HR_CHAT]
+    (first,) = chat_messages(emulator, HR_CHAT)
+    assert charts(first.content) == []
+
+    emulator.add_bonus(ids[1], points=500, cash={"USD": "120"})
+    # A digest on demand in between is no point of the chart.
+    on_demand = Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
+    assert charts(on_demand.content) == []  # one scheduled digest: no line yet
+    assert bot.digest.run_scheduled(t2) == [HR_CHAT]
+
+    _, second = chat_messages(emulator, HR_CHAT)
+    (chart,) = charts(second.content)
+    assert chart["aspect_ratio"] == "16:9"
+    spec = chart["chart_spec"]
+    assert spec["type"] == "line" and "Totals over the last 2 digests" in spec["title"]["text"]
+    rows = [(r["date"], r["series"], r["value"]) for r in spec["data"]["values"]]
+    assert rows == [
+        ("11-20", "Points 积分", 1000),
+        ("11-20", "CNY cash CNY 现金", 3000),
+        ("11-20", "USD cash USD 现金", 0),
+        ("11-21", "Points 积分", 1500),
+        ("11-21", "CNY cash CNY 现金", 3000),
+        ("11-21", "USD cash USD 现金", 120),
+    ]
+    # What went over the wire is the card the bot built, under Feishu's limits.
+    assert len(second.raw_content.encode()) < 30 * 1024
+    assert "function" not in json.dumps(spec)
+
+    emulator.add_bonus(ids[0], points=-400)
+    assert bot.digest.run_scheduled(t3) == [HR_CHAT]
+    third = chat_messages(emulator, HR_CHAT)[-1]
+    (chart,) = charts(third.content)
+    points = [r for r in chart["chart_spec"]["data"]["values"] if r["series"] == "Points 积分"]
+    assert [(r["date"], r["value"]) for r in points] == [
+        ("11-20", 1000),
+        ("11-21", 1500),
+        ("11-22", 1100),
+    ]
+    # On demand, the card charts the scheduled digests so far.
+    later = Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
+    (chart,) = charts(later.content)
+    assert "Totals over the last 3 digests" in chart["chart_spec"]["title"]["text"]
