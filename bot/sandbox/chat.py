@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from bot.emulator import events
 from bot.sandbox import mentions
@@ -263,5 +264,28 @@ class Chats:
                     "at": message.created_at,
                 }
             )
+            if message.msg_type == "file":
+                items[-1]["file"] = self._file(shown)
         items.sort(key=lambda item: item["at"])
         return items
+
+    def _file(self, content: dict[str, Any]) -> dict[str, Any] | None:
+        """A file message's name, size and download link, as the chat's file bubble shows
+        them; None when the key names no upload."""
+        file_key = content.get("file_key") if isinstance(content, dict) else None
+        if not isinstance(file_key, str):
+            return None
+        try:
+            name, data = self._world.emulator.file(file_key)
+        except KeyError:
+            return None
+        return {
+            "file_key": file_key,
+            "name": name,
+            "size": len(data),
+            "url": f"/api/files/{quote(file_key, safe='')}",
+        }
+
+    def file(self, file_key: str) -> tuple[str, bytes]:
+        """The name and bytes of a file the bot uploaded; KeyError for an unknown key."""
+        return self._world.emulator.file(file_key)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import mimetypes
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request, send_from_directory
+from flask import Flask, jsonify, request, send_file, send_from_directory
 
 from bot.sandbox import mentions
 from bot.sandbox.chat import Chats, NotYourChat, UnknownChat, UnknownMenuItem
@@ -93,6 +95,18 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
             return jsonify({"chat_id": chat_id, "items": chats.feed(chat_id)})
         except UnknownChat:
             return _error(f"unknown chat {chat_id!r}", 404)
+
+    @app.get("/api/files/<file_key>")
+    def file_download(file_key: str):
+        """A file the bot sent (uploaded through im/v1/files), downloaded as an attachment."""
+        try:
+            name, data = chats.file(file_key)
+        except KeyError:
+            return _error(f"unknown file {file_key!r}", 404)
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return send_file(
+            io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name
+        )
 
     @app.get("/api/people")
     def directory_people():

@@ -28,6 +28,7 @@ const UI = {
     you: "you", name: "Name", email: "Email", mobile: "Mobile", unsupported: "unsupported element",
     botMenu: "Bot menu", mentionSomeone: "Mention someone", nobody: "Nobody in the directory matches",
     choseFromMenu: "{name} chose “{item}” from the bot menu",
+    download: "Download", fileGone: "The file is no longer available",
   },
   zh_cn: {
     sandbox: "沙盒", typingAs: "当前身份", messages: "消息", send: "发送",
@@ -54,6 +55,7 @@ const UI = {
     you: "你", name: "姓名", email: "邮箱", mobile: "手机", unsupported: "不支持的元素",
     botMenu: "机器人菜单", mentionSomeone: "提及同事", nobody: "通讯录中没有匹配的人",
     choseFromMenu: "{name} 选择了菜单「{item}」",
+    download: "下载", fileGone: "文件已不可用",
   },
 };
 
@@ -568,12 +570,40 @@ function messageView(item) {
   const content = item.content || {};
   const body = item.msg_type === "interactive"
     ? renderCard(content, item)
-    : el("div", { class: "bubble", text: content.text || JSON.stringify(content) });
+    : item.msg_type === "file"
+      ? renderFile(item.file, content)
+      : el("div", { class: "bubble", text: content.text || JSON.stringify(content) });
   return el("div", { class: "msg msg-bot", "data-id": item.id, "data-testid": "bot-message" },
     el("span", { class: "avatar avatar-bot", text: "R" }),
     el("div", { class: "msg-main" },
       el("div", { class: "msg-name" }, state.config.bot.name, el("span", { class: "bot-badge", text: t("bot") })),
       body));
+}
+
+// A file the bot sent: its name and size, and a link that downloads it, as Feishu's file bubble.
+function renderFile(file, content) {
+  if (!file) {
+    return el("div", { class: "bubble file-bubble", "data-testid": "file-message" },
+      el("span", { class: "file-icon", text: "📄" }),
+      el("div", { class: "file-main" },
+        el("div", { class: "file-name", text: content.file_key || "file" }),
+        el("div", { class: "file-size", text: t("fileGone") })));
+  }
+  return el("div", { class: "bubble file-bubble", "data-testid": "file-message" },
+    el("span", { class: "file-icon", text: "📄" }),
+    el("div", { class: "file-main" },
+      el("div", { class: "file-name", text: file.name }),
+      el("div", { class: "file-size", text: fileSize(file.size) })),
+    el("a", {
+      class: "file-download", href: file.url, download: file.name,
+      "data-testid": "file-download", text: t("download"),
+    }));
+}
+
+function fileSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 // A person's message with each @-mention named in the reader's language, as Feishu shows it.

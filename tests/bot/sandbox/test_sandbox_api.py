@@ -635,3 +635,42 @@ def test_someone_without_an_account_leaves_and_the_group_hears_nothing(page: Pag
     assert left["event"]["status"] == 200
     wait_for(lambda: bot.inbox.counts() == {"done": 1}, 10, "the leaver event worked off")
     assert page.bot_cards(page.group) == []
+
+
+# --- files: a CSV export lands in the chat as a file message --------------------------------
+
+
+def test_an_export_lands_in_the_group_as_a_file_that_downloads(page: Page) -> None:
+    said = page.say("/referral export accounts", chat_id=page.group)
+
+    page.reply(said, page.group)  # the card saying what was exported
+    item = wait_for(
+        lambda: next(
+            (i for i in page.feed(page.group) if i["kind"] == "bot" and i["msg_type"] == "file"),
+            None,
+        ),
+        10,
+        "no file message in the group",
+    )
+    file_key = item["content"]["file_key"]
+    name, data = page.sandbox.world.emulator.file(file_key)
+    assert name.startswith("referral-accounts-") and name.endswith(".csv")
+    assert item["file"] == {
+        "file_key": file_key,
+        "name": name,
+        "size": len(data),
+        "url": f"/api/files/{file_key}",
+    }
+
+    download = page.get(item["file"]["url"])
+
+    assert download.status_code == 200
+    assert download.content == data
+    assert download.content.startswith(b"\xef\xbb\xbfaccount_id,status,")
+    header = download.content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("account_id,status,referrer_name_zh,referrer_name_en")
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith("attachment") and f"filename={name}" in disposition
+    assert "text/csv" in download.headers["Content-Type"]
+    missing = page.get("/api/files/file_v3_nothing_here")
+    assert missing.status_code == 404 and "unknown file" in missing.json()["error"]
