@@ -2,7 +2,8 @@
 
 Every probe is free of side effects: the permission probes ask for things that do not exist
 (account `0`, chat `0`), so Feishu answers "not found" when the scope is granted and 99991672
-when it is not, and nothing is created, changed or posted.
+when it is not, and nothing is created, changed or posted. The chat checks only read the
+listed chats' information, which Feishu gives only to a member of the chat.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lark_oapi.api.auth.v3 import (
     InternalTenantAccessTokenRequest,
     InternalTenantAccessTokenRequestBody,
 )
+from lark_oapi.api.im.v1 import GetChatRequest
 from lark_oapi.core.enum import AccessTokenType, HttpMethod
 from lark_oapi.core.model import BaseRequest
 
@@ -55,6 +57,8 @@ APPLY_LINK = re.compile(r"https://\S+/auth\?\S+")
 # The long-connection endpoint's answers the SDK retries (busy), as its const.py lists them.
 WS_RETRY_CODES = (1, 1000040343)
 DUMMY_ID = "0"  # no account, chat or message has this id
+CHAT_SCOPE = "im:chat:readonly"  # to read a chat (im:chat does too)
+NOT_IN_CHAT = 232011  # get chat information: the bot is not in the chat
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def run_doctor(
             add(check_bot(api))
             admins = look_up(api, settings.admins)
             add(*check_permissions(api, admins))
-        add(*check_chats(settings))
+        add(*check_chats(settings, api if credentials.ok else None))
         if credentials.ok:
             add(*check_admins(admins))
         if credentials.ok or settings.transport == "webhook":  # the long connection needs them
@@ -345,7 +349,9 @@ def _contact_scopes(admins: dict[str, Person | OpenApiError]) -> list[Check]:
 # --- 5. chats and 6. admins ----------------------------------------------------------------
 
 
-def check_chats(settings: Settings) -> list[Check]:
+def check_chats(settings: Settings, api: OpenApi | None = None) -> list[Check]:
+    """Each digest and notice chat has the bot in it (get chat information answers only to a
+    member). Without `api` (no tenant token) nothing is asked."""
     roles: dict[str, list[str]] = {}
     for chat_id in settings.digest_chats:
         roles.setdefault(chat_id, []).append("digest")
@@ -353,17 +359,45 @@ def check_chats(settings: Settings) -> list[Check]:
         roles.setdefault(chat_id, []).append("notices")
     if not roles:
         return [Check("chats", True, "none listed, nothing to check")]
-    # No Open API call tells whether the bot is in a chat without posting into it.
-    return [
-        Check(
-            f"chat {chat_id} ({' and '.join(kinds)})",
-            True,
-            "cannot check without posting; send /referral help in the chat "
-            "(no answer: add the bot to the chat)",
-            warning=True,
-        )
-        for chat_id, kinds in roles.items()
-    ]
+    checks: list[Check] = []
+    for chat_id, kinds in roles.items():
+        name = f"chat {chat_id} ({' and '.join(kinds)})"
+        if api is None:
+            checks.append(Check(name, True, "not checked: no tenant token", warning=True))
+            continue
+        try:
+            found = _chat_name(api, chat_id)
+        except OpenApiError as err:
+            if err.code == SCOPE_MISSING:
+                # Every chat answers the same: one line naming the scope instead.
+                return [
+                    Check(
+                        f"permission {CHAT_SCOPE}",
+                        False,
+                        f"missing (getting chat {chat_id} answers {err.code}), so whether the "
+                        f"bot is in its {len(roles)} chat(s) cannot be checked: {_add(err)}",
+                    )
+                ]
+            if err.code == NOT_IN_CHAT:
+                checks.append(
+                    Check(
+                        name,
+                        False,
+                        f"the bot is not in chat {chat_id}: add the bot to the group "
+                        "(group settings → Bots)",
+                    )
+                )
+            else:
+                checks.append(Check(name, True, f"could not check: {_refusal(err)}", warning=True))
+            continue
+        checks.append(Check(name, True, found or "(no name)"))
+    return checks
+
+
+def _chat_name(api: OpenApi, chat_id: str) -> str:
+    request = GetChatRequest.builder().chat_id(chat_id).build()
+    response = api.call("chat_get", lambda: api.client.im.v1.chat.get(request), idempotent=True)
+    return (response.data.name if response.data else None) or ""
 
 
 def check_admins(admins: dict[str, Person | OpenApiError]) -> list[Check]:

@@ -25,6 +25,21 @@ EMPTY = Text(
 )
 # The action the digest's "Show all accounts" button also sends; `offset` picks the page.
 LIST_ACTION = "list"
+# Feishu refuses a JSON 2.0 card of more than 200 elements; every object with a `tag` counts,
+# plain_text and columns included. (Shared by the builders that grow with data; its natural
+# home is cards/layout.py beside card_size.)
+MAX_CARD_ELEMENTS = 200
+
+
+def element_count(node: object) -> int:
+    """How many elements Feishu counts in a card or any part of one."""
+    if isinstance(node, dict):
+        return ("tag" in node) + sum(element_count(value) for value in node.values())
+    if isinstance(node, list):
+        return sum(element_count(item) for item in node)
+    return 0
+
+
 # Room kept for config, the range and "and N more" lines and the buttons; the hr between two
 # blocks.
 _BUDGET = MAX_CARD_BYTES - 2048
@@ -132,6 +147,7 @@ def account_list_card(
 
     blocks: list[dict] = []
     used = card_size(head)
+    room = MAX_CARD_ELEMENTS - element_count(head) - _FIXED_ELEMENTS
     # Element ids count from 0 on every page: unique within the card and short at any offset.
     for index, record in enumerate(records[offset : offset + max(limit, 0)]):
         block = record_block(record, index, now, zone=zone)
@@ -139,10 +155,12 @@ def account_list_card(
             # A contact too long for a card of its own: the page still shows the account.
             block = record_block(replace(record, contact=None), index, now, zone=zone)
         size = card_size(block) + _SEPARATOR
-        if used + size > _BUDGET:
+        count = element_count(block) + 1  # and its hr
+        if used + size > _BUDGET or count > room:
             break
         blocks.append(block)
         used += size
+        room -= count
     shown = len(blocks)
     remaining = total - offset - shown
 
@@ -164,3 +182,16 @@ def account_list_card(
     if pager:
         elements.append(row(*pager))
     return card(head, elements, summary=summary)
+
+
+# The elements besides the records: the range and "and N more" lines, the pager's row.
+_FIXED_ELEMENTS = element_count(
+    [
+        markdown(EMPTY),
+        markdown(EMPTY),
+        row(
+            button(FIRST_PAGE, list_value(0), element_id="btn_first"),
+            button(NEXT, list_value(0), element_id="btn_next"),
+        ),
+    ]
+)

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from bot.accounts import Account, Cash
 from cards.account import field, status_tag
+from cards.account_list import MAX_CARD_ELEMENTS, element_count
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
 
 # Room for the header, the "and N more" line and the card's envelope; at most this many lines
-# (each one element) so the card stays far from Feishu's 200 elements.
+# (two elements each with its hr), and never more than Feishu's 200 elements hold.
 _BUDGET = MAX_CARD_BYTES - 2048
 MAX_LINES = 150
 
@@ -65,6 +66,8 @@ def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
     )
     elements: list[dict] = []
     used = card_size(head)
+    # Feishu's element limit: the header's, the "and N more" line, and two per line shown.
+    room = MAX_CARD_ELEMENTS - element_count(head) - 1
     shown = 0
     for line in lines:
         text = join(
@@ -76,12 +79,13 @@ def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
         )
         block = markdown(text)
         size = card_size(block) + 64
-        if used + size > _BUDGET or shown >= MAX_LINES:
+        if used + size > _BUDGET or shown >= MAX_LINES or room < 2:
             break
         if elements:
             elements.append(hr())
         elements.append(block)
         used += size
+        room -= 2
         shown += 1
     if shown < len(lines):
         more = len(lines) - shown

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from bot.accounts import Referrer
 from bot.withdrawals import Amounts, State, Withdrawal
 from cards.account import field
+from cards.account_list import MAX_CARD_ELEMENTS, element_count
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
@@ -127,6 +128,9 @@ def withdrawal_card(
 
 HISTORY = Text("Withdrawals", "提取记录")
 _BUDGET = MAX_CARD_BYTES - 1024
+_PAGER_ELEMENTS = element_count(
+    row(button(FIRST_PAGE, {}, element_id="btn_first"), button(NEXT, {}, element_id="btn_next"))
+)
 
 
 def _history_line(item: Withdrawal, zone: str) -> Text:
@@ -164,16 +168,19 @@ def withdrawals_card(
         return card(head, [markdown(empty)], summary=title)
     elements: list[dict] = []
     used = card_size(head)
+    # Feishu's element limit: the header's, the pager's row, and two per item with its hr.
+    room = MAX_CARD_ELEMENTS - element_count(head) - _PAGER_ELEMENTS
     shown = 0
     for item in items:
         block = markdown(_history_line(item, zone))
         size = card_size(block) + 64
-        if used + size > _BUDGET:
+        if used + size > _BUDGET or room < 2:
             break
         if elements:
             elements.append(hr())
         elements.append(block)
         used += size
+        room -= 2
         shown += 1
     value = {"action": "withdrawals", **({"account_id": account_id} if account_id else {})}
     pager = []

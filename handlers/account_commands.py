@@ -23,6 +23,9 @@ WHO_LINE = Text(
 
 def account_answer(services: Services, account: Account, notice: Text | None) -> Reply:
     record = services.accounts.get(account.account_id)
+    if record is not None and record.account is not None:
+        # As remembered: the referrer that enable's and deactivate's answers leave out.
+        account = record.account
     card = account_card(account, contact=record.contact if record else None, notice=notice)
     return Reply(card, account.account_id)
 

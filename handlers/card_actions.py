@@ -200,12 +200,14 @@ class CardActions:
             return Outcome(Text("Account list sent", "已发送账户列表"), "success")
         account_id = press.account_id
         with self._locks.hold(account_id):
+            # One call per press: enable and deactivate answer with the account as it is now.
             if press.action == "enable":
-                services.gateway.enable(account_id)
+                account = services.gateway.enable(account_id)
             elif press.action == "disable":
-                services.gateway.deactivate(account_id)
-            # Read back after any change, so the card shows what Feishu holds now.
-            account = services.gateway.get_assets(account_id)
+                account = services.gateway.deactivate(account_id)
+            else:
+                account = services.gateway.get_assets(account_id)
+            # Their answer has no referrer; the records keep the one get_account_assets gave.
             services.accounts.remember(account)
             card = account_cards.render(services, account_id)
             if press.action == "show":

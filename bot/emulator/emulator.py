@@ -11,7 +11,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from . import auth, events, files, im, referral, scopes
+from . import auth, chats, events, files, im, referral, scopes
 from .context import Context
 from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
@@ -335,6 +335,20 @@ class Emulator:
 
     def messages_in(self, chat_id: str) -> list[Message]:
         return [m for m in self.messages if m.chat_id == chat_id]
+
+    # --- chats -------------------------------------------------------------------------------
+    def remove_bot_from_chat(self, chat_id: str) -> None:
+        """The bot leaves (or is removed from) `chat_id`: getting the chat answers 232011, and
+        sending a message to it 230002. By default the bot is in every chat."""
+        chats.remove(self._state, chat_id)
+
+    def add_bot_to_chat(self, chat_id: str, name: str | None = None) -> None:
+        """The bot is added to `chat_id` again; `name`: the chat's name in the get-chat answer
+        (default "Group <chat_id>", "" for a one-to-one chat)."""
+        chats.add(self._state, chat_id, name)
+
+    def bot_in_chat(self, chat_id: str) -> bool:
+        return chats.has_bot(self._state, chat_id)
 
     # --- uploaded files ----------------------------------------------------------------------
     def file(self, file_key: str) -> tuple[str, bytes]:
@@ -692,6 +706,7 @@ class Emulator:
         self.end_outage()
         self._state.clear()
         files.clear(self._state)
+        chats.clear(self._state)
         self._knobs.clear()
         self._ctx.limiter.reset()
         self._ctx.scopes = scopes.DEFAULT_SCOPES

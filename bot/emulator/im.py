@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import Any
 
+from . import cards, chats
 from .context import Context
 from .protocol import (
     CARD_TOKEN_INVALID,
@@ -109,6 +110,8 @@ def _parse_content(msg_type: Any, content: Any) -> dict[str, Any]:
         raise im_param_error("invalid content, it must be a JSON object")
     if msg_type == "text" and not isinstance(parsed.get("text"), str):
         raise im_param_error("invalid content, text message needs a text field")
+    if msg_type == "interactive":
+        cards.check(parsed)
     return parsed
 
 
@@ -161,6 +164,7 @@ def message_create(ctx: Context, req: Request) -> dict[str, Any]:
     if id_type == "open_id" and not receive_id.startswith("ou_"):
         raise im_param_error("invalid receive_id")
     chat_id = receive_id if id_type == "chat_id" else p2p_chat_id(ctx, id_type, receive_id)
+    chats.check_can_send(ctx, chat_id)
     return _send(ctx, body, chat_id, receive_id=receive_id, receive_id_type=id_type)
 
 
@@ -235,6 +239,7 @@ def card_update(ctx: Context, req: Request) -> dict[str, Any]:
         raise im_param_error("token and card are required")
     if len(json.dumps(card, ensure_ascii=False).encode("utf-8")) > CARD_LIMIT:
         raise ApiError(400, IM_CONTENT_TOO_LONG, "card content exceeds 30 KB")
+    cards.check(card)
     with ctx.state.lock:
         entry = ctx.state.card_tokens.get(token)
         if entry is None or time.time() - entry.issued_at > CARD_TOKEN_TTL:

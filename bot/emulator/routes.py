@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import auth, contact, files, im, referral, ws
+from . import auth, chats, contact, files, im, referral, ws
 from .context import Context
 from .protocol import Request
 
@@ -54,6 +54,7 @@ ROUTES: list[Route] = [
     _route("POST", "/open-apis/im/v1/files", "file_upload", files.upload),
     _route("POST", "/open-apis/interactive/v1/card/update", "card_update", im.card_update),
     _route("GET", "/open-apis/bot/v3/info", "bot_info", im.bot_info),
+    _route("GET", "/open-apis/im/v1/chats/:chat_id", "chat_get", chats.chat_get),
     # long connection: the SDK posts to {domain}/callback/ws/endpoint (no /open-apis prefix)
     _route("POST", "/callback/ws/endpoint", "ws_endpoint", ws.endpoint),
     # literal sub-path before the :user_id pattern

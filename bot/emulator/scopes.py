@@ -13,7 +13,8 @@ from typing import Any
 
 from .protocol import scope_missing
 
-# What the referral bot needs, plus the user-ID field scope so answers carry `user_id`.
+# What the referral bot needs (im:chat:readonly: the doctor reads its chats), plus the user-ID
+# field scope so answers carry `user_id`.
 DEFAULT_SCOPES: frozenset[str] = frozenset(
     {
         "hire:referral_account",
@@ -23,6 +24,7 @@ DEFAULT_SCOPES: frozenset[str] = frozenset(
         "im:message",
         "im:message:send_as_bot",
         "im:resource",
+        "im:chat:readonly",
         "contact:contact.base:readonly",
         "contact:user.base:readonly",
         "contact:user.email:readonly",
@@ -52,6 +54,7 @@ OPERATION_SCOPES: dict[str, tuple[str, ...]] = {
     "message_create": _IM_SEND,
     "message_reply": _IM_SEND,
     "message_patch": (*_IM_SEND, "im:message:update"),
+    "chat_get": ("im:chat", "im:chat:readonly"),
     "contact_user_get": _CONTACT_READ,
     "contact_batch_get_id": ("contact:user.id:readonly",),
 }

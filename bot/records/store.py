@@ -230,9 +230,13 @@ class AccountBook:
         }
         with self._database.transaction() as db:
             existing = db.execute(
-                "SELECT contact, registered_by, registered_at FROM accounts WHERE account_id = ?",
+                "SELECT contact, registered_by, registered_at, referrer FROM accounts"
+                " WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
+            if existing is not None and row["referrer"] is None:
+                # enable and deactivate answer without the referrer: keep the one we know.
+                row["referrer"] = existing[3]
             if existing is None:
                 row.update(
                     contact=contact, registered_by=registered_by, registered_at=row["seen_at"]

@@ -77,6 +77,7 @@ def dead_url() -> str:
 
 def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot):
     emulator.create_account("ou_hire")
+    emulator.add_bot_to_chat(HR_CHAT, name="HR 招聘")
     bot = make_bot()
     before = emulator.accounts
 
@@ -104,13 +105,13 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
     assert report["credentials"] == "ok    credentials: tenant token obtained"
     assert report["bot"] == "ok    bot: referral-bot (open_id ou_bot)"
     assert report[f"admin {ADMIN}"] == f"ok    admin {ADMIN}: 王五"
-    # What cannot be told without posting or without an account is a warning, not a failure.
+    # What cannot be told without an account is a warning, not a failure.
     warned = [name for name, line in report.items() if line.startswith("warn")]
-    assert warned == [
-        "permission hire:employee.email:readonly, hire:employee.mobile:readonly",
-        f"chat {HR_CHAT} (digest and notices)",
-    ]
-    assert "send /referral help in the chat" in report[f"chat {HR_CHAT} (digest and notices)"]
+    assert warned == ["permission hire:employee.email:readonly, hire:employee.mobile:readonly"]
+    # the bot is in the chat: its name is shown
+    assert report[f"chat {HR_CHAT} (digest and notices)"] == (
+        f"ok    chat {HR_CHAT} (digest and notices): HR 招聘"
+    )
     # The probes named things that do not exist: nothing was posted, created or changed.
     assert emulator.messages == []
     assert emulator.accounts == before
@@ -118,6 +119,7 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
     assert probes["deactivate"] == (400, 1002553)
     assert probes["get_account_assets"] == (400, 1002553)
     assert probes["message_create"] == (400, 230001)
+    assert probes["chat_get"] == (200, 0)
     assert "create" not in probes and "message_reply" not in probes
 
 
@@ -139,6 +141,45 @@ def test_a_missing_scope_is_named_with_where_to_add_it(doctor, emulator, revoked
     assert code == 1
     assert failing(report) == [named]
     assert "add it in Permissions & Scopes, then publish a version" in report[named]
+
+
+def test_a_digest_chat_without_the_bot_fails_naming_it(doctor, emulator):
+    emulator.remove_bot_from_chat("oc_digest")
+
+    code, report = doctor(REFERRAL_BOT_DIGEST_CHATS=f"{HR_CHAT},oc_digest")
+
+    assert code == 1
+    assert failing(report) == ["chat oc_digest (digest)"]
+    assert report["chat oc_digest (digest)"] == (
+        "FAIL  chat oc_digest (digest): the bot is not in chat oc_digest: add the bot to the "
+        "group (group settings → Bots)"
+    )
+    assert report[f"chat {HR_CHAT} (digest and notices)"].startswith("ok")
+    # asking whether the bot is in a chat posts nothing
+    assert emulator.messages == []
+
+
+def test_without_the_chat_scope_the_scope_is_named_once(doctor, emulator):
+    emulator.revoke_scopes("im:chat:readonly")
+
+    code, report = doctor(REFERRAL_BOT_NOTICE_CHATS="oc_notices")
+
+    assert code == 1
+    assert failing(report) == ["permission im:chat:readonly"]
+    line = report["permission im:chat:readonly"]
+    assert "missing (getting chat oc_hr answers 99991672)" in line
+    assert "its 2 chat(s) cannot be checked" in line
+    assert f"https://open.feishu.cn/app/{emulator.app_id}/auth?q=" in line
+    assert not any(name.startswith("chat ") for name in report)
+
+
+def test_a_chat_that_cannot_be_read_is_a_warning(doctor, emulator):
+    code, report = doctor(REFERRAL_BOT_DIGEST_CHATS="not-a-chat-id", REFERRAL_BOT_NOTICE_CHATS="")
+
+    assert code == 0, "\n".join(report.values())
+    assert report["chat not-a-chat-id (digest)"].startswith(
+        "warn  chat not-a-chat-id (digest): could not check: code 232006"
+    )
 
 
 def test_without_any_hire_scope_both_hire_permissions_fail(doctor, emulator):
@@ -165,6 +206,7 @@ def test_wrong_credentials_are_named_and_the_feishu_checks_skipped(doctor, emula
     )
     assert "Credentials & Basic Info" in report["credentials"]
     assert not any(name.startswith(("bot", "permission", "admin")) for name in report)
+    assert report[f"chat {HR_CHAT} (digest and notices)"].endswith("not checked: no tenant token")
     assert {c.operation for c in emulator.calls} == {"tenant_token"}
 
 

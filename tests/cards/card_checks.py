@@ -10,15 +10,39 @@ TEXT_TAGS = {"plain_text", "markdown", "lark_md"}
 V1_ONLY_TAGS = {"note", "action"}
 
 
+# Feishu's limits on a JSON 2.0 card (feishu-facts: "Files, images, charts, tables, forms").
+MAX_CARD_ELEMENTS = 200
+MAX_CARD_BYTES = 30 * 1024
+
+
 def walk(node: object) -> Iterator[dict]:
-    """Every dict anywhere in the card, depth first."""
+    """Every dict anywhere in the card, depth first. Every card met on the way (the node itself,
+    or one inside a callback answer) is checked against Feishu's element and size limits."""
     if isinstance(node, dict):
+        if node.get("schema") == "2.0" and "body" in node:
+            assert_within_limits(node)
         yield node
         for value in node.values():
             yield from walk(value)
     elif isinstance(node, list):
         for item in node:
             yield from walk(item)
+
+
+def element_count(node: object) -> int:
+    """Feishu counts every object with a `tag`: plain_text, columns and the header's texts too."""
+    if isinstance(node, dict):
+        return ("tag" in node) + sum(element_count(value) for value in node.values())
+    if isinstance(node, list):
+        return sum(element_count(item) for item in node)
+    return 0
+
+
+def assert_within_limits(card: dict) -> None:
+    count = element_count(card)
+    assert count <= MAX_CARD_ELEMENTS, f"{count} elements, Feishu takes at most 200"
+    size = len(json.dumps(card).encode())  # ASCII-escaped: the pessimistic count
+    assert size <= MAX_CARD_BYTES, f"{size} bytes, Feishu takes at most 30 KB"
 
 
 def texts(card: dict) -> list[dict]:
@@ -55,5 +79,4 @@ def assert_valid_card(card: dict) -> None:
     for element_id in ids:
         assert len(element_id) <= 20 and element_id[0].isalpha(), element_id
         assert element_id.replace("_", "").isalnum(), element_id
-    serialized = json.dumps(card)
-    assert len(serialized.encode()) < 30 * 1024
+    assert_within_limits(card)
