@@ -8,7 +8,16 @@ from datetime import datetime
 
 from bot.accounts import AccountRecord
 from cards.account import status_tag
-from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
+from cards.layout import (
+    MAX_CARD_BYTES,
+    MAX_CARD_ELEMENTS,
+    button,
+    card,
+    card_size,
+    element_count,
+    hr,
+    row,
+)
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
 from cards.when import seen
@@ -28,18 +37,6 @@ LIST_ACTION = "list"
 # Feishu refuses a JSON 2.0 card of more than 200 elements; every object with a `tag` counts,
 # plain_text and columns included. (Shared by the builders that grow with data; its natural
 # home is cards/layout.py beside card_size.)
-MAX_CARD_ELEMENTS = 200
-
-
-def element_count(node: object) -> int:
-    """How many elements Feishu counts in a card or any part of one."""
-    if isinstance(node, dict):
-        return ("tag" in node) + sum(element_count(value) for value in node.values())
-    if isinstance(node, list):
-        return sum(element_count(item) for item in node)
-    return 0
-
-
 # Room kept for config, the range and "and N more" lines and the buttons; the hr between two
 # blocks.
 _BUDGET = MAX_CARD_BYTES - 2048

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from cards.account_list import MAX_CARD_ELEMENTS, element_count
-from cards.layout import MAX_CARD_BYTES, card, card_size, hr
+from cards.layout import MAX_CARD_BYTES, MAX_CARD_ELEMENTS, card, card_size, element_count, hr
 from cards.text import Text, code, escape_md, header, markdown, plural
 from cards.when import stamp
 

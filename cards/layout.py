@@ -59,3 +59,15 @@ def row(*elements: dict) -> dict:
 
 def hr() -> dict:
     return {"tag": "hr"}
+
+
+MAX_CARD_ELEMENTS = 200
+
+
+def element_count(node: object) -> int:
+    """How many elements Feishu counts in a card or any part of one."""
+    if isinstance(node, dict):
+        return ("tag" in node) + sum(element_count(value) for value in node.values())
+    if isinstance(node, list):
+        return sum(element_count(item) for item in node)
+    return 0

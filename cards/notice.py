@@ -8,8 +8,16 @@ from dataclasses import dataclass
 
 from bot.accounts import Account, Cash
 from cards.account import field, status_tag
-from cards.account_list import MAX_CARD_ELEMENTS, element_count
-from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
+from cards.layout import (
+    MAX_CARD_BYTES,
+    MAX_CARD_ELEMENTS,
+    button,
+    card,
+    card_size,
+    element_count,
+    hr,
+    row,
+)
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
 

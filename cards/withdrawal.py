@@ -8,8 +8,16 @@ from collections.abc import Sequence
 from bot.accounts import Referrer
 from bot.withdrawals import Amounts, State, Withdrawal
 from cards.account import field
-from cards.account_list import MAX_CARD_ELEMENTS, element_count
-from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr, row
+from cards.layout import (
+    MAX_CARD_BYTES,
+    MAX_CARD_ELEMENTS,
+    button,
+    card,
+    card_size,
+    element_count,
+    hr,
+    row,
+)
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
 from cards.when import stamp
