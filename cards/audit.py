@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from cards.layout import MAX_CARD_BYTES, MAX_CARD_ELEMENTS, card, card_size, element_count, hr
+from cards.layout import (
+    MAX_CARD_BYTES,
+    card,
+    stack,
+)
 from cards.text import Text, code, escape_md, header, markdown, plural
 from cards.when import stamp
 
@@ -58,20 +62,9 @@ def audit_card(
         return card(
             head, [markdown(Text("Nothing audited yet.", "还没有审计记录。"))], summary=title
         )
-    elements: list[dict] = []
     head = header(title, "blue", subtitle=_latest(len(entries)))
-    used = card_size(head)
-    room = MAX_CARD_ELEMENTS - element_count(head) - 1
-    for entry in entries:
-        block = markdown(_line(entry, zone))
-        size = card_size(block) + 64
-        if used + size > _BUDGET or room < 2:
-            break
-        if elements:
-            elements.append(hr())
-        elements.append(block)
-        used += size
-        room -= 2
+    blocks = (markdown(_line(entry, zone)) for entry in entries)
+    elements = stack(blocks, head=head, budget=_BUDGET, reserved=1)
     shown = (len(elements) + 1) // 2
     if shown < len(entries):
         head = header(title, "blue", subtitle=_latest(shown))

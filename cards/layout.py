@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from cards.text import LOCALES, Text, plain
 
@@ -71,3 +71,24 @@ def element_count(node: object) -> int:
     if isinstance(node, list):
         return sum(element_count(item) for item in node)
     return 0
+
+
+def stack(
+    blocks: Iterable[dict], *, head: dict, budget: int, reserved: int = 0, limit: int | None = None
+) -> list[dict]:
+    """As many blocks as fit, an hr between two: within `budget` bytes (the header counted)
+    and Feishu's element limit (the header's and `reserved` more for what follows). The blocks
+    shown are `(len(result) + 1) // 2`."""
+    elements: list[dict] = []
+    used = card_size(head)
+    room = MAX_CARD_ELEMENTS - element_count(head) - reserved
+    for shown, block in enumerate(blocks):
+        size = card_size(block) + 64
+        if used + size > budget or room < 2 or (limit is not None and shown >= limit):
+            break
+        if elements:
+            elements.append(hr())
+        elements.append(block)
+        used += size
+        room -= 2
+    return elements

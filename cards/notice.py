@@ -10,13 +10,11 @@ from bot.accounts import Account, Cash
 from cards.account import field, status_tag
 from cards.layout import (
     MAX_CARD_BYTES,
-    MAX_CARD_ELEMENTS,
     button,
     card,
-    card_size,
-    element_count,
     hr,
     row,
+    stack,
 )
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
@@ -72,29 +70,21 @@ def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
     head = header(
         TITLE, "turquoise", subtitle=Text(plural(len(lines), "account"), f"{len(lines)} 个账户")
     )
-    elements: list[dict] = []
-    used = card_size(head)
-    # Feishu's element limit: the header's, the "and N more" line, and two per line shown.
-    room = MAX_CARD_ELEMENTS - element_count(head) - 1
-    shown = 0
-    for line in lines:
-        text = join(
-            [
-                line.who + Text.same(f" · {code(line.account_id)}"),
-                Text("Change: ", "变动：") + change_text(line.points_delta, line.cash_delta),
-                Text("Now: ", "现在：") + balance_text(line.points, line.cash),
-            ]
+    blocks = (
+        markdown(
+            join(
+                [
+                    line.who + Text.same(f" · {code(line.account_id)}"),
+                    Text("Change: ", "变动：") + change_text(line.points_delta, line.cash_delta),
+                    Text("Now: ", "现在：") + balance_text(line.points, line.cash),
+                ]
+            )
         )
-        block = markdown(text)
-        size = card_size(block) + 64
-        if used + size > _BUDGET or shown >= MAX_LINES or room < 2:
-            break
-        if elements:
-            elements.append(hr())
-        elements.append(block)
-        used += size
-        room -= 2
-        shown += 1
+        for line in lines
+    )
+    # Feishu's element limit: the header's, the "and N more" line, and two per line shown.
+    elements = stack(blocks, head=head, budget=_BUDGET, reserved=1, limit=MAX_LINES)
+    shown = (len(elements) + 1) // 2
     if shown < len(lines):
         more = len(lines) - shown
         elements.append(markdown(Text(f"… and {more} more", f"… 还有 {more} 个"), size="notation"))

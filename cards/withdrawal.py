@@ -10,13 +10,12 @@ from bot.withdrawals import Amounts, State, Withdrawal
 from cards.account import field
 from cards.layout import (
     MAX_CARD_BYTES,
-    MAX_CARD_ELEMENTS,
     button,
     card,
-    card_size,
     element_count,
     hr,
     row,
+    stack,
 )
 from cards.money import format_cash, format_points
 from cards.text import Text, code, escape_md, header, join, markdown, plural
@@ -174,22 +173,9 @@ def withdrawals_card(
             else Text("No more withdrawals.", "没有更多记录了。")
         )
         return card(head, [markdown(empty)], summary=title)
-    elements: list[dict] = []
-    used = card_size(head)
-    # Feishu's element limit: the header's, the pager's row, and two per item with its hr.
-    room = MAX_CARD_ELEMENTS - element_count(head) - _PAGER_ELEMENTS
-    shown = 0
-    for item in items:
-        block = markdown(_history_line(item, zone))
-        size = card_size(block) + 64
-        if used + size > _BUDGET or room < 2:
-            break
-        if elements:
-            elements.append(hr())
-        elements.append(block)
-        used += size
-        room -= 2
-        shown += 1
+    blocks = (markdown(_history_line(item, zone)) for item in items)
+    elements = stack(blocks, head=head, budget=_BUDGET, reserved=_PAGER_ELEMENTS)
+    shown = (len(elements) + 1) // 2
     value = {"action": "withdrawals", **({"account_id": account_id} if account_id else {})}
     pager = []
     if offset:
