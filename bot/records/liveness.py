@@ -15,9 +15,11 @@ from datetime import timedelta
 
 from bot.records.store import Database, to_iso, utcnow
 
-BEAT_EVERY = timedelta(seconds=3)
 # A process that has missed this many beats is dead (or wedged past saving): its work is free.
-STALE_AFTER = timedelta(seconds=15)
+# REFERRAL_BOT_LIVENESS_SECONDS shortens it where waiting is the cost (the process-kill tests);
+# the beat keeps five to a timeout.
+STALE_AFTER = timedelta(seconds=float(os.environ.get("REFERRAL_BOT_LIVENESS_SECONDS") or 15))
+BEAT_EVERY = STALE_AFTER / 5
 
 
 def new_owner_id() -> str:
