@@ -249,7 +249,6 @@ class ReferralBot:
         if not self._running:
             return
         self._running = False
-        work_left = 0
         # One wait for everything in hand, not one after another.
         deadline = time.monotonic() + STOP_WAIT
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -264,13 +263,12 @@ class ReferralBot:
         ]
         for name, step in steps:
             try:
-                result = step()
-                if name == "the workers":
-                    work_left = int(result or 0)
+                step()
             except Exception:
                 log.exception("stopping %s failed", name)
         try:
-            self.housekeeper.stop(work_left=bool(work_left))
+            # Workers still in their work keep their claims: keep them ours until we are gone.
+            self.housekeeper.stop(work_left=self.pool.alive() > 0)
         finally:
             self.database.close()
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("referral-bot")
 
@@ -94,11 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _serve(config_path: str | None) -> int:
+def _settings(config_path: str | None) -> Settings | None:
+    """The settings, or None after one line on stderr saying what is wrong (exit code 2)."""
     try:
-        settings = load_settings(config_path)
+        return load_settings(config_path)
     except ConfigError as exc:
         print(f"referral-bot: {exc}", file=sys.stderr)
+        return None
+
+
+def _serve(config_path: str | None) -> int:
+    settings = _settings(config_path)
+    if settings is None:
         return 2
     from bot.app import ReferralBot
 
@@ -122,10 +129,8 @@ def _serve(config_path: str | None) -> int:
 
 
 def _doctor(config_path: str | None) -> int:
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        print(f"referral-bot: {exc}", file=sys.stderr)
+    settings = _settings(config_path)
+    if settings is None:
         return 2
     # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
     from bot.doctor import line, run_doctor
@@ -135,10 +140,8 @@ def _doctor(config_path: str | None) -> int:
 
 
 def _export(what: str, out: str | None, config_path: str | None) -> int:
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        print(f"referral-bot: {exc}", file=sys.stderr)
+    settings = _settings(config_path)
+    if settings is None:
         return 2
     from bot.exports import write_csv
     from bot.records.store import Database
@@ -178,10 +181,8 @@ def _import(path: str, config_path: str | None) -> int:
     except OSError as exc:
         print(f"referral-bot: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        print(f"referral-bot: {exc}", file=sys.stderr)
+    settings = _settings(config_path)
+    if settings is None:
         return 2
     # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
     from bot.feishu.openapi import OpenApi, TokenCache, build_client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.feishu.contacts import INVALID_USER_ID, OUTSIDE_CONTACT_RANGE
 from bot.feishu.openapi import TOKEN_CODES, OpenApiError
 from bot.feishu.referral import (
     ACCOUNT_DISABLED,
@@ -29,6 +30,12 @@ EXPLANATIONS: dict[int, Text] = {
         "There is no referral account with this ID.",
         "不存在这个 ID 的内推账户。",
     ),
+    OUTSIDE_CONTACT_RANGE: Text(
+        "This person is outside the app's contact range. In the developer console, widen "
+        "the app's contact range (Permissions & Scopes → contact range) to include them.",
+        "此人不在应用的通讯录权限范围内。请在开发者后台扩大应用的通讯录权限范围以包含此人。",
+    ),
+    INVALID_USER_ID: Text("Feishu does not know this person.", "飞书中找不到此人。"),
     ACCOUNT_DISABLED: Text(
         "The account is disabled, and a disabled account cannot withdraw. Enable it first.",
         "该账户已停用，停用的账户不能提取，请先启用。",

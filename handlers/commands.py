@@ -84,8 +84,7 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
         _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
         if once and exc.may_have_acted:
             return Reply(_uncertain_card(explain(exc)))
-        reason = people.explain_contact_error(exc) or explain(exc)
-        return Reply(error_card(Text("Could not do that", "操作未完成"), reason))
+        return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
     _audit(services, asker, action, reply.account_id or account_id, "ok")
     return reply
 

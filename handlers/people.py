@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.feishu.openapi import OpenApiError
 from bot.people import EMAIL, MOBILE, OPEN_ID, Person, email_key, mobile_key
 from bot.records.store import utcnow
 from cards.account_list import account_list_card
@@ -123,18 +122,3 @@ def matches_card(services: Services, ids: list[str], looked_for: str) -> dict:
         zone=services.settings.digest_tz,
         title=Text(f"Accounts of {looked_for}", f"{looked_for} 的账户"),
     )
-
-
-def explain_contact_error(error: OpenApiError) -> Text | None:
-    """The contact API's refusals in plain words, naming what the app needs."""
-    if error.operation != "contact_user_get":
-        return None
-    if error.code == 41050:
-        return Text(
-            "This person is outside the app's contact range. In the developer console, widen "
-            "the app's contact range (Permissions & Scopes → contact range) to include them.",
-            "此人不在应用的通讯录权限范围内。请在开发者后台扩大应用的通讯录权限范围以包含此人。",
-        )
-    if error.code in (41012, 40001):
-        return Text("Feishu does not know this person.", "飞书中找不到此人。")
-    return None

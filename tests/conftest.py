@@ -23,11 +23,11 @@ ENCRYPT_KEY = "test-encrypt-key"
 VERIFICATION_TOKEN = "test-verification-token"
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
+def started_emulator(**options) -> Emulator:
+    """A started emulator with one employee (Zhang San); `options` go to `Emulator`."""
     # The SDK caches tenant tokens process-wide by app_id: a fresh app_id per emulator keeps a
     # token from one test's emulator away from the next.
-    emu = Emulator(app_id=f"cli_{uuid.uuid4().hex[:12]}", app_secret="test-secret")
+    emu = Emulator(app_id=f"cli_{uuid.uuid4().hex[:12]}", app_secret="test-secret", **options)
     emu.start()
     emu.add_employee(
         Employee(
@@ -38,6 +38,12 @@ def emulator() -> Iterator[Emulator]:
             name_en="Zhang San",
         )
     )
+    return emu
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    emu = started_emulator()
     yield emu
     emu.stop()
 

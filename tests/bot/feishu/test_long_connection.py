@@ -5,7 +5,6 @@ import logging
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,8 +12,16 @@ import requests
 
 from bot import app as bot_app
 from bot.app import ReferralBot
-from bot.emulator import Employee, Emulator
-from tests.conftest import ADMIN, VERIFICATION_TOKEN, Feishu, buttons, card_text, wait_for
+from bot.emulator import Emulator
+from tests.conftest import (
+    ADMIN,
+    VERIFICATION_TOKEN,
+    Feishu,
+    buttons,
+    card_text,
+    started_emulator,
+    wait_for,
+)
 
 LONG = {"transport": "long_connection", "encrypt_key": "", "verification_token": ""}
 
@@ -23,22 +30,7 @@ LONG = {"transport": "long_connection", "encrypt_key": "", "verification_token":
 def emulator() -> Iterator[Emulator]:
     """The shared emulator, but pinging every second (a silence shows in 2 s) and splitting
     every payload over frames of 600 bytes, so each push is reassembled."""
-    emu = Emulator(
-        app_id=f"cli_{uuid.uuid4().hex[:12]}",
-        app_secret="test-secret",
-        ws_part_size=600,
-        ws_client_config={"PingInterval": 1},
-    )
-    emu.start()
-    emu.add_employee(
-        Employee(
-            open_id="ou_hire",
-            email="hire@open.com",
-            mobile=("86", "18900001111"),
-            name_zh="张三",
-            name_en="Zhang San",
-        )
-    )
+    emu = started_emulator(ws_part_size=600, ws_client_config={"PingInterval": 1})
     yield emu
     emu.stop()
 
