@@ -165,21 +165,28 @@ class DigestRecords(ScheduleRecords):
         self, before: datetime | None = None, limit: int = CHART_RUNS
     ) -> list[tuple[datetime, Totals]]:
         """The totals of the last `limit` finished scheduled runs (with fire times before
-        `before`, when given), oldest first, summed from their snapshots. A run whose snapshots
-        were pruned is left out rather than drawn as nothing."""
+        `before`, when given), oldest first, summed from their snapshots. A run of no accounts
+        is a point at zero; a run whose snapshots were pruned is left out rather than drawn as
+        nothing."""
         where, params = "kind = ? AND finished_at IS NOT NULL", [SCHEDULED]
         if before is not None:
             where, params = f"{where} AND scheduled_for < ?", [*params, to_iso(before)]
         rows = self._database.db.execute(
-            "SELECT r.scheduled_for, s.account_id, s.status, s.points, s.cash"
-            f" FROM (SELECT id, scheduled_for FROM digest_runs WHERE {where}"
-            "  ORDER BY scheduled_for DESC LIMIT ?) AS r"
-            " JOIN digest_snapshots AS s ON s.run_id = r.id",
+            "SELECT r.scheduled_for, r.empty, s.account_id, s.status, s.points, s.cash"
+            " FROM (SELECT id, scheduled_for,"
+            "  COALESCE(fetched, 0) + COALESCE(failed, 0) = 0 AS empty"
+            f"  FROM digest_runs WHERE {where} ORDER BY scheduled_for DESC LIMIT ?) AS r"
+            " LEFT JOIN digest_snapshots AS s ON s.run_id = r.id",
             [*params, limit],
         ).fetchall()
         by_run: dict[str, list[Account]] = {}
-        for scheduled_for, account_id, status, points, cash in rows:
-            by_run.setdefault(scheduled_for, []).append(_snapshot(account_id, status, points, cash))
+        for scheduled_for, empty, account_id, status, points, cash in rows:
+            if account_id is not None:
+                by_run.setdefault(scheduled_for, []).append(
+                    _snapshot(account_id, status, points, cash)
+                )
+            elif empty:
+                by_run[scheduled_for] = []
         return [
             (datetime.fromisoformat(k), totals(accounts)) for k, accounts in sorted(by_run.items())
         ]

@@ -214,3 +214,25 @@ def test_the_chart_comes_from_the_second_scheduled_digest_on(digest_bot, emulato
     later = Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
     (chart,) = charts(later.content)
     assert "Totals over the last 3 digests" in chart["chart_spec"]["title"]["text"]
+
+
+def test_a_scheduled_digest_of_no_accounts_is_a_point_at_zero(digest_bot, emulator):
+    bot = digest_bot(digest_tz="Asia/Shanghai")
+    t1 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    assert bot.digest.run_scheduled(t1) == [HR_CHAT]  # before anyone was registered
+    (first,) = chat_messages(emulator, HR_CHAT)
+    assert "No referral accounts known yet" in card_text(first.content)
+    assert charts(first.content) == []
+
+    (account_id,) = know_accounts(bot, emulator, 1)
+    emulator.add_bonus(account_id, points=800)
+    assert bot.digest.run_scheduled(t1 + timedelta(days=1)) == [HR_CHAT]
+
+    _, second = chat_messages(emulator, HR_CHAT)
+    (chart,) = charts(second.content)
+    assert "Totals over the last 2 digests" in chart["chart_spec"]["title"]["text"]
+    points = [r for r in chart["chart_spec"]["data"]["values"] if r["series"] == "Points 积分"]
+    assert [(r["date"], r["value"]) for r in points] == [("11-20", 0), ("11-21", 800)]
+    # A run whose snapshots were pruned is still left out, not drawn as zero.
+    bot.database.db.execute("DELETE FROM digest_snapshots")
+    assert [(when.day, t.points) for when, t in bot.digest.records.scheduled_totals()] == [(20, 0)]
