@@ -18,6 +18,7 @@ from bot.housekeeping import Housekeeper
 from bot.records import tallies
 from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
+from bot.records.notices import WINDOW as NOTICE_WINDOW
 from bot.records.notices import NoticeBook
 from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, Welcomes, utcnow
 from bot.records.withdrawals import WithdrawalBook
@@ -26,7 +27,6 @@ from bot.web import create_web_app
 from bot.worker import StoreTrouble, WorkerPool
 from handlers import card_actions, events, withdrawals
 from handlers.digest import DigestService
-from handlers.notices import WINDOW as NOTICE_WINDOW
 from handlers.reconcile import ReconcileService
 from handlers.services import Services
 
@@ -38,6 +38,21 @@ STUCK_AFTER = timedelta(minutes=5)
 STOP_WAIT = 5.0
 # In long-connection mode, the bot is deaf after this long without a connection.
 CONNECTION_DOWN_AFTER = 60.0
+
+
+def account_records(
+    database: Database, settings: Settings, inbox: Inbox, notice_window: timedelta = NOTICE_WINDOW
+) -> tuple[AccountBook, NoticeBook]:
+    """The account book and the notices that tell every balance it takes, to whom the
+    settings say: the one wiring for the serving bot and `referral-bot import`."""
+    notices = NoticeBook(
+        database,
+        inbox,
+        window=notice_window,
+        chats=bool(settings.notice_chats),
+        referrers=settings.notify_referrers,
+    )
+    return AccountBook(database, teller=notices), notices
 
 
 class ReferralBot:
@@ -64,7 +79,7 @@ class ReferralBot:
         self.metrics = api.metrics
         gateway = ReferralGateway(api)
         messenger = Messenger(api)
-        accounts = AccountBook(self.database)
+        accounts, notices = account_records(self.database, settings, self.inbox, notice_window)
         self.digest = DigestService(
             settings, self.database, accounts, gateway, messenger, holder=self.owner
         )
@@ -80,8 +95,7 @@ class ReferralBot:
             contacts=Contacts(api),
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
-            notices=NoticeBook(self.database),
-            notice_window=notice_window,
+            notices=notices,
         )
         self.reconcile = ReconcileService(
             settings,

@@ -185,10 +185,12 @@ def _import(path: str, config_path: str | None) -> int:
     if settings is None:
         return 2
     # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
+    from bot.app import account_records
     from bot.feishu.openapi import OpenApi, TokenCache, build_client
     from bot.feishu.referral import ReferralGateway
     from bot.importer import import_accounts, read_account_ids
-    from bot.records.store import AccountBook, Database
+    from bot.records.inbox import Inbox
+    from bot.records.store import Database
 
     cells = read_account_ids(text)
     if not cells:
@@ -201,9 +203,11 @@ def _import(path: str, config_path: str | None) -> int:
         return 2
     cache = TokenCache()
     gateway = ReferralGateway(OpenApi(build_client(settings, cache), cache))
+    # A balance that moved since it was last told is queued for the serving bot to tell.
+    accounts, _ = account_records(database, settings, Inbox(database))
     try:
         with _progress(len(cells)) as advance:
-            result = import_accounts(cells, gateway, AccountBook(database), on_done=advance)
+            result = import_accounts(cells, gateway, accounts, on_done=advance)
     except KeyboardInterrupt:
         print(
             "referral-bot: interrupted; the accounts fetched so far are remembered, "

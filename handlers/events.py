@@ -126,7 +126,8 @@ def handle_assets_update(
     services: Services, event_id: str, data: P2HireReferralAccountAssetsUpdateV1
 ) -> None:
     """Keep the records' balance current, in Feishu's order: an event older than what the
-    records hold (a late redelivery, or a read since) changes nothing."""
+    records hold (a late redelivery, or a read since, which told the change) changes nothing.
+    The records tell the change as they take it (`AccountBook`)."""
     update = data.event
     if update is None or not update.account_id:
         raise GiveUp("balance event without an account id")
@@ -136,16 +137,17 @@ def handle_assets_update(
     known = services.accounts.get(update.account_id)
     if known is None or known.account is None:
         # An account the bot has not met: adopt it as Feishu holds it now (status included),
-        # which is newer than this event.
+        # which is newer than this event, and tell its balance as news.
         try:
-            services.accounts.remember(services.gateway.get_assets(update.account_id))
+            account = services.gateway.get_assets(update.account_id)
         except OpenApiError as exc:
             if exc.transient:
                 raise RetryLater(f"could not fetch account {update.account_id}: {exc}") from None
             raise GiveUp(f"balance event for an account Feishu does not show: {exc}") from None
+        services.accounts.remember(account, announced=True)
         return
     as_of = _modify_time(update.modify_time)
-    if not notices.apply_balance(services, balance.account_id, balance.points, balance.cash, as_of):
+    if not services.accounts.apply_balance(balance.account_id, balance.points, balance.cash, as_of):
         log.info("balance event %s for %s is older than the records", event_id, update.account_id)
 
 

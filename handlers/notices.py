@@ -2,11 +2,10 @@
 chats listing every account whose balance moved, and a short message to each referrer whose
 bonus grew (with `REFERRAL_BOT_NOTIFY_REFERRERS=1`).
 
-A balance event's change is recorded in the transaction that applies it, together with the
-inbox events that will tell it: the window's batch (`bot.notice_batch`, keyed by the window, so
-every process sharing the database queues it once, due at the window's end) and, for a referrer,
-`bot.tell_referrer` keyed by the change. The sends carry uuids of the same keys, so a retry or
-a restart never tells a change twice and loses none.
+Each change is recorded, with the inbox events that will tell it, by the records in the
+transaction that takes the new balance, whichever way the bot learns it (`AccountBook` and
+`bot.records.notices`); here those events are worked off. The sends carry uuids of the same
+keys, so a retry or a restart never tells a change twice and loses none.
 """
 
 from __future__ import annotations
@@ -14,62 +13,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot.accounts import Cash
 from bot.feishu.openapi import OpenApiError
-from bot.records.notices import Change, NoticeBook
-from bot.records.store import from_iso, to_iso, utcnow
+from bot.records.notices import BATCH, TELL_REFERRER, Change
+from bot.records.store import from_iso
 from bot.worker import RetryLater
 from cards.notice import BalanceLine, balance_notice_card, referrer_card
 from cards.text import Text, escape_md
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
-
-BATCH = "bot.notice_batch"
-TELL_REFERRER = "bot.tell_referrer"
-WINDOW = timedelta(minutes=1)
-
-
-def window_start(moment: datetime, window: timedelta) -> datetime:
-    seconds = window.total_seconds()
-    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
-
-
-def apply_balance(
-    services: Services, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
-) -> bool:
-    """Apply a balance event to the records and queue its telling, in one transaction; False
-    when the event is older than what the records hold."""
-    settings = services.settings
-    if not settings.notice_chats and not settings.notify_referrers:
-        return services.accounts.apply_balance(account_id, points, cash, as_of)
-    now = utcnow()
-    window = window_start(now, services.notice_window)
-    due = window + services.notice_window - now
-
-    def tell(db, before: tuple[int, tuple[Cash, ...]]) -> None:
-        change_id = NoticeBook.record(db, account_id, before, (points, cash), as_of, window)
-        if change_id is None:
-            return
-        key = to_iso(window)
-        if settings.notice_chats:
-            services.inbox.enqueue(BATCH, {"window": key}, key=key, delay=due, notify=False)
-        grew = points > before[0] or any(
-            c.amount > dict((b.currency, b.amount) for b in before[1]).get(c.currency, Decimal(0))
-            for c in cash
-        )
-        if settings.notify_referrers and grew:
-            services.inbox.enqueue(
-                TELL_REFERRER, {"change": change_id}, key=str(change_id), notify=False
-            )
-
-    applied = services.accounts.apply_balance(account_id, points, cash, as_of, then=tell)
-    if applied:
-        services.inbox.notify()
-    return applied
 
 
 def send_batch(services: Services, event_id: str, payload: dict) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Protocol
 
 from bot.config import Settings
@@ -34,6 +33,4 @@ class Services:
     welcomes: Welcomes
     withdrawals: WithdrawalBook
     notices: NoticeBook
-    # Balance notices gather a window's changes into one card (tests shorten it).
-    notice_window: timedelta = timedelta(minutes=1)
     metrics: Metrics = field(default_factory=Metrics)

@@ -1,19 +1,32 @@
-"""Balance changes waiting to be told: each change a balance event brought, recorded in the same
-transaction that applies the event, with the minute (the batch window) it fell in. A batch
-takes every change not yet told up to its window's end, so a restart mid-window loses none and
-a change is never told twice."""
+"""Balance changes waiting to be told: each change the records learn (see `AccountBook`: from
+an event, a command, a button, the digest or an import), recorded in the same transaction that
+applies the balance, with the minute (the batch window) it fell in, and the inbox events that
+will tell it: the window's batch (`BATCH`, keyed by the window, so every process sharing the
+database queues it once, due at the window's end) and, for a referrer whose balance grew,
+`TELL_REFERRER` keyed by the change. A batch takes every change not yet told in its window,
+so a restart mid-window loses none and a change is never told twice."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlite_utils
 
 from bot.accounts import Cash
-from bot.records.store import Database, from_iso, to_iso, utcnow
+from bot.records.inbox import Inbox
+from bot.records.store import Balance, Database, from_iso, to_iso, utcnow
+
+BATCH = "bot.notice_batch"
+TELL_REFERRER = "bot.tell_referrer"
+WINDOW = timedelta(minutes=1)
+
+
+def window_start(moment: datetime, window: timedelta) -> datetime:
+    seconds = window.total_seconds()
+    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
 
 
 @dataclass(frozen=True)
@@ -26,16 +39,28 @@ class Change:
     cash_delta: tuple[Cash, ...]
     points: int
     cash: tuple[Cash, ...]
-    at: datetime  # Feishu's modify_time
-
-    @property
-    def grew(self) -> bool:
-        return self.points_delta > 0 or any(c.amount > 0 for c in self.cash_delta)
+    at: datetime  # when the balance was true: an event's modify_time, or the read's time
 
 
 class NoticeBook:
-    def __init__(self, database: Database) -> None:
+    """The changes to tell, and (as the account book's teller) recording each one."""
+
+    def __init__(
+        self,
+        database: Database,
+        inbox: Inbox | None = None,
+        *,
+        window: timedelta = WINDOW,
+        chats: bool = False,
+        referrers: bool = False,
+    ) -> None:
         self._database = database
+        self._inbox = inbox
+        # A window's changes make one card (tests and the sandbox shorten it).
+        self.window = window
+        # Who is to be told: the notice chats (any configured), referrers (when asked for).
+        self._chats = chats and inbox is not None
+        self._referrers = referrers and inbox is not None
         database.db["balance_changes"].create(
             {
                 "id": int,
@@ -54,25 +79,50 @@ class NoticeBook:
         )
         database.db["balance_changes"].create_index(["told", "window"], if_not_exists=True)
 
+    def changed(
+        self,
+        db: sqlite_utils.Database,
+        account_id: str,
+        before: Balance,
+        after: Balance,
+        as_of: datetime,
+    ) -> bool:
+        """Inside the transaction that applies `after`: the change, and the inbox events that
+        will tell it. Nobody to tell: nothing recorded (the balance still counts as told)."""
+        if not self._chats and not self._referrers:
+            return False
+        assert self._inbox is not None
+        now = utcnow()
+        window = window_start(now, self.window)
+        change_id = self.record(db, account_id, before, after, as_of, window)
+        if change_id is None:
+            return False
+        key = to_iso(window)
+        if self._chats:
+            due = window + self.window - now
+            self._inbox.enqueue(BATCH, {"window": key}, key=key, delay=due, notify=False)
+        if self._referrers and _grew(before, after):
+            self._inbox.enqueue(
+                TELL_REFERRER, {"change": change_id}, key=str(change_id), notify=False
+            )
+        return True
+
+    def wake(self) -> None:
+        if self._inbox is not None:
+            self._inbox.notify()
+
     @staticmethod
     def record(
         db: sqlite_utils.Database,
         account_id: str,
-        before: tuple[int, tuple[Cash, ...]],
-        after: tuple[int, tuple[Cash, ...]],
+        before: Balance,
+        after: Balance,
         at: datetime,
         window: datetime,
     ) -> int | None:
         """Inside the transaction that applies the balance: the change, or None when nothing
         moved."""
-        points_delta = after[0] - before[0]
-        old = {c.currency: c.amount for c in before[1]}
-        new = {c.currency: c.amount for c in after[1]}
-        cash_delta = tuple(
-            Cash(cur, new.get(cur, Decimal(0)) - old.get(cur, Decimal(0)))
-            for cur in sorted(old.keys() | new.keys())
-            if new.get(cur, Decimal(0)) != old.get(cur, Decimal(0))
-        )
+        points_delta, cash_delta = _delta(before, after)
         if not points_delta and not cash_delta:
             return None
         table = db["balance_changes"]
@@ -108,6 +158,23 @@ class NoticeBook:
     def get(self, change_id: int) -> Change | None:
         rows = list(self._database.db["balance_changes"].rows_where("id = ?", [change_id]))
         return _change(rows[0]) if rows else None
+
+
+def _delta(before: Balance, after: Balance) -> tuple[int, tuple[Cash, ...]]:
+    """Points moved, and each currency that moved (a currency not listed is at zero)."""
+    old = {c.currency: c.amount for c in before[1]}
+    new = {c.currency: c.amount for c in after[1]}
+    cash = tuple(
+        Cash(cur, new.get(cur, Decimal(0)) - old.get(cur, Decimal(0)))
+        for cur in sorted(old.keys() | new.keys())
+        if new.get(cur, Decimal(0)) != old.get(cur, Decimal(0))
+    )
+    return after[0] - before[0], cash
+
+
+def _grew(before: Balance, after: Balance) -> bool:
+    points, cash = _delta(before, after)
+    return points > 0 or any(c.amount > 0 for c in cash)
 
 
 def _cash_json(cash: tuple[Cash, ...]) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 import sqlite_utils
 
@@ -106,7 +107,9 @@ class Database:
 
     def _create_schema(self) -> None:
         db = self.db
-        db["accounts"].create(
+        _create(
+            db,
+            "accounts",
             {
                 "account_id": str,
                 "contact": str,
@@ -117,9 +120,12 @@ class Database:
                 "cash": str,
                 "referrer": str,
                 "seen_at": str,
+                # The balance last told to the notice chats and the referrer (see AccountBook);
+                # NULL in a row from before it was kept: its recorded balance stands for it.
+                "told_points": int,
+                "told_cash": str,
             },
             pk="account_id",
-            if_not_exists=True,
         )
         _create(
             db,
@@ -204,11 +210,49 @@ def _create(db: sqlite_utils.Database, name: str, columns: dict, pk: str) -> Non
             table.add_column(column, kind)
 
 
-class AccountBook:
-    """Known referral accounts: who registered them and their last known state."""
+Balance = tuple[int, tuple[Cash, ...]]  # points, and cash per currency
+NOTHING: Balance = (0, ())
 
-    def __init__(self, database: Database) -> None:
+
+class BalanceTeller(Protocol):
+    """Who hears of balance changes (`bot.records.notices.NoticeBook`)."""
+
+    def changed(
+        self,
+        db: sqlite_utils.Database,
+        account_id: str,
+        before: Balance,
+        after: Balance,
+        as_of: datetime,
+    ) -> bool:
+        """Inside the transaction that applies `after`: record the move from `before` (what
+        was last told), if any, and queue its telling; True when work was queued."""
+        ...
+
+    def wake(self) -> None:
+        """After the commit: the telling that was queued may start."""
+        ...
+
+
+class AccountBook:
+    """Known referral accounts: who registered them and their last known state.
+
+    Every balance the records take, read (`remember`: a command, a button, the digest, an
+    import) or announced by a balance event (`apply_balance`), passes through `_learn`, which
+    compares it with the balance last told and has the teller tell the difference in the same
+    transaction. So a change is told once whichever way it is learnt first: a read between a
+    bonus and its event tells it, and the event, older than that read, changes nothing more.
+    An account the records had not seen is told from nothing when a balance event announces
+    it; a first read of one (register, import, a lookup) only sets what counts as told, so
+    importing 300 existing accounts posts nothing. One baseline serves the notice chats and
+    the referrer: both are told from the one recorded change (the referrer only when it grew),
+    and a decrease has to lower the referrer's baseline as much as the chats'.
+    """
+
+    def __init__(self, database: Database, *, teller: BalanceTeller | None = None) -> None:
         self._database = database
+        # Without one (tests, tools that only read), balances are taken and nothing is told.
+        self._teller = teller
 
     def remember(
         self,
@@ -217,8 +261,10 @@ class AccountBook:
         seen_at: datetime | None = None,
         contact: str | None = None,
         registered_by: str | None = None,
+        announced: bool = False,
     ) -> None:
-        """Record an account's state as just read from the Open API."""
+        """Record an account's state as just read from the Open API. `announced`: a balance
+        event named the account, so one the records had not seen is told from nothing."""
         seen_at = seen_at or utcnow()
         row = {
             "account_id": account.account_id,
@@ -230,8 +276,8 @@ class AccountBook:
         }
         with self._database.transaction() as db:
             existing = db.execute(
-                "SELECT contact, registered_by, registered_at, referrer FROM accounts"
-                " WHERE account_id = ?",
+                "SELECT contact, registered_by, registered_at, referrer, status, points, cash,"
+                " told_points, told_cash FROM accounts WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
             if existing is not None and row["referrer"] is None:
@@ -247,8 +293,16 @@ class AccountBook:
                     registered_by=existing[1] or registered_by,
                     registered_at=existing[2],
                 )
+            told = _told(*existing[4:]) if existing is not None else None
+            balance = (account.points, account.cash)
+            columns, queued = self._learn(
+                db, account.account_id, told, balance, seen_at, announced=announced
+            )
+            row.update(columns)
             db["accounts"].upsert(row, pk="account_id")
             _link(db, account.account_id, _row_keys(row))
+        if queued:
+            self._wake()
 
     def link(self, account_id: str, kind: str, value: str) -> None:
         """Remember that this person (an open_id, email or mobile key) holds this account."""
@@ -265,36 +319,55 @@ class AccountBook:
         return [row[0] for row in rows]
 
     def apply_balance(
-        self,
-        account_id: str,
-        points: int,
-        cash: tuple[Cash, ...],
-        as_of: datetime,
-        *,
-        then: Callable[[sqlite_utils.Database, tuple[int, tuple[Cash, ...]]], None] | None = None,
+        self, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
     ) -> bool:
         """Take a balance Feishu reported as true at `as_of` (a balance event's modify_time),
         unless the records already hold a balance as of that moment or later (a late
-        redelivery of an older event, or a read made since). False when ignored or unknown.
-        `then(db, (points, cash) before)` runs in the same transaction (recording the change)."""
+        redelivery of an older event, or a read made since, which told the change already).
+        False when ignored, or when the records do not know the account."""
         with self._database.transaction() as db:
             row = db.execute(
-                "SELECT seen_at, points, cash FROM accounts WHERE account_id = ?"
-                " AND status IS NOT NULL",
+                "SELECT seen_at, status, points, cash, told_points, told_cash FROM accounts"
+                " WHERE account_id = ? AND status IS NOT NULL",
                 [account_id],
             ).fetchone()
             if row is None or (row[0] and from_iso(row[0]) >= as_of):
                 return False
-            db.execute(
-                "UPDATE accounts SET points = ?, cash = ?, seen_at = ? WHERE account_id = ?",
-                [points, _cash_json(cash), to_iso(as_of), account_id],
+            columns, queued = self._learn(
+                db, account_id, _told(*row[1:]), (points, cash), as_of, announced=True
             )
-            if then is not None:
-                before = tuple(
-                    Cash(cur, Decimal(amount)) for cur, amount in json.loads(row[2] or "[]")
-                )
-                then(db, (row[1] or 0, before))
-            return True
+            db["accounts"].update(
+                account_id,
+                {"points": points, "cash": _cash_json(cash), "seen_at": to_iso(as_of), **columns},
+            )
+        if queued:
+            self._wake()
+        return True
+
+    def _learn(
+        self,
+        db: sqlite_utils.Database,
+        account_id: str,
+        told: Balance | None,
+        after: Balance,
+        as_of: datetime,
+        *,
+        announced: bool,
+    ) -> tuple[dict, bool]:
+        """The one place a balance taken into the records is told: compared with what was
+        last told (None: an account not seen before), the difference handed to the teller.
+        Returns the told columns to write with the balance, and whether telling was queued."""
+        if self._teller is None:
+            return {}, False  # nobody to tell: what was told stays as it was
+        columns = {"told_points": after[0], "told_cash": _cash_json(after[1])}
+        if told is None and not announced:
+            return columns, False  # a first read: from now on, what counts as told
+        before = told if told is not None else NOTHING
+        return columns, self._teller.changed(db, account_id, before, after, as_of)
+
+    def _wake(self) -> None:
+        if self._teller is not None:
+            self._teller.wake()
 
     def get(self, account_id: str) -> AccountRecord | None:
         rows = list(self._database.db["accounts"].rows_where("account_id = ?", [account_id]))
@@ -358,6 +431,26 @@ def _cash_json(cash: tuple[Cash, ...]) -> str:
     return json.dumps([[c.currency, str(c.amount)] for c in cash])
 
 
+def _cash(text: str | None) -> tuple[Cash, ...]:
+    return tuple(Cash(cur, Decimal(amount)) for cur, amount in json.loads(text or "[]"))
+
+
+def _told(
+    status: int | None,
+    points: int | None,
+    cash: str | None,
+    told_points: int | None,
+    told_cash: str | None,
+) -> Balance | None:
+    """What was last told of an account; None when its balance was never known. A row from
+    before the told balance was kept counts its recorded balance as told."""
+    if told_points is not None:
+        return told_points, _cash(told_cash)
+    if status is None:
+        return None
+    return points or 0, _cash(cash)
+
+
 def _record(row: dict) -> AccountRecord:
     account = None
     if row["status"] is not None:
@@ -366,9 +459,7 @@ def _record(row: dict) -> AccountRecord:
             account_id=row["account_id"],
             status=AccountStatus(row["status"]),
             points=row["points"] or 0,
-            cash=tuple(
-                Cash(cur, Decimal(amount)) for cur, amount in json.loads(row["cash"] or "[]")
-            ),
+            cash=_cash(row["cash"]),
             referrer=Referrer(**referrer) if referrer else None,
         )
     return AccountRecord(

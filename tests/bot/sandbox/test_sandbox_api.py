@@ -58,7 +58,7 @@ def test_page_and_its_assets_are_served(page: Page) -> None:
     # window is seconds, not Feishu-facing production's minute, so a demo sees the card land.
     assert settings.notice_chats == (page.group,)
     assert settings.notify_referrers and settings.offboarding == "ask"
-    assert page.sandbox.world.bot.services.notice_window == timedelta(seconds=5)
+    assert page.sandbox.world.bot.services.notices.window == timedelta(seconds=5)
     assert config["notice_window"] == 5
     # The names a card's <at id=…></at> shows: everyone in the directory, and the bot.
     assert config["names"][APPROVER] == {"name_en": "Li Na", "name_zh": "李娜"}
