@@ -78,6 +78,7 @@ def unknown_item_card(key: str) -> dict:
         Text(
             f"The bot menu item '{key}' is not a command. Ask whoever set up the bot to give "
             f"it one of these event keys: {keys}.",
-            f"机器人菜单项 “{key}” 不是命令。请联系机器人的配置人员，将其事件 key 设为以下之一：{keys}。",
+            f"机器人菜单项 “{key}” 不是命令。"
+            f"请联系机器人的配置人员，将其事件 key 设为以下之一：{keys}。",
         ),
     )

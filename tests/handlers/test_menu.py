@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator import Employee
-
 from handlers.entry_points import MENU_COMMANDS
 from handlers.parser import GRAMMAR, UsageError
 from tests.conftest import ADMIN, OUTSIDER, VERIFICATION_TOKEN, card_text, wait_for
