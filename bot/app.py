@@ -20,7 +20,14 @@ from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
 from bot.records.notices import WINDOW as NOTICE_WINDOW
 from bot.records.notices import NoticeBook
-from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, Welcomes, utcnow
+from bot.records.store import (
+    BUSY_TIMEOUT,
+    AccountBook,
+    AuditLog,
+    Welcomes,
+    open_database,
+    utcnow,
+)
 from bot.records.withdrawals import WithdrawalBook
 from bot.server import HttpServer
 from bot.web import create_web_app
@@ -70,7 +77,7 @@ class ReferralBot:
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
-        self.database = Database(settings.db_path, busy_timeout=busy_timeout)
+        self.database = open_database(settings.db_path, busy_timeout=busy_timeout)
         self.inbox = Inbox(self.database, self.owner)
         if api is None:
             cache = TokenCache()

@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     doctor = commands.add_parser(
         "doctor",
         help="check the settings and the app's set-up in Feishu",
-        description="Check the settings, the credentials, the bot, each permission the bot "
-        "uses, the digest and notice chats, the admins and the way Feishu reaches the bot. "
-        "One line per check: ok, warn (not failing) or FAIL with what to fix. Nothing is "
-        "created, changed or posted.",
+        description="Check the settings, the database (opened as serve opens it), the "
+        "credentials, the bot, each permission the bot uses, the digest and notice chats, the "
+        "admins and the way Feishu reaches the bot. One line per check: ok, warn (not failing) "
+        "or FAIL with what to fix. Nothing is created, changed or posted in Feishu.",
         epilog="exit status: 0 all pass, 1 some fail, 2 settings missing or unreadable",
     )
     doctor.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
@@ -108,11 +108,15 @@ def _serve(config_path: str | None) -> int:
     if settings is None:
         return 2
     from bot.app import ReferralBot
+    from bot.records.store import DatabaseUnavailable
 
     try:
         bot = ReferralBot(settings)
         bot.start()
-    except OSError as exc:  # port in use, database not writable
+    except DatabaseUnavailable as exc:  # names the path and the cause
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:  # port in use, a database that fails at start
         print(f"referral-bot: cannot start: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -90,7 +90,7 @@ class Settings:
 def load_settings(
     config_path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Read the settings; raise ConfigError with one line naming what is wrong."""
+    """Read the settings; raise ConfigError with one line naming everything that is wrong."""
     environ = os.environ if environ is None else environ
     explicit = config_path or environ.get("REFERRAL_BOT_CONFIG")
     values = {**_read_file(Path(explicit or DEFAULT_CONFIG_FILE), required=bool(explicit))}
@@ -98,9 +98,7 @@ def load_settings(
         if environ.get(name, "") != "":
             values[name] = environ[name]
     for name, default in DEFAULTS.items():
-        if values.get(name, "") == "":
-            if default is None:
-                raise ConfigError(f"missing required setting {name} (environment or app.yaml)")
+        if values.get(name, "") == "" and default is not None:
             values[name] = default
     return _validate(values)
 
@@ -146,60 +144,85 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 def _validate(values: dict[str, str]) -> Settings:
+    """The settings, or one ConfigError naming every problem at once: a deployer fixes them
+    all in one go rather than one per run."""
+    problems: list[str] = []
     domain = values["LARK_DOMAIN"].rstrip("/")
     parts = urlsplit(domain)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"LARK_DOMAIN must be a URL like https://open.feishu.cn, got {domain!r}")
+        problems.append(f"LARK_DOMAIN must be a URL like https://open.feishu.cn, got {domain!r}")
     try:
         port = int(values["REFERRAL_BOT_PORT"])
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
-        raise ConfigError(
+        problems.append(
             f"REFERRAL_BOT_PORT must be a port number, got {values['REFERRAL_BOT_PORT']!r}"
         )
     tz = values["REFERRAL_BOT_DIGEST_TZ"]
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"REFERRAL_BOT_DIGEST_TZ is not a known time zone: {tz!r}") from None
+        problems.append(f"REFERRAL_BOT_DIGEST_TZ is not a known time zone: {tz!r}")
+        tz = "UTC"  # only to check the crontabs below
     for name in ("REFERRAL_BOT_DIGEST_CRON", "REFERRAL_BOT_RECONCILE_CRON"):
         try:
             crontab_trigger(values[name], tz)
         except ValueError:
-            raise ConfigError(f"{name} is not a 5-field crontab: {values[name]!r}") from None
+            problems.append(f"{name} is not a 5-field crontab: {values[name]!r}")
     offboarding = values["REFERRAL_BOT_OFFBOARDING"].strip().lower()
     if offboarding not in OFFBOARDING_MODES:
-        raise ConfigError(
+        problems.append(
             f"REFERRAL_BOT_OFFBOARDING must be one of {', '.join(OFFBOARDING_MODES)},"
             f" got {values['REFERRAL_BOT_OFFBOARDING']!r}"
         )
     transport = values["REFERRAL_BOT_TRANSPORT"].strip().lower()
     if transport not in TRANSPORTS:
-        raise ConfigError(
+        problems.append(
             f"REFERRAL_BOT_TRANSPORT must be one of {', '.join(TRANSPORTS)},"
             f" got {values['REFERRAL_BOT_TRANSPORT']!r}"
         )
     public_url = values["REFERRAL_BOT_PUBLIC_URL"].rstrip("/")
     if public_url and urlsplit(public_url).scheme not in ("http", "https"):
-        raise ConfigError(
+        problems.append(
             "REFERRAL_BOT_PUBLIC_URL must be a URL like https://bot.example.com,"
             f" got {public_url!r}"
         )
-    allow_unsigned = _flag(values, "REFERRAL_BOT_ALLOW_UNSIGNED")
+    flags = {}
+    for name in (
+        "REFERRAL_BOT_ALLOW_UNSIGNED",
+        "REFERRAL_BOT_WITHDRAW_SELF_APPROVE",
+        "REFERRAL_BOT_NOTIFY_REFERRERS",
+    ):
+        try:
+            flags[name] = _flag(values, name)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            flags[name] = False
+    allow_unsigned = flags["REFERRAL_BOT_ALLOW_UNSIGNED"]
+    missing = [
+        name for name, default in DEFAULTS.items() if default is None and not values.get(name)
+    ]
     # Over the long connection the connection itself is authenticated: pushes carry no
     # signature and no token to check.
     if transport == "webhook" and not values["LARK_VERIFICATION_TOKEN"]:
-        raise ConfigError(
-            "missing required setting LARK_VERIFICATION_TOKEN (environment or app.yaml)"
-        )
-    if transport == "webhook" and not values["LARK_ENCRYPT_KEY"] and not allow_unsigned:
-        # Without it pushes are not signed, and anyone who learns the verification token (it
-        # travels in every body) could send commands as an admin.
-        raise ConfigError(
-            "missing required setting LARK_ENCRYPT_KEY (the console's Encrypt Key; "
-            "REFERRAL_BOT_ALLOW_UNSIGNED=1 takes unsigned pushes instead)"
-        )
+        missing.append("LARK_VERIFICATION_TOKEN")
+    # Without it pushes are not signed, and anyone who learns the verification token (it
+    # travels in every body) could send commands as an admin.
+    unsigned = transport == "webhook" and not values["LARK_ENCRYPT_KEY"] and not allow_unsigned
+    if unsigned:
+        missing.append("LARK_ENCRYPT_KEY")
+    if missing:
+        where = "environment or app.yaml"
+        if unsigned:
+            where = (
+                "environment or app.yaml; LARK_ENCRYPT_KEY is the console's Encrypt Key, "
+                "or REFERRAL_BOT_ALLOW_UNSIGNED=1 takes unsigned pushes instead"
+            )
+        plural = "s" if len(missing) > 1 else ""
+        problems.insert(0, f"missing required setting{plural} {', '.join(missing)} ({where})")
+    if problems:
+        raise ConfigError("; ".join(problems))
     return Settings(
         app_id=values["LARK_APP_ID"],
         app_secret=values["LARK_APP_SECRET"],
@@ -215,10 +238,10 @@ def _validate(values: dict[str, str]) -> Settings:
         digest_chats=_split(values["REFERRAL_BOT_DIGEST_CHATS"]),
         allow_unsigned=allow_unsigned,
         withdraw_approvers=frozenset(_split(values["REFERRAL_BOT_WITHDRAW_APPROVERS"])),
-        withdraw_self_approve=_flag(values, "REFERRAL_BOT_WITHDRAW_SELF_APPROVE"),
+        withdraw_self_approve=flags["REFERRAL_BOT_WITHDRAW_SELF_APPROVE"],
         reconcile_cron=values["REFERRAL_BOT_RECONCILE_CRON"],
         notice_chats=_split(values["REFERRAL_BOT_NOTICE_CHATS"]),
-        notify_referrers=_flag(values, "REFERRAL_BOT_NOTIFY_REFERRERS"),
+        notify_referrers=flags["REFERRAL_BOT_NOTIFY_REFERRERS"],
         offboarding=offboarding,
         transport=transport,
         public_url=public_url,

@@ -3,7 +3,8 @@
 Every probe is free of side effects: the permission probes ask for things that do not exist
 (account `0`, chat `0`), so Feishu answers "not found" when the scope is granted and 99991672
 when it is not, and nothing is created, changed or posted. The chat checks only read the
-listed chats' information, which Feishu gives only to a member of the chat.
+listed chats' information, which Feishu gives only to a member of the chat. The database is
+opened as `serve` opens it (created with its schema when new), so a set-up doctor passes starts.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bot.feishu.openapi import (
 )
 from bot.feishu.referral import ReferralGateway
 from bot.people import Person
+from bot.records.store import DatabaseUnavailable, open_database
 
 SCOPE_MISSING = 99991672
 BOT_ACTIVATED = 2  # bot/v3/info's activate_status: enabled in the tenant
@@ -59,6 +61,8 @@ WS_RETRY_CODES = (1, 1000040343)
 DUMMY_ID = "0"  # no account, chat or message has this id
 CHAT_SCOPE = "im:chat:readonly"  # to read a chat (im:chat does too)
 NOT_IN_CHAT = 232011  # get chat information: the bot is not in the chat
+CHAT_ID_INVALID = 232006  # get chat information: no chat has this id
+CHAT_SETTINGS = {"digest": "REFERRAL_BOT_DIGEST_CHATS", "notices": "REFERRAL_BOT_NOTICE_CHATS"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def run_doctor(
                 on_check(check)
 
     add(check_settings(settings))
+    add(check_database(settings))
     cache = TokenCache()
     api = OpenApi(build_client(settings, cache, timeout=TIMEOUT), cache, retry=DOCTOR_RETRY)
     with _quiet_probes():
@@ -162,6 +167,17 @@ def check_settings(settings: Settings) -> Check:
     if notes:
         return Check("settings", True, f"{summary}; but {'; '.join(notes)}", warning=True)
     return Check("settings", True, summary)
+
+
+def check_database(settings: Settings) -> Check:
+    """Open the database as `serve` does (the same function): a set-up that passes here does
+    not stop `serve` at its first line."""
+    try:
+        database = open_database(settings.db_path)
+    except DatabaseUnavailable as exc:
+        return Check("database", False, f"{exc}: fix REFERRAL_BOT_DB, or the folder's owner")
+    database.close()
+    return Check("database", True, f"{settings.db_path} opens and takes writes")
 
 
 # --- 2. credentials and 3. the bot ---------------------------------------------------------
@@ -378,20 +394,24 @@ def check_chats(settings: Settings, api: OpenApi | None = None) -> list[Check]:
                         f"bot is in its {len(roles)} chat(s) cannot be checked: {_add(err)}",
                     )
                 ]
-            if err.code == NOT_IN_CHAT:
-                checks.append(
-                    Check(
-                        name,
-                        False,
-                        f"the bot is not in chat {chat_id}: add the bot to the group "
-                        "(group settings → Bots)",
-                    )
-                )
-            else:
-                checks.append(Check(name, True, f"could not check: {_refusal(err)}", warning=True))
+            checks.append(Check(name, False, _unusable_chat(chat_id, kinds, err)))
             continue
         checks.append(Check(name, True, found or "(no name)"))
     return checks
+
+
+def _unusable_chat(chat_id: str, kinds: list[str], err: OpenApiError) -> str:
+    """Why nothing can be posted to a listed chat, and what to fix. A chat that cannot be
+    checked fails too: the digest or notices would go nowhere, and no one would hear of it."""
+    if err.code == NOT_IN_CHAT:
+        return f"the bot is not in chat {chat_id}: add the bot to the group (group settings → Bots)"
+    settings = " and ".join(CHAT_SETTINGS[kind] for kind in kinds)
+    if err.code == CHAT_ID_INVALID:
+        return (
+            f"there is no chat {chat_id} (code {err.code}), so nothing can be posted to it: "
+            f"fix {settings}"
+        )
+    return f"could not check that chat {chat_id} can be posted to: {_refusal(err)}"
 
 
 def _chat_name(api: OpenApi, chat_id: str) -> str:

@@ -10,16 +10,18 @@ from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1
 
 from bot.feishu.openapi import OpenApiError
 from bot.worker import GiveUp, RetryLater
+from cards.error import error_card
 from cards.help import help_card
+from cards.text import Text
 from handlers import commands
 from handlers.account_commands import WHO_LINE
-from handlers.parser import GRAMMAR
+from handlers.parser import BARE_SUBCOMMANDS, GRAMMAR
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
-# Menu items (`event_key`) that run a command: the argument-free subcommands.
-MENU_COMMANDS = frozenset({"list", "digest", "help", "me", "withdrawals", "reconcile"})
+# Menu items (`event_key`) that run a command: the subcommands that run without arguments.
+MENU_COMMANDS = frozenset(BARE_SUBCOMMANDS)
 
 
 def welcome(
@@ -49,14 +51,15 @@ def menu(services: Services, event_id: str, data: P2ApplicationBotMenuV6) -> Non
     key = (event.event_key or "").strip().lower() if event else ""
     if not open_id:
         raise GiveUp("menu event without a person")
-    if key not in MENU_COMMANDS:
-        log.info("menu item %r runs no command; ignored", key)
-        return
     saved = services.inbox.saved_reply(event_id)
     if saved is None:
-        asker = commands.Asker(open_id=open_id, chat_id=f"p2p:{open_id}", event_id=event_id)
-        reply = commands.run(services, asker, f"/referral {key}")  # the admin rule holds
-        saved = {"card": reply.card}
+        if key in MENU_COMMANDS:
+            asker = commands.Asker(open_id=open_id, chat_id=f"p2p:{open_id}", event_id=event_id)
+            card = commands.run(services, asker, f"/referral {key}").card  # the admin rule holds
+        else:
+            log.info("menu item %r runs no command", key)
+            card = unknown_item_card(key)
+        saved = {"card": card}
         services.inbox.save_reply(event_id, saved)
     try:
         services.messenger.send_card_to_person(open_id, saved["card"], uuid=f"menu-{event_id}")
@@ -64,3 +67,18 @@ def menu(services: Services, event_id: str, data: P2ApplicationBotMenuV6) -> Non
         if exc.transient:
             raise RetryLater(f"could not answer the menu: {exc}") from None
         raise GiveUp(f"could not answer the menu: {exc}") from None
+
+
+def unknown_item_card(key: str) -> dict:
+    """The answer to a menu item whose event key is no command: the person learns it is the
+    menu's set-up, not them, and the deployer what the key may be."""
+    keys = ", ".join(BARE_SUBCOMMANDS)
+    return error_card(
+        Text("This menu item does nothing", "该菜单项没有对应的命令"),
+        Text(
+            f"The bot menu item '{key}' is not a command. Ask whoever set up the bot to give "
+            f"it one of these event keys: {keys}.",
+            f"机器人菜单项 “{key}” 不是命令。"
+            f"请联系机器人的配置人员，将其事件 key 设为以下之一：{keys}。",
+        ),
+    )

@@ -1,7 +1,8 @@
 """The `/referral` command language: text in, a typed command or a usage error out. Pure.
 
 `GRAMMAR` is the one list of subcommands: their usage lines and descriptions feed the help card,
-and `handlers/commands.py` checks at import that each one has a handler. An account is named by
+those that run without arguments are the bot menu's, and `handlers/commands.py` checks at import
+that each one has a handler. An account is named by
 a `Who`: its ID, the person's email or mobile, or an @-mention (Feishu's `@_user_N` key).
 """
 
@@ -404,6 +405,19 @@ GRAMMAR: tuple[Subcommand, ...] = (
     Subcommand("help", "/referral help", Text("Show this help", "显示帮助"), _no_args(Help())),
 )
 SUBCOMMANDS = {sub.name: sub for sub in GRAMMAR}
+
+
+def runs_bare(sub: Subcommand) -> bool:
+    """Whether the subcommand runs without arguments: it takes none, or only optional ones."""
+    try:
+        sub.parse([], sub.usage)
+    except UsageError:
+        return False
+    return True
+
+
+# What a bot menu item (its `event_key`) may run: asked of the grammar, not listed by hand.
+BARE_SUBCOMMANDS = tuple(sub.name for sub in GRAMMAR if runs_bare(sub))
 GENERAL_USAGE = "/referral <" + " | ".join(SUBCOMMANDS) + "> …"
 
 

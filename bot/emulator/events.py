@@ -422,10 +422,12 @@ def deliver(
     encrypt_key: str = "",
     timeout: float = 10,
     headers: dict[str, str] | None = None,
+    timestamp: int | None = None,
 ) -> DeliveryResult:
-    """POST an event or callback to the bot like Feishu does. Raw bytes are sent unchanged."""
+    """POST an event or callback to the bot like Feishu does. Raw bytes are sent unchanged;
+    `timestamp` (Unix seconds, signed like any other) replays a push sent at that time."""
     body = encode(payload, encrypt_key)
-    all_headers = signed_headers(body, encrypt_key)
+    all_headers = signed_headers(body, encrypt_key, None if timestamp is None else str(timestamp))
     all_headers.update(headers or {})
     request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")
     started = time.monotonic()

@@ -24,7 +24,6 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -37,6 +36,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bot.config import Settings
+from bot.feishu.daemon_pool import DaemonPool
 from bot.feishu.pushes import UnknownPush
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,9 @@ class LongConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._drain_deadline = 0.0
-        self._pool = ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="long-connection-push")
+        # Daemon threads, all of them (the endpoint request, the pushes being taken, the DNS
+        # lookups of the loop): a stop is bounded by `stop`'s timeout, not by the network.
+        self._pool = DaemonPool(HANDLER_THREADS, "long-connection-push")
         self._parts = _Parts()
         self._last_heard = 0.0
         self._ping_interval = max_ping_interval
@@ -197,6 +199,7 @@ class LongConnection:
         loop = self._loop
         assert loop is not None
         asyncio.set_event_loop(loop)
+        loop.set_default_executor(self._pool)
         try:
             loop.run_until_complete(self._main())
         finally:

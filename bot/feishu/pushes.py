@@ -5,12 +5,19 @@ answers `url_verification` and turns the body into its event models. It falls sh
 fails: every failure becomes HTTP 500 with the exception text, and a 500 makes Feishu retry a
 request that will never pass. So each failure is mapped to a short 4xx answer here, and the
 handlers we register only hand the typed event on (to the inbox), never work inline.
+
+The SDK checks the signature but not its timestamp, so a signed push captured once could be
+sent again whenever the inbox had forgotten its `event_id`. `stale` refuses a timestamp outside
+`PUSH_MAX_AGE` / `PUSH_MAX_AHEAD`; the inbox keeps event ids far longer than `PUSH_MAX_AGE`, so a
+replay is either too old or a known id. Long-connection frames carry no such header: they come
+over a connection the bot opened with its own credentials.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -41,7 +48,12 @@ class _QuietRefusals(logging.Filter):
 _QUIET = _QuietRefusals()
 
 MAX_BODY_BYTES = 1024 * 1024
-SIGNATURE_HEADERS = ("X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature")
+TIMESTAMP_HEADER = "X-Lark-Request-Timestamp"
+SIGNATURE_HEADERS = (TIMESTAMP_HEADER, "X-Lark-Request-Nonce", "X-Lark-Signature")
+# Not tighter: Feishu retries a push for up to ~7 hours, and its documents do not say whether a
+# retry carries a fresh timestamp. Ahead allows for clock skew between Feishu and us.
+PUSH_MAX_AGE = 24 * 3600
+PUSH_MAX_AHEAD = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -176,11 +188,16 @@ class CallbackReceiver:
     """The webhook's side: verify one HTTP push and map every failure to a short answer."""
 
     def __init__(
-        self, settings: Settings, accept_event: AcceptEvent, answer_card_action: AnswerCardAction
+        self,
+        settings: Settings,
+        accept_event: AcceptEvent,
+        answer_card_action: AnswerCardAction,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not settings.encrypt_key and not settings.allow_unsigned:
             raise ValueError("unsigned pushes need allow_unsigned: set LARK_ENCRYPT_KEY")
         self._settings = settings
+        self._clock = clock
         self._handlers = PushHandlers(
             accept_event, answer_card_action, settings.encrypt_key, settings.verification_token
         )
@@ -195,6 +212,11 @@ class CallbackReceiver:
             return Answer(400, {"error": "request body is not valid JSON"})
         if not isinstance(parsed, dict):
             return Answer(400, {"error": "request body must be a JSON object"})
+        # Before the SDK runs anything: a replayed push must not reach the inbox.
+        problem = stale(headers.get(TIMESTAMP_HEADER), self._clock())
+        if problem:
+            log.warning("refused a push: %s", problem)
+            return Answer(401, {"error": problem})
 
         request = lark.RawRequest()
         request.uri = "/webhook"
@@ -227,6 +249,23 @@ class CallbackReceiver:
         if "verification_token" in reason or "encrypt_key" in reason or "credentials" in reason:
             return Answer(401, {"error": "invalid verification token"})
         return Answer(400, {"error": "request could not be decrypted or decoded"})
+
+
+def stale(timestamp: str | None, now: float) -> str | None:
+    """Why a push's `X-Lark-Request-Timestamp` (Unix seconds) is refused, or None when it is
+    fresh enough. A push without one is left to the signature check, which needs it on every
+    signed event or callback."""
+    if not timestamp:
+        return None
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return "request timestamp is not a number"
+    if sent < now - PUSH_MAX_AGE:
+        return "request timestamp too old"
+    if sent > now + PUSH_MAX_AHEAD:
+        return "request timestamp in the future"
+    return None
 
 
 def serialize(model: object) -> str:

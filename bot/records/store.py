@@ -8,6 +8,7 @@ on start.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Protocol
 
 import sqlite_utils
@@ -42,6 +44,53 @@ def from_iso(text: str | None) -> datetime | None:
 BUSY_TIMEOUT = 30.0
 # The health probe must answer quickly, whatever holds the lock.
 PROBE_TIMEOUT = 1.0
+PROBE_WRITE = "INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)"
+
+
+class DatabaseUnavailable(sqlite3.Error):
+    """The database cannot be opened or written; the message is one line naming the path and
+    the cause."""
+
+
+def open_database(path: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Database:
+    """The bot's database as `serve` opens it (and `doctor`, to check it): created with its
+    schema when new, then written once, so a file SQLite opens read-only fails here and not at
+    the first event. Raises DatabaseUnavailable."""
+    try:
+        database = Database(path, busy_timeout=busy_timeout)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(f"cannot open the database {path}: {_why(path, exc)}") from None
+    try:
+        database.db.execute(PROBE_WRITE, [to_iso(utcnow())])
+    except sqlite3.Error as exc:
+        database.close()
+        raise DatabaseUnavailable(f"cannot write the database {path}: {_why(path, exc)}") from None
+    return database
+
+
+def _why(path: str, exc: Exception) -> str:
+    """What stops SQLite, in words a deployer can act on (its own is "unable to open database
+    file" for most of these)."""
+    target = Path(path)
+    if target.is_dir():
+        return "it is a folder, not a file"
+    folder = target.parent
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                return f"{above} is not a folder"
+            break
+    if not folder.exists():
+        return f"the folder {folder} does not exist"
+    uid = os.getuid()
+    if target.exists() and not os.access(target, os.R_OK | os.W_OK):
+        return f"uid {uid} may not write it (owned by uid {target.stat().st_uid})"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        # SQLite writes its journal (-wal, -shm) beside the file, so the folder must be writable.
+        return (
+            f"uid {uid} may not write in the folder {folder} (owned by uid {folder.stat().st_uid})"
+        )
+    return str(exc)
 
 
 class Database:
@@ -78,9 +127,7 @@ class Database:
             return f"database cannot be opened: {exc}"
         try:
             conn.execute(f"PRAGMA busy_timeout={int(PROBE_TIMEOUT * 1000)}")
-            conn.execute(
-                "INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)", [to_iso(utcnow())]
-            )
+            conn.execute(PROBE_WRITE, [to_iso(utcnow())])
         except sqlite3.Error as exc:
             return f"database cannot be written: {exc}"
         finally:

@@ -1,5 +1,6 @@
 """Settings: app.yaml, the environment winning, and one clear line when something is wrong."""
 
+import os
 import subprocess
 import sys
 
@@ -108,13 +109,31 @@ def test_explicit_config_file_must_exist(tmp_path):
 @pytest.mark.parametrize(
     ("args", "env", "expected"),
     [
-        (["serve"], {}, "missing required setting LARK_APP_ID"),
+        (
+            ["serve"],
+            {},
+            "missing required settings LARK_APP_ID, LARK_APP_SECRET, LARK_VERIFICATION_TOKEN, "
+            "LARK_ENCRYPT_KEY (",
+        ),
         (["serve", "--config", "broken.yaml"], REQUIRED, "not valid YAML"),
         (["serve"], {**REQUIRED, "LARK_ENCRYPT_KEY": ""}, "LARK_ENCRYPT_KEY"),
+        # A database that cannot be opened (a volume the bot's user may not write): not a
+        # traceback. A path under a regular file, and a folder, fail even for root.
+        (
+            ["serve"],
+            {**REQUIRED, "REFERRAL_BOT_DB": "broken.yaml/bot.db", "REFERRAL_BOT_PORT": "0"},
+            "cannot open the database broken.yaml/bot.db: broken.yaml is not a folder",
+        ),
+        (
+            ["serve"],
+            {**REQUIRED, "REFERRAL_BOT_DB": "data", "REFERRAL_BOT_PORT": "0"},
+            "cannot open the database data: it is a folder, not a file",
+        ),
     ],
 )
 def test_serve_stops_with_one_line_and_exit_code_2(tmp_path, args, env, expected):
     (tmp_path / "broken.yaml").write_text("a: [\n")
+    (tmp_path / "data").mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=tmp_path,
@@ -139,3 +158,56 @@ def test_the_long_connection_needs_no_encrypt_key_nor_token():
         },
     )
     assert settings.transport == "long_connection" and settings.encrypt_key == ""
+
+
+def test_every_missing_setting_is_named_in_one_line(tmp_path):
+    (tmp_path / "app.yaml").write_text("")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "app.yaml", {})
+    message = str(caught.value)
+    assert message.startswith(
+        "missing required settings LARK_APP_ID, LARK_APP_SECRET, LARK_VERIFICATION_TOKEN, "
+        "LARK_ENCRYPT_KEY (environment or app.yaml"
+    )
+    assert "\n" not in message
+
+
+def test_missing_and_wrong_settings_are_named_together(tmp_path):
+    (tmp_path / "app.yaml").write_text("")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            tmp_path / "app.yaml",
+            {
+                "LARK_APP_ID": "cli_1",
+                "REFERRAL_BOT_PORT": "eighty",
+                "REFERRAL_BOT_DIGEST_TZ": "Mars/Olympus",
+                "REFERRAL_BOT_NOTIFY_REFERRERS": "maybe",
+                "REFERRAL_BOT_TRANSPORT": "long_connection",
+            },
+        )
+    problems = str(caught.value).split("; ")
+    assert problems[0] == "missing required setting LARK_APP_SECRET (environment or app.yaml)"
+    assert [p.split()[0] for p in problems[1:]] == [
+        "REFERRAL_BOT_PORT",
+        "REFERRAL_BOT_DIGEST_TZ",
+        "REFERRAL_BOT_NOTIFY_REFERRERS",
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes wherever it likes")
+def test_a_folder_the_user_may_not_write_is_named_with_the_uid(tmp_path):
+    volume = tmp_path / "data"
+    volume.mkdir(mode=0o555)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **REQUIRED, "REFERRAL_BOT_DB": "data/bot.db"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"referral-bot: cannot open the database data/bot.db: uid {os.geteuid()} may not write "
+        f"in the folder data (owned by uid {os.geteuid()})\n"
+    )

@@ -86,6 +86,7 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
     assert code == 0, "\n".join(report.values())
     assert list(report) == [
         "settings",
+        "database",
         "credentials",
         "bot",
         "permission hire:referral_account:readonly",
@@ -103,6 +104,7 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
         "request URL /webhook/card",
     ]
     assert report["credentials"] == "ok    credentials: tenant token obtained"
+    assert report["database"].startswith("ok    database: ")
     assert report["bot"] == "ok    bot: referral-bot (open_id ou_bot)"
     assert report[f"admin {ADMIN}"] == f"ok    admin {ADMIN}: 王五"
     # What cannot be told without an account is a warning, not a failure.
@@ -173,12 +175,49 @@ def test_without_the_chat_scope_the_scope_is_named_once(doctor, emulator):
     assert not any(name.startswith("chat ") for name in report)
 
 
-def test_a_chat_that_cannot_be_read_is_a_warning(doctor, emulator):
+def test_a_chat_that_does_not_exist_fails_naming_it(doctor, emulator):
     code, report = doctor(REFERRAL_BOT_DIGEST_CHATS="not-a-chat-id", REFERRAL_BOT_NOTICE_CHATS="")
 
-    assert code == 0, "\n".join(report.values())
-    assert report["chat not-a-chat-id (digest)"].startswith(
-        "warn  chat not-a-chat-id (digest): could not check: code 232006"
+    assert code == 1, "\n".join(report.values())
+    assert failing(report) == ["chat not-a-chat-id (digest)"]
+    assert report["chat not-a-chat-id (digest)"] == (
+        "FAIL  chat not-a-chat-id (digest): there is no chat not-a-chat-id (code 232006), so "
+        "nothing can be posted to it: fix REFERRAL_BOT_DIGEST_CHATS"
+    )
+
+
+def test_a_chat_that_cannot_be_checked_fails_naming_it(doctor, emulator):
+    emulator.fail_next("chat_get", 10)
+
+    code, report = doctor(REFERRAL_BOT_NOTICE_CHATS="oc_notices")
+
+    assert code == 1
+    assert failing(report) == [f"chat {HR_CHAT} (digest)", "chat oc_notices (notices)"]
+    assert (
+        "could not check that chat oc_notices can be posted to"
+        in report["chat oc_notices (notices)"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("db", "cause"),
+    [
+        ("settings.txt/bot.db", "settings.txt is not a folder"),
+        ("data", "it is a folder, not a file"),
+        ("nowhere/bot.db", "the folder nowhere does not exist"),
+    ],
+)
+def test_a_database_serve_could_not_open_fails(doctor, tmp_path, db, cause):
+    (tmp_path / "settings.txt").write_text("not a folder")
+    (tmp_path / "data").mkdir()
+
+    code, report = doctor(REFERRAL_BOT_DB=db)
+
+    assert code == 1
+    assert failing(report) == ["database"]
+    assert report["database"] == (
+        f"FAIL  database: cannot open the database {db}: {cause}: fix REFERRAL_BOT_DB, "
+        "or the folder's owner"
     )
 
 

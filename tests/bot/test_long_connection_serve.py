@@ -115,3 +115,38 @@ def test_sigterm_during_a_command_exits_quickly_and_the_answer_arrives(
     children.wait_for(lambda: children.event(event_id).get("status") == "done", 10, "done")
     assert len(children.replies_to(message_id)) == 1
     children.assert_clean()
+
+
+def _connection_state(child) -> str:
+    return requests.get(child.url + "/healthz", timeout=1).json()["connection"]["state"]
+
+
+@pytest.mark.parametrize("doing", ["asking a slow endpoint", "backing off", "silent"])
+def test_sigterm_stops_within_5_s_whatever_the_connection_is_doing(
+    children: LongConnectionChildren, emulator: Emulator, doing: str
+):
+    child = children.start()
+    if doing == "asking a slow endpoint":
+        # The endpoint request has a 10 s read timeout: it must not hold the exit.
+        emulator.set_latency("ws_endpoint", 30)
+        emulator.ws_drop_all()
+        children.wait_for(lambda: _connection_state(child) == "connecting", 5, "reconnecting")
+    elif doing == "backing off":
+        emulator.ws_refuse_new(60)
+        emulator.ws_drop_all()
+        children.wait_for(lambda: _connection_state(child) == "down", 5, "refused")
+    else:
+        emulator.ws_go_silent(60)
+    time.sleep(0.5)  # well inside the request, the backoff or the silence
+
+    child.process.send_signal(signal.SIGTERM)
+    began = time.monotonic()
+    try:
+        code = child.process.wait(5)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"no exit within 5 s of SIGTERM ({doing})\n{children.logs()}"
+        ) from None
+    assert code == 0, children.logs()
+    assert time.monotonic() - began < 5
+    children.assert_clean()

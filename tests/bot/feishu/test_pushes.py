@@ -2,12 +2,25 @@
 
 import json
 import logging
+import time
+from datetime import timedelta
 
 import pytest
 import requests
 
 from bot.emulator import events as feishu
-from tests.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN, Feishu, wait_for
+from bot.feishu.pushes import PUSH_MAX_AGE, PUSH_MAX_AHEAD, CallbackReceiver
+from bot.records.inbox import KEEP_FINISHED
+from tests.conftest import (
+    ADMIN,
+    ENCRYPT_KEY,
+    VERIFICATION_TOKEN,
+    Feishu,
+    make_settings,
+    wait_for,
+)
+
+DAY = 24 * 3600
 
 PATHS = ["/webhook/event", "/webhook/card"]
 
@@ -143,7 +156,7 @@ def test_balance_event_updates_the_records(lark: Feishu, bot, emulator):
     assert [(c.currency, str(c.amount)) for c in record.account.cash] == [("USD", "12.50")]
 
 
-@pytest.mark.parametrize("forgery", ["signature", "token", "key", "junk"])
+@pytest.mark.parametrize("forgery", ["signature", "token", "key", "junk", "stale"])
 def test_each_refusal_is_one_warning_line_without_a_traceback(lark: Feishu, bot, caplog, forgery):
     caplog.set_level(logging.DEBUG)
     event = lark.message("/referral disable 123")
@@ -151,7 +164,8 @@ def test_each_refusal_is_one_warning_line_without_a_traceback(lark: Feishu, bot,
         event["header"]["token"] = "forged"
     key = "another-key" if forgery == "key" else ENCRYPT_KEY
     body = b'{"encrypt": "bm90IGFlcw=="}' if forgery == "junk" else feishu.encode(event, key)
-    headers = feishu.signed_headers(body, ENCRYPT_KEY)
+    sent = str(int(time.time()) - 30 * DAY) if forgery == "stale" else None
+    headers = feishu.signed_headers(body, ENCRYPT_KEY, sent)
     if forgery == "signature":
         headers["X-Lark-Signature"] = "0" * 64
     result = requests.post(bot.url + "/webhook/event", data=body, headers=headers, timeout=5)
@@ -166,3 +180,89 @@ def test_each_refusal_is_one_warning_line_without_a_traceback(lark: Feishu, bot,
 def test_unsigned_pushes_need_the_setting(make_bot, emulator):
     with pytest.raises(ValueError, match="LARK_ENCRYPT_KEY"):
         make_bot(encrypt_key="")
+
+
+def _card_press(emulator, account_id: str) -> dict:
+    return emulator.card_action(
+        {"action": "refresh", "account_id": account_id},
+        open_id=ADMIN,
+        message_id="om_" + "0" * 32,
+        token=VERIFICATION_TOKEN,
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("offset", "error"),
+    [
+        (-30 * DAY, "request timestamp too old"),
+        (-DAY - 120, "request timestamp too old"),
+        (PUSH_MAX_AHEAD + 120, "request timestamp in the future"),
+    ],
+)
+def test_a_signed_replay_is_refused_and_nothing_is_done(
+    lark: Feishu, bot, emulator, caplog, path, offset, error
+):
+    account_id = emulator.create_account("ou_hire")
+    is_event = path == "/webhook/event"
+    push = lark.message("/referral list") if is_event else _card_press(emulator, account_id)
+    caplog.set_level(logging.DEBUG)
+    result = lark.push(push, path, timestamp=int(time.time()) + offset)
+    assert result.status == 401
+    assert result.body == {"error": error}
+    assert bot.inbox.counts() == {}
+    assert emulator.calls_for("get_account_assets") == []
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in loud] == [f"refused a push: {error}"]
+
+
+def test_a_retry_hours_later_with_its_first_timestamp_is_taken(lark: Feishu, bot, emulator):
+    # Feishu retries for about 7 hours and may keep the first timestamp: those must pass.
+    account_id = emulator.create_account("ou_hire")
+    first_sent = int(time.time()) - 7 * 3600
+    event = lark.message(f"/referral show {account_id}")
+    assert lark.push(event, timestamp=first_sent).status == 200
+    lark.reply_to(event["event"]["message"]["message_id"])
+    press = lark.push(_card_press(emulator, account_id), "/webhook/card", timestamp=first_sent)
+    assert press.status == 200
+
+
+def test_a_replay_outlives_no_event_id(lark: Feishu, bot):
+    """Every replay is either refused by its age or recognised by its id: ids are kept well past
+    the age bound, and an event the inbox has forgotten is refused by its age."""
+    assert KEEP_FINISHED.total_seconds() >= 7 * PUSH_MAX_AGE
+    event = lark.message("/referral help")
+    sent = int(time.time())
+    assert lark.push(event, timestamp=sent).status == 200
+    lark.reply_to(event["event"]["message"]["message_id"])
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="the event done")
+    assert bot.inbox.prune(older_than=timedelta(0)) == 1
+    # The same signed push, arriving when the inbox forgets it: KEEP_FINISHED after it was sent.
+    replay = lark.push(event, timestamp=sent - int(KEEP_FINISHED.total_seconds()))
+    assert replay.status == 401
+    assert bot.inbox.counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("offset", "taken"),
+    [
+        (-PUSH_MAX_AGE, True),
+        (-PUSH_MAX_AGE - 1, False),
+        (PUSH_MAX_AHEAD, True),
+        (PUSH_MAX_AHEAD + 1, False),
+        (0, True),
+    ],
+)
+def test_the_bounds_are_24_hours_back_and_5_minutes_ahead(emulator, tmp_path, offset, taken):
+    now = 1_800_000_000
+    accepted = []
+    receiver = CallbackReceiver(
+        make_settings(emulator, str(tmp_path / "bot.db")),
+        lambda event: accepted.append(event) or True,
+        lambda action: None,
+        clock=lambda: float(now),
+    )
+    event = feishu.message_event("/referral help", token=VERIFICATION_TOKEN, open_id=ADMIN)
+    body = feishu.encode(event, ENCRYPT_KEY)
+    answer = receiver.receive(body, feishu.signed_headers(body, ENCRYPT_KEY, str(now + offset)))
+    assert (answer.status, len(accepted)) == ((200, 1) if taken else (401, 0))
