@@ -13,7 +13,8 @@ and amount empty. Withdrawals show what Feishu paid out once a request is `withd
 was asked for otherwise: finance sums the rows whose `state` is `withdrawn`.
 
 Rows are read through a database cursor and written as they come: a large table is never held
-in memory.
+in memory. Every cell goes through `bot.cells.cell`: text that a spreadsheet would take for a
+formula (a name starting with `=`) is neutralised, numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from bot.accounts import to_cents
+from bot.cells import Value, cells
 from bot.records.store import Database
 
 KINDS = ("accounts", "withdrawals", "audit")
@@ -95,7 +98,7 @@ def write_csv(kind: str, database: Database, zone: str, out: BinaryIO) -> int:
         writer.writerow(COLUMNS[kind])
         count = 0
         for rows in _records(kind, database, tz):
-            writer.writerows(rows)
+            writer.writerows(cells(row) for row in rows)
             count += 1
         text.flush()
     finally:
@@ -115,7 +118,10 @@ def local_time(iso: str | None, tz: ZoneInfo) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset[:3]}:{offset[3:]}"
 
 
-def _records(kind: str, database: Database, tz: ZoneInfo) -> Iterator[list[list[str]]]:
+Row = list[Value]
+
+
+def _records(kind: str, database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
     """Each record's rows, one record at a time."""
     if kind == "accounts":
         return (_account_rows(row, tz) for row in _cursor(database, "accounts", "rowid"))
@@ -133,7 +139,7 @@ def _cursor(database: Database, table: str, order: str) -> Iterator[dict]:
     return (dict(zip(names, values, strict=True)) for values in cursor)
 
 
-def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[list[str]]]:
+def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
     db = database.db
     if not db["withdrawals"].exists():
         return
@@ -146,10 +152,10 @@ def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[list[str]]]:
         yield _withdrawal_rows(dict(zip(names, values, strict=True)), tz)
 
 
-def _account_rows(row: dict, tz: ZoneInfo) -> list[list[str]]:
+def _account_rows(row: dict, tz: ZoneInfo) -> list[Row]:
     referrer = json.loads(row["referrer"]) if row.get("referrer") else {}
     known = row["status"] is not None
-    head = [
+    head: Row = [
         row["account_id"],
         STATUS_WORDS.get(row["status"], "") if known else "",
         referrer.get("name_zh") or "",
@@ -162,17 +168,17 @@ def _account_rows(row: dict, tz: ZoneInfo) -> list[list[str]]:
         local_time(row.get("registered_at"), tz),
         local_time(row.get("seen_at"), tz),
     ]
-    points = str(row["points"] or 0) if known else ""
+    points = (row["points"] or 0) if known else None
     return _with_cash(head, points, _cash(row.get("cash")))
 
 
-def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[list[str]]:
+def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[Row]:
     referrer = json.loads(row["account_referrer"]) if row.get("account_referrer") else {}
     withdrawn = row["state"] == "withdrawn"
     points = row["withdrawn_points"] if withdrawn else row["points"]
     cash = _cash(row["withdrawn_cash"] if withdrawn else row["cash"])
-    head = [
-        str(row["id"]),
+    head: Row = [
+        row["id"],
         row["account_id"] or "",
         referrer.get("name_zh") or "",
         referrer.get("name_en") or "",
@@ -186,13 +192,13 @@ def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[list[str]]:
         row["order_id"] or "",
         local_time(row["trans_time"], tz),
     ]
-    rows = _with_cash(head, str(points or 0), cash)
+    rows = _with_cash(head, points or 0, cash)
     return [[*r, row["error"] or ""] for r in rows]
 
 
-def _audit_row(row: dict, tz: ZoneInfo) -> list[str]:
+def _audit_row(row: dict, tz: ZoneInfo) -> Row:
     return [
-        str(row["id"]),
+        row["id"],
         local_time(row["at"], tz),
         row["actor"] or "",
         row["action"] or "",
@@ -204,16 +210,19 @@ def _audit_row(row: dict, tz: ZoneInfo) -> list[str]:
     ]
 
 
-def _cash(text: str | None) -> list[tuple[str, str]]:
-    """Stored cash JSON ([["CNY", "300.0"], ...]) as (currency, "300.00"), by currency."""
+def _cash(text: str | None) -> list[tuple[str, Decimal]]:
+    """Stored cash JSON ([["CNY", "300.0"], ...]) as (currency, Decimal("300.00")), by
+    currency."""
     entries = json.loads(text or "[]")
-    return sorted((str(cur), f"{to_cents(amount):.2f}") for cur, amount in entries)
+    return sorted((str(cur), to_cents(amount)) for cur, amount in entries)
 
 
-def _with_cash(head: list[str], points: str, cash: Iterable[tuple[str, str]]) -> list[list[str]]:
+def _with_cash(head: Row, points: int | None, cash: Iterable[tuple[str, Decimal]]) -> list[Row]:
     """One row per currency, points on the first only; one row with no cash when none."""
-    rows = [[*head, points if i == 0 else "", cur, amount] for i, (cur, amount) in enumerate(cash)]
-    return rows or [[*head, points, "", ""]]
+    rows: list[Row] = [
+        [*head, points if i == 0 else None, cur, amount] for i, (cur, amount) in enumerate(cash)
+    ]
+    return rows or [[*head, points, None, None]]
 
 
 def latest_audit(database: Database, account_id: str | None = None, limit: int = 20) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.accounts import Account, Cash, Referrer
 from cards.layout import button, card, hr, row
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown
+from cards.text import Text, code, header, join, markdown, words
 
 TITLE = Text("Referral account", "内推账户")
 ENABLED = Text("Enabled", "已启用")
@@ -33,12 +33,12 @@ def cash_lines(cash: tuple[Cash, ...]) -> Text:
     """Each cash bonus on its own line, or the "no cash bonus" line."""
     if not cash:
         return NO_CASH
-    return join(Text.same(f"- {format_cash(item)}") for item in cash)
+    return join(Text.markup("- ") + Text.same(format_cash(item)) for item in cash)
 
 
 def field(label: Text, value: Text) -> Text:
     """A bold label and its value on one markdown line."""
-    return Text(f"**{label.en}**: {value.en}", f"**{label.zh}**：{value.zh}")
+    return Text("**{label}**: {value}", "**{label}**：{value}").format(label=label, value=value)
 
 
 def referrer_text(referrer: Referrer) -> Text:
@@ -48,15 +48,13 @@ def referrer_text(referrer: Referrer) -> Text:
     lines = [
         field(
             Text("Referrer", "内推人"),
-            Text(escape_md(name_en), escape_md(name_zh))
-            if name_en and name_zh
-            else Text("(no name)", "（无姓名）"),
+            Text.data(name_en, name_zh) if name_en and name_zh else Text("(no name)", "（无姓名）"),
         )
     ]
     if referrer.email:
-        lines.append(field(Text("Email", "邮箱"), Text.same(escape_md(referrer.email))))
+        lines.append(field(Text("Email", "邮箱"), Text.same(referrer.email)))
     if referrer.mobile:
-        lines.append(field(Text("Mobile", "手机"), Text.same(escape_md(referrer.mobile))))
+        lines.append(field(Text("Mobile", "手机"), Text.same(referrer.mobile)))
     return join(lines)
 
 
@@ -68,14 +66,15 @@ def account_card(
     read_only: bool = False,
 ) -> dict:
     """The account with its status, balance, referrer and the actions that apply to it
-    (none when `read_only`: a person looking at their own account)."""
+    (none when `read_only`: a person looking at their own account); `notice` (plain words,
+    such as an error Feishu gave) in bold above."""
     elements: list[dict] = []
     if notice is not None:
-        elements.append(markdown(Text(f"**{notice.en}**", f"**{notice.zh}**")))
+        elements.append(markdown(Text("**{notice}**", "**{notice}**").format(notice=words(notice))))
 
-    lines = [field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id)))]
+    lines = [field(Text("Account ID", "账户 ID"), Text.markup(code(account.account_id)))]
     if contact:
-        lines.append(field(Text("Contact", "联系方式"), Text.same(escape_md(contact))))
+        lines.append(field(Text("Contact", "联系方式"), Text.same(contact)))
     lines.append(field(Text("Points", "积分"), Text.same(format_points(account.points))))
     cash = cash_lines(account.cash)
     if account.cash:

@@ -19,7 +19,7 @@ from cards.layout import (
     row,
 )
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown, plural
+from cards.text import Text, code, escape, header, join, markdown, plural
 from cards.when import seen
 
 TITLE = Text("Referral accounts", "内推账户列表")
@@ -74,21 +74,21 @@ def record_text(record: AccountRecord, now: datetime, *, zone: str) -> Text:
     """The lines describing one record: ID and contact, status and balance, last seen."""
     first = code(record.account_id)
     if record.contact:
-        first += " · " + escape_md(record.contact)
-    lines = [Text.same(first)]
+        first += " · " + escape(record.contact)
+    lines = [Text.markup(first)]
     account = record.account
     if account is None:
         lines.append(NOT_FETCHED)
     else:
         label, colour = status_tag(account)
-        money = " · ".join(format_cash(c) for c in account.cash)
+        money = " · ".join(escape(format_cash(c)) for c in account.cash)
         points = format_points(account.points)
         lines.append(
             Text(
-                f"<font color='{colour}'>{label.en}</font> · "
+                f"<font color='{colour}'>{label.md_en}</font> · "
                 + plural(account.points, "point", shown=points)
                 + (f" · {money}" if money else " · no cash bonus"),
-                f"<font color='{colour}'>{label.zh}</font> · {points} 积分"
+                f"<font color='{colour}'>{label.md_zh}</font> · {points} 积分"
                 + (f" · {money}" if money else " · 无现金奖励"),
             )
         )

@@ -1,7 +1,8 @@
 """The audit card (`/referral audit [<who>]`) and the receipt of an export (`/referral export`).
 
 An audit entry is the audit table's row as a mapping: `at` (UTC ISO), `actor` (an open_id,
-shown by name with Feishu's `<at>` tag), `action`, `account_id`, `outcome`, `detail`.
+shown by name with Feishu's `<at>` tag), `action`, `account_id`, `outcome`, `detail`. Every
+field is data (a detail holds what someone typed) and is shown escaped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from cards.layout import (
     card,
     stack,
 )
-from cards.text import Text, code, escape_md, header, markdown, plural
+from cards.text import Text, code, escape, header, markdown, mention, plural
 from cards.when import stamp
 
 AUDIT = Text("Audit trail", "审计记录")
@@ -29,16 +30,15 @@ EXPORTS: dict[str, Text] = {
 
 
 def _line(entry: Mapping[str, str | None], zone: str) -> Text:
-    actor = entry.get("actor")
-    who = f"<at id={actor}></at>" if actor else "—"
+    who = mention(entry.get("actor"))
     when = stamp(datetime.fromisoformat(entry["at"]), zone) if entry.get("at") else "—"
     outcome = entry.get("outcome") or "—"
     mark = "✅" if outcome in OK_OUTCOMES else "⚠️"
     what = code(entry.get("action") or "—")
-    first = f"{mark} {who} · {when}"
+    first = f"{mark} {who} · {escape(when)}"
     account = entry.get("account_id")
-    en = f"{what} · {escape_md(outcome)}"
-    zh = f"{what} · {escape_md(outcome)}"
+    en = f"{what} · {escape(outcome)}"
+    zh = f"{what} · {escape(outcome)}"
     if account:
         en += f" · account {code(account)}"
         zh += f" · 账户 {code(account)}"
@@ -46,8 +46,8 @@ def _line(entry: Mapping[str, str | None], zone: str) -> Text:
     if detail:
         if len(detail) > DETAIL_CHARS:
             detail = detail[: DETAIL_CHARS - 1] + "…"
-        en += f" · {escape_md(detail)}"
-        zh += f" · {escape_md(detail)}"
+        en += f" · {escape(detail)}"
+        zh += f" · {escape(detail)}"
     return Text(f"{first}\n{en}", f"{first}\n{zh}")
 
 
@@ -80,7 +80,7 @@ def export_card(what: str, count: int, file_name: str) -> dict:
     noun = EXPORTS[what]
     title = Text("Export sent", "导出已发送")
     body = Text(
-        f"{code(file_name)}: {count} {noun.en}, CSV (UTF-8), times in the configured zone.",
-        f"{code(file_name)}：{count} 条{noun.zh}，CSV（UTF-8），时间为配置的时区。",
-    )
+        "{file}: {count} {noun}, CSV (UTF-8), times in the configured zone.",
+        "{file}：{count} 条{noun}，CSV（UTF-8），时间为配置的时区。",
+    ).format(file=Text.markup(code(file_name)), count=count, noun=noun)
     return card(header(title, "green"), [markdown(body)], summary=title)

@@ -18,7 +18,7 @@ from cards.account import status_tag
 from cards.chart import totals_chart
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
 from cards.money import format_cash, format_points
-from cards.text import Text, code, header, join, markdown, plural
+from cards.text import Text, code, escape, header, join, markdown, plural, words
 from cards.when import stamp
 
 TITLE = Text("Referral accounts digest", "内推账户日报")
@@ -41,7 +41,7 @@ MAX_LINES = 60
 @dataclass(frozen=True)
 class DigestView:
     """Everything the digest card shows. `failures` and `undelivered` pair an ID (account or
-    chat) with the reason in plain words."""
+    chat) with the reason in plain words (shown escaped)."""
 
     taken_at: datetime
     known: int
@@ -79,7 +79,7 @@ def delta_text(change: Change) -> Text | None:
 
 def balance_text(account: Account) -> Text:
     points = format_points(account.points)
-    money = " · ".join(format_cash(c) for c in account.cash)
+    money = " · ".join(escape(format_cash(c)) for c in account.cash)
     return Text(
         plural(account.points, "point", shown=points) + (f" · {money}" if money else ""),
         f"{points} 积分" + (f" · {money}" if money else ""),
@@ -88,29 +88,29 @@ def balance_text(account: Account) -> Text:
 
 def _who(account_id: str, contacts: dict[str, str]) -> Text:
     contact = contacts.get(account_id)
-    # Contacts are emails and phone numbers; inline code keeps markdown from reading them.
-    return Text.same(code(account_id) + (f" · {code(contact)}" if contact else ""))
+    return Text.markup(code(account_id) + (f" · {code(contact)}" if contact else ""))
 
 
 def change_line(change: Change, contacts: dict[str, str] | None = None) -> Text:
     who = _who(change.account_id, contacts or {})
     label, colour = status_tag(change.after)
     status = Text(
-        f"<font color='{colour}'>{label.en}</font>", f"<font color='{colour}'>{label.zh}</font>"
+        f"<font color='{colour}'>{label.md_en}</font>",
+        f"<font color='{colour}'>{label.md_zh}</font>",
     )
     if change.is_new:
         return (
             who
             + Text(" · new · ", " · 新账户 · ")
             + status
-            + Text.same(" · ")
+            + Text.markup(" · ")
             + balance_text(change.after)
         )
     parts = [who]
     if change.status_changed:
         assert change.before is not None
         old, _ = status_tag(change.before)
-        parts.append(Text(f"{old.en} → ", f"{old.zh} → ") + status)
+        parts.append(old + Text.markup(" → ") + status)
     delta = delta_text(change)
     if delta is not None:
         parts.append(delta)
@@ -118,17 +118,18 @@ def change_line(change: Change, contacts: dict[str, str] | None = None) -> Text:
 
 
 def failure_line(account_id: str, reason: Text, contacts: dict[str, str] | None = None) -> Text:
-    return _who(account_id, contacts or {}) + Text(" · could not fetch: ", " · 查询失败：") + reason
+    return (
+        _who(account_id, contacts or {})
+        + Text(" · could not fetch: ", " · 查询失败：")
+        + words(reason)
+    )
 
 
 def undelivered_line(chat_id: str, reason: Text) -> Text:
-    return (
-        Text(
-            f"The last digest could not be posted to {code(chat_id)}: ",
-            f"上一份日报未能发送到 {code(chat_id)}：",
-        )
-        + reason
-    )
+    return Text(
+        "The last digest could not be posted to {chat}: {reason}",
+        "上一份日报未能发送到 {chat}：{reason}",
+    ).format(chat=Text.markup(code(chat_id)), reason=words(reason))
 
 
 def totals_text(view: DigestView) -> Text:
@@ -140,7 +141,7 @@ def totals_text(view: DigestView) -> Text:
         ),
         Text(f"Points: {format_points(t.points)}", f"积分：{format_points(t.points)}"),
     ]
-    money = " · ".join(format_cash(c) for c in t.cash)
+    money = " · ".join(escape(format_cash(c)) for c in t.cash)
     lines.append(
         Text(f"Cash: {money}", f"现金：{money}") if money else Text("Cash: none", "现金：无")
     )
@@ -156,12 +157,12 @@ def totals_text(view: DigestView) -> Text:
 
 
 def _section(title: Text, lines: Sequence[Text]) -> dict:
-    return markdown(join([Text(f"**{title.en}**", f"**{title.zh}**"), *lines]))
+    return markdown(join([Text("**{title}**", "**{title}**").format(title=title), *lines]))
 
 
 def _line_bytes(line: Text) -> int:
     # Each line lands in both `content` and the two `i18n_content` values, ASCII-escaped.
-    return 2 * len(json.dumps(line.en)) + len(json.dumps(line.zh)) + 6
+    return 2 * len(json.dumps(line.md_en)) + len(json.dumps(line.md_zh)) + 6
 
 
 def _more(n: int) -> Text:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cards.layout import card
-from cards.text import Text, code, header, markdown, plain
+from cards.text import Text, command, header, markdown, plain
 
 USAGE = Text("Usage", "用法")
 NOT_ALLOWED = Text("You are not allowed", "你没有权限")
@@ -20,7 +20,9 @@ def error_card(title: Text, detail: Text, *, usage: str | None = None) -> dict:
     elements = [{"tag": "div", "text": plain(detail)}]
     if usage is not None:
         elements.append(
-            markdown(Text(f"**{USAGE.en}**\n{code(usage)}", f"**{USAGE.zh}**\n{code(usage)}"))
+            markdown(
+                Text(f"**{USAGE.md_en}**\n", f"**{USAGE.md_zh}**\n") + Text.markup(command(usage))
+            )
         )
     return card(header(title, "red"), elements, summary=title)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cards.layout import card
-from cards.text import Text, code, header, join, markdown
+from cards.text import Text, command, header, join, markdown
 
 TITLE = Text("referral-bot help", "使用帮助")
 GROUP_HINT = Text("In a group, @mention the bot first.", "群聊中请先 @机器人。")
@@ -16,9 +16,7 @@ def help_card(commands: Sequence[tuple[str, Text]], note: Text | None = None) ->
     `note` a line under them (what a placeholder in the usages means)."""
     elements = []
     if commands:
-        lines = join(
-            Text(f"{code(usage)} {desc.en}", f"{code(usage)} {desc.zh}") for usage, desc in commands
-        )
+        lines = join(Text.markup(command(usage) + " ") + desc for usage, desc in commands)
         elements.append(markdown(lines))
     if note is not None:
         elements.append(markdown(note, size="notation"))

@@ -17,7 +17,7 @@ from cards.layout import (
     stack,
 )
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown, plural
+from cards.text import Text, code, header, join, markdown, plural, words
 
 # Room for the header, the "and N more" line and the card's envelope; at most this many lines
 # (two elements each with its hr), and never more than Feishu's 200 elements hold.
@@ -27,7 +27,8 @@ MAX_LINES = 150
 
 @dataclass(frozen=True)
 class BalanceLine:
-    """One account's change in a notice: who, by how much, and the balance now."""
+    """One account's change in a notice: who (the referrer's name, contact or the ID, in plain
+    words; shown bold), by how much, and the balance now."""
 
     who: Text
     account_id: str
@@ -63,6 +64,7 @@ def balance_text(points: int, cash: Sequence[Cash]) -> Text:
 
 
 TITLE = Text("Referral balances changed", "内推余额变动")
+BOLD = Text("**{who}**", "**{who}**")
 
 
 def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
@@ -74,7 +76,7 @@ def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
         markdown(
             join(
                 [
-                    line.who + Text.same(f" · {code(line.account_id)}"),
+                    BOLD.format(who=words(line.who)) + Text.markup(f" · {code(line.account_id)}"),
                     Text("Change: ", "变动：") + change_text(line.points_delta, line.cash_delta),
                     Text("Now: ", "现在：") + balance_text(line.points, line.cash),
                 ]
@@ -114,20 +116,21 @@ DISABLE = Text("Disable", "停用")
 
 
 def leaver_card(name: Text, account: Account, *, decided: Text | None = None) -> dict:
-    """Naming the person, the account, its status and balance; Withdraw, Disable and Keep while
-    nobody has decided, then what was decided."""
+    """Naming the person (`name` in plain words, each reader's language), the account, its
+    status and balance; Withdraw, Disable and Keep while nobody has decided, then what was
+    decided (`decided`: markdown of ours, e.g. who with `mention`)."""
     label, _ = status_tag(account)
     text = join(
         [
-            field(Text("Person", "员工"), Text(escape_md(name.en), escape_md(name.zh))),
-            field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id))),
+            field(Text("Person", "员工"), words(name)),
+            field(Text("Account ID", "账户 ID"), Text.markup(code(account.account_id))),
             field(Text("Status", "状态"), label),
             field(Text("Balance", "余额"), balance_text(account.points, account.cash)),
         ]
     )
     elements = [markdown(text)]
     if decided is not None:
-        elements.append(markdown(Text(f"**{decided.en}**", f"**{decided.zh}**")))
+        elements.append(markdown(Text("**{decided}**", "**{decided}**").format(decided=decided)))
     else:
         value = {"account_id": account.account_id}
         actions = []
@@ -152,8 +155,8 @@ def leaver_disabled_card(name: Text, account: Account) -> dict:
     title = Text("A referrer has left: account disabled", "内推人已离职：账户已停用")
     text = join(
         [
-            field(Text("Person", "员工"), Text(escape_md(name.en), escape_md(name.zh))),
-            field(Text("Account ID", "账户 ID"), Text.same(code(account.account_id))),
+            field(Text("Person", "员工"), words(name)),
+            field(Text("Account ID", "账户 ID"), Text.markup(code(account.account_id))),
             Text(
                 "The bot disabled the account. Balance left (withdraw it after enabling the "
                 "account, or leave it): ",

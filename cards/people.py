@@ -13,11 +13,14 @@ def no_account_card(looked_for: str, register: str | None, value: dict | None = 
     `value` the Register button's callback value (when an email or mobile is known)."""
     title = Text("No account found", "未找到账户")
     lines = Text(
-        f"No referral account the bot knows belongs to {looked_for}.",
-        f"机器人已知的内推账户中没有属于 {looked_for} 的。",
-    )
+        "No referral account the bot knows belongs to {who}.",
+        "机器人已知的内推账户中没有属于 {who} 的。",
+    ).format(who=looked_for)
     if register:
-        lines = lines + Text(f"\nTo create one: {code(register)}", f"\n如需创建：{code(register)}")
+        # The command holds a contact from outside: `code` shows it escaped if it must.
+        lines = lines + Text("\nTo create one: {command}", "\n如需创建：{command}").format(
+            command=Text.markup(code(register))
+        )
     elements = [markdown(lines)]
     if value is not None:
         elements.append(button(REGISTER, value, element_id="btn_register", kind="primary"))

@@ -14,7 +14,7 @@ from datetime import date
 
 from cards.layout import MAX_CARD_BYTES, card, card_size
 from cards.money import format_points
-from cards.text import Text, code, header, join, markdown, plain, plural
+from cards.text import Text, code, escape, header, join, markdown, plain, plural
 
 TITLE = Text("Reconciliation", "对账")
 EVERYTHING_MATCHES = Text(
@@ -78,18 +78,18 @@ def checked_text(view: ReconcileView) -> Text:
     points = points_text(view.points)
     return Text(
         f"Checked **{plural(view.accounts, 'account', shown=f'{view.accounts:,}')}** · "
-        f"**{points.en}** withdrawn through the bot",
-        f"已核对 **{view.accounts:,} 个账户** · 通过机器人提取 **{points.zh}**",
+        f"**{points.md_en}** withdrawn through the bot",
+        f"已核对 **{view.accounts:,} 个账户** · 通过机器人提取 **{points.md_zh}**",
     )
 
 
 def mismatch_line(line: MismatchLine) -> Text:
     """`id` · Feishu: 300 points · bot: 200 points."""
-    who = code(line.account_id) + (f" · {line.period}" if line.period else "")
+    who = code(line.account_id) + (f" · {escape(line.period)}" if line.period else "")
     feishu, bot = points_text(line.feishu_points), points_text(line.bot_points)
     return Text(
-        f"{who} · Feishu: {feishu.en} · bot: {bot.en}",
-        f"{who} · 飞书记录：{feishu.zh} · 机器人记录：{bot.zh}",
+        f"{who} · Feishu: {feishu.md_en} · bot: {bot.md_en}",
+        f"{who} · 飞书记录：{feishu.md_zh} · 机器人记录：{bot.md_zh}",
     )
 
 
@@ -107,7 +107,7 @@ def _more(n: int) -> Text:
 
 def _line_bytes(line: Text) -> int:
     # Each line lands in `content` and in both `i18n_content` values, ASCII-escaped.
-    return 2 * len(json.dumps(line.en)) + len(json.dumps(line.zh)) + 6
+    return 2 * len(json.dumps(line.md_en)) + len(json.dumps(line.md_zh)) + 6
 
 
 def reconcile_card(view: ReconcileView, *, max_lines: int = MAX_LINES) -> dict:

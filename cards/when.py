@@ -41,4 +41,4 @@ def seen(moment: datetime, now: datetime, *, zone: str) -> Text:
     """ "seen 5 min ago · 2026-11-21 17:00 (Asia/Shanghai)"."""
     relative = ago(moment, now)
     when = stamp(moment, zone)
-    return Text(f"seen {relative.en} · {when}", f"{relative.zh}查询 · {when}")
+    return Text(f"seen {relative.md_en} · {when}", f"{relative.md_zh}查询 · {when}")

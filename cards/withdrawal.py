@@ -18,7 +18,7 @@ from cards.layout import (
     stack,
 )
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown, plural
+from cards.text import Text, code, header, join, markdown, mention, plural, words
 from cards.when import stamp
 
 APPROVE = Text("Approve", "批准")
@@ -46,7 +46,7 @@ STATE_WORDS: dict[State, Text] = {
 
 def person(open_id: str | None) -> Text:
     """Feishu shows each reader the person's name for this tag."""
-    return Text.same(f"<at id={open_id}></at>" if open_id else "—")
+    return Text.markup(mention(open_id))
 
 
 def amounts_text(amounts: Amounts) -> Text:
@@ -70,7 +70,7 @@ def _referrer(referrer: Referrer | None) -> Text | None:
         return None
     en = referrer.name_en or referrer.name_zh or ""
     zh = referrer.name_zh or referrer.name_en or ""
-    return field(Text("Referrer", "内推人"), Text(escape_md(en), escape_md(zh)))
+    return field(Text("Referrer", "内推人"), Text.data(en, zh))
 
 
 def withdrawal_card(
@@ -81,9 +81,9 @@ def withdrawal_card(
     notice: Text | None = None,
 ) -> dict:
     """The request in its current state: Approve and Cancel while it waits, the receipt once
-    Feishu has paid it out."""
+    Feishu has paid it out; `notice` (plain words) in bold above."""
     title, colour = TITLES[request.state]
-    lines = [field(Text("Account ID", "账户 ID"), Text.same(code(request.account_id)))]
+    lines = [field(Text("Account ID", "账户 ID"), Text.markup(code(request.account_id)))]
     name = _referrer(referrer)
     if name is not None:
         lines.append(name)
@@ -102,7 +102,7 @@ def withdrawal_card(
     if request.approved_by:
         lines.append(field(Text("Approved by", "批准人"), person(request.approved_by)))
     if request.order_id:
-        lines.append(field(Text("Order ID", "订单号"), Text.same(code(request.order_id))))
+        lines.append(field(Text("Order ID", "订单号"), Text.markup(code(request.order_id))))
     if request.state is State.REQUESTED:
         lines.append(field(Text("Expires", "过期时间"), Text.same(stamp(request.expires_at, zone))))
     if request.state is State.EXPIRED:
@@ -110,10 +110,10 @@ def withdrawal_card(
     if request.state is State.CANCELLED:
         lines.append(field(Text("Cancelled by", "取消人"), person(request.decided_by)))
     if request.state is State.FAILED and request.error:
-        lines.append(field(Text("Reason", "原因"), Text.same(escape_md(request.error))))
+        lines.append(field(Text("Reason", "原因"), Text.same(request.error)))
     elements = []
     if notice is not None:
-        elements.append(markdown(Text(f"**{notice.en}**", f"**{notice.zh}**")))
+        elements.append(markdown(Text("**{notice}**", "**{notice}**").format(notice=words(notice))))
     elements.append(markdown(join(lines)))
     if request.state is State.REQUESTED:
         value = {"withdrawal": request.id}
@@ -150,8 +150,8 @@ def _history_line(item: Withdrawal, zone: str) -> Text:
     if item.approved_by:
         second.append(Text(" · approved by ", " · 批准人 ") + person(item.approved_by))
     if item.order_id:
-        second.append(Text.same(f" · {code(item.order_id)}"))
-    heading = Text(f"{first}{state.en}", f"{first}{state.zh}")
+        second.append(Text.markup(f" · {code(item.order_id)}"))
+    heading = Text(f"{first}{state.md_en}", f"{first}{state.md_zh}")
     return join([heading, amounts_text(shown), join(second, "")])
 
 

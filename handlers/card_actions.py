@@ -33,7 +33,7 @@ from bot.withdrawals import Kind
 from cards.account_list import account_list_card
 from cards.error import error_card
 from cards.notice import leaver_card
-from cards.text import Text
+from cards.text import Text, mention
 from handlers import account_cards, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
 from handlers.answers import explain
@@ -172,8 +172,9 @@ class CardActions:
             record = services.accounts.get(press.account_id)
             if record is None or record.account is None:
                 return Outcome(Text("This account is not known", "未知账户"), "error")
-            who = f"<at id={press.open_id}></at>"
-            kept = Text(f"Kept by {who}", f"{who} 选择保留")
+            kept = Text("Kept by {who}", "{who} 选择保留").format(
+                who=Text.markup(mention(press.open_id))
+            )
             en = press.name or press.account_id
             card = leaver_card(Text(en, press.name_zh or en), record.account, decided=kept)
             return Outcome(Text("Account kept as it is", "账户保持不变"), "success", card)

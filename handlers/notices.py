@@ -21,7 +21,7 @@ from bot.records.notices import BATCH, TELL_REFERRER, Change
 from bot.records.store import from_iso
 from bot.worker import RetryLater
 from cards.notice import BalanceLine, balance_notice_card, referrer_card
-from cards.text import Text, escape_md
+from cards.text import Text
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,10 @@ def _who(services: Services, account_id: str) -> Text:
     if referrer is not None and (referrer.name_en or referrer.name_zh):
         en = referrer.name_en or referrer.name_zh or ""
         zh = referrer.name_zh or referrer.name_en or ""
-        return Text(f"**{escape_md(en)}**", f"**{escape_md(zh)}**")
+        return Text.data(en, zh)
     if record is not None and record.contact:
-        return Text.same(f"**{escape_md(record.contact)}**")
-    return Text.same(f"**{account_id}**")
+        return Text.same(record.contact)
+    return Text.same(account_id)
 
 
 def tell_referrer(services: Services, event_id: str, payload: dict) -> None:

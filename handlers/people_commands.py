@@ -32,11 +32,12 @@ def find_card(services: Services, text: str, offset: int = 0) -> dict:
         now=utcnow(),
         zone=services.settings.digest_tz,
         offset=offset,
-        title=Text(f"Accounts matching “{text}”", f"匹配“{text}”的账户"),
+        # What was typed is a value in both texts: shown as typed, never read as markdown.
+        title=Text("Accounts matching “{text}”", "匹配“{text}”的账户").format(text=text),
         empty=Text(
-            f"No known account matches “{text}”. /referral list shows them all.",
-            f"没有已知账户匹配“{text}”。/referral list 可查看全部账户。",
-        ),
+            "No known account matches “{text}”. /referral list shows them all.",
+            "没有已知账户匹配“{text}”。/referral list 可查看全部账户。",
+        ).format(text=text),
         page_value=lambda start: {"action": "find", "text": text, "offset": start},
     )
 

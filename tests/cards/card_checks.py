@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 
@@ -53,9 +54,16 @@ def buttons(card: dict) -> list[dict]:
     return [node for node in walk(card) if node.get("tag") == "button"]
 
 
+def shown(node: dict, locale: str | None = None) -> str:
+    """What a reader sees of a text node (in `locale`, else its `content`): markdown's entity
+    escapes are the characters they stand for."""
+    content = node["i18n_content"][locale] if locale else node["content"]
+    return html.unescape(content) if node.get("tag") in ("markdown", "lark_md") else content
+
+
 def all_content(card: dict, locale: str) -> str:
     """All text the reader of `locale` sees, joined; for `in` assertions."""
-    return "\n".join(node["i18n_content"][locale] for node in texts(card))
+    return "\n".join(shown(node, locale) for node in texts(card))
 
 
 def assert_valid_card(card: dict) -> None:
@@ -80,3 +88,48 @@ def assert_valid_card(card: dict) -> None:
         assert len(element_id) <= 20 and element_id[0].isalpha(), element_id
         assert element_id.replace("_", "").isalnum(), element_id
     assert_within_limits(card)
+
+
+# What a stranger might type (or Feishu pass on from one): each kind of markup Feishu's card
+# markdown reads: a mention of everyone, links, emphasis, emoji, tags, an entity, code, heading.
+HOSTILE = (
+    "<at id=all></at> [x](https://evil.example) **B** ~~S~~ :OK: <font color='red'>R</font> "
+    "<link url='https://evil.example'>L</link> &lt;at id=all&gt; `c` # h"
+)
+# An open_id that would close the bot's own `<at>` and open one for everyone.
+HOSTILE_ID = "ou_x></at><at id=all"
+# The pieces of HOSTILE (and HOSTILE_ID) that are live markup if they reach markdown as they are.
+LIVE = (
+    "<at id=all",
+    "](",
+    "https:",
+    "evil.example",
+    "**B**",
+    "~~S~~",
+    ":OK:",
+    "<font color='red'>R",
+    "<link",
+    "&lt;at",
+    "`c`",
+    "# h",
+)
+
+
+def markdown_sources(card: dict) -> Iterator[str]:
+    """The markdown source of every markdown element: its content and each language's."""
+    for node in walk(card):
+        if node.get("tag") in ("markdown", "lark_md"):
+            yield node["content"]
+            yield from node.get("i18n_content", {}).values()
+
+
+def assert_inert(card: dict) -> None:
+    """No piece of HOSTILE is live in the card's markdown, and plain text shows characters, not
+    the escapes markdown needs."""
+    for source in markdown_sources(card):
+        for piece in LIVE:
+            assert piece not in source, f"live {piece!r} in markdown: {source!r}"
+    for node in texts(card):
+        if node["tag"] == "plain_text":
+            for content in [node["content"], *node.get("i18n_content", {}).values()]:
+                assert "&#" not in content, f"an escape shown as text: {content!r}"

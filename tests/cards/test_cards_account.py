@@ -1,7 +1,7 @@
 import json
 from decimal import Decimal
 
-from card_checks import all_content, assert_valid_card, buttons, walk
+from card_checks import all_content, assert_valid_card, buttons, texts, walk
 
 from bot.accounts import Account, AccountStatus, Cash, Referrer
 from cards.account import account_card
@@ -119,8 +119,9 @@ def test_notice_comes_first() -> None:
 
 def test_markdown_in_data_is_escaped() -> None:
     card = account_card(make(referrer=Referrer(name_en="*Evil* <at id=all></at>")))
-    en = all_content(card, "en_us")
-    assert "<at" not in en and "*Evil*" not in en
+    source = "\n".join(node["content"] for node in texts(card))
+    assert "<at" not in source and "*Evil*" not in source
+    assert "*Evil* <at id=all></at>" in all_content(card, "en_us")  # shown as it was typed
 
 
 def test_buttons_sit_in_a_column_set_not_a_v1_action() -> None:

@@ -4,7 +4,20 @@ import pytest
 
 from bot.accounts import Cash
 from cards.money import format_cash, format_points
-from cards.text import Text, code, escape_md, header, join, markdown, plain, plural
+from cards.text import (
+    Text,
+    code,
+    command,
+    escape,
+    header,
+    join,
+    markdown,
+    mention,
+    plain,
+    plural,
+    unescape,
+    words,
+)
 
 
 def test_plain_and_markdown_carry_both_languages() -> None:
@@ -49,11 +62,48 @@ def test_header_with_subtitle_and_tags() -> None:
     assert "subtitle" not in header(Text("T", "标"), "blue")
 
 
-def test_escape_and_code() -> None:
-    assert escape_md("san_zhang@example.com") == "san_zhang@example.com"
-    assert escape_md("*bold* <at id=1>") == "&#42;bold&#42; &lt;at id=1&gt;"
-    assert escape_md("_x_") == "&#95;x&#95;"
-    assert code("12`3") == "`12'3`"
+def test_escape_leaves_no_markup_and_shows_every_character() -> None:
+    hostile = "<at id=all></at> [x](https://evil.example) **b** ~~s~~ `c` :OK: &lt; \\* _i_"
+    source = escape(hostile)
+    for live in ("<", ">", "[", "](", "**", "~~", "`", ":OK:", "https:", "&lt;", "\\", "_"):
+        assert live not in source, live
+    assert unescape(source) == hostile  # a reader sees exactly what was typed
+    assert escape("Zhang San 张三") == "Zhang San 张三"  # letters, digits, CJK as they are
+    assert escape("a\nb\r\n# c\u2028d") == "a b  &#35; c d"  # one line: no heading, no list
+    assert escape("    code") == "&#32;   code"  # not an indented code block at a line's start
+    assert escape("1. x") == "1&#46; x"  # not an ordered list either
+
+
+def test_a_text_of_data_is_markdown_that_shows_the_data() -> None:
+    name = Text.data("*Li* <at id=all></at>", "李")
+    assert name.en == "*Li* <at id=all></at>" and name.zh == "李"  # what plain text shows
+    assert "<at" not in name.md_en and "*" not in name.md_en
+    assert markdown(name)["i18n_content"]["en_us"] == name.md_en
+    assert plain(name)["i18n_content"]["en_us"] == name.en
+    # format: a str is data, a Text is markdown of ours; the template is ours too.
+    line = Text("**{label}**: {value}", "**{label}**：{value}").format(
+        label=Text("Name", "姓名"), value="[x](https://evil)"
+    )
+    assert line.md_en == "**Name**: &#91;x&#93;&#40;https&#58;&#47;&#47;evil&#41;"
+    assert line.en == "**Name**: [x](https://evil)"
+    assert Text.same("a*b") == Text.data("a*b") == Text("a&#42;b", "a&#42;b")
+    # Plain words from a handler are escaped once, however they were made.
+    assert (
+        words(Text("a*b", "甲*乙"))
+        == words(words(Text("a*b", "甲*乙")))
+        == name.data("a*b", "甲*乙")
+    )
+
+
+def test_code_command_and_mention() -> None:
+    assert code("6900001") == "`6900001`" and code("san.zhang@open.com") == "`san.zhang@open.com`"
+    assert code("12`3") == "12&#96;3"  # could end the span: shown escaped instead
+    assert code("<at id=all></at>") == escape("<at id=all></at>")
+    assert command("/referral show <who>") == "`/referral show <who>`"
+    assert mention("ou_hr_admin") == "<at id=ou_hr_admin></at>"
+    assert mention("all") == "all" and mention(None) == "—"
+    assert mention("ou_x></at><at id=all") == escape("ou_x></at><at id=all")
+    assert unescape("&#38;#42; &#9999999; &#55296;") == "&#42; &#9999999; &#55296;"  # no crash
 
 
 @pytest.mark.parametrize(

@@ -375,3 +375,51 @@ def test_the_second_digest_posted_carries_the_chart_of_the_totals(
     shot.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(shot))
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+
+
+def test_what_a_stranger_types_shows_as_typed_in_the_card(sandbox: Sandbox, browser_page) -> None:
+    """The page renders the bot's escapes as Feishu does: the characters, never a mention, a link
+    or bold."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    cards = page.get_by_test_id("bot-message")
+    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
+    typed = "<at id=all></at> [x](https://evil.example) **B** ~~S~~ &lt;b&gt; \\*i\\*"
+    composer = page.get_by_test_id("composer")
+    composer.fill(f"/referral find {typed}")
+    composer.press("Enter")
+    answer = cards.filter(has_text="No known account matches")
+    expect(answer).to_have_count(1)
+    body = answer.locator(".card-body")
+    expect(body).to_contain_text(f"No known account matches “{typed}”")
+    expect(answer.locator(".card-title")).to_have_text(f"Accounts matching “{typed}”")
+    for live in ("[data-testid=mention]", "a", "strong", "del", "em"):
+        expect(body.locator(live)).to_have_count(0)
+    # Feishu's other escapes, which the bot does not use, read the same way: named entities and
+    # CommonMark's backslash are the characters; markup of the bot's own is still markup.
+    shown = page.evaluate(
+        """() => {
+            const node = document.createElement("div");
+            node.innerHTML = markdownToHtml(
+                "&lt;at id=all&gt;&lt;/at&gt; \\\\*i\\\\* " +
+                "\\\\[x\\\\](https://e.example) &amp;lt; **bold** <at id=ou_hr_admin></at>");
+            return {
+                text: node.textContent,
+                mentions: node.querySelectorAll("[data-testid=mention]").length,
+                links: node.querySelectorAll("a, em").length,
+                bold: node.querySelectorAll("strong").length,
+            };
+        }"""
+    )
+    assert shown == {
+        "text": "<at id=all></at> *i* [x](https://e.example) &lt; bold @Li Hua",
+        "mentions": 1,
+        "links": 0,
+        "bold": 1,
+    }
+    assert errors == []

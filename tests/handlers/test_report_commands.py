@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.cli import main
-from tests.conftest import ADMIN, OUTSIDER, Feishu, card_text, card_text_zh
+from tests.conftest import (
+    ADMIN,
+    OUTSIDER,
+    VERIFICATION_TOKEN,
+    Feishu,
+    card_text,
+    card_text_zh,
+    wait_for,
+)
 
 ZONE = "Asia/Shanghai"
 
@@ -143,3 +153,44 @@ def test_the_file_comes_before_its_receipt(lark: Feishu, emulator):
     reply = lark.ask("/referral export accounts")
     (message,) = file_messages(emulator)
     assert message.created_at <= reply.created_at
+
+
+def test_chat_exports_neutralise_a_formula_in_a_referrer_or_leaver_name(
+    lark: Feishu, emulator, bot
+):
+    """A referrer whose name is a formula asks for a withdrawal and leaves: the accounts and
+    withdrawals files (the referrer's name) and the audit file (the leaver's name in the
+    detail) open with it as text."""
+    from bot.emulator import Employee
+
+    formula = '=HYPERLINK("http://evil.example","x")'
+    emulator.add_employee(
+        Employee(open_id="ou_evil", email="evil@open.com", name_zh=formula, name_en=formula)
+    )
+    account_id = emulator.create_account("ou_evil")
+    emulator.add_bonus(account_id, points=5, cash={"CNY": "3"})
+    lark.ask(f"/referral show {account_id}")
+    assert "Withdrawal request" in card_text(lark.ask(f"/referral withdraw {account_id}").content)
+    event = emulator.user_deleted_event("ou_evil", token=VERIFICATION_TOKEN)
+    assert lark.push(event).status == 200
+    wait_for(
+        lambda: any(e["action"] == "leaver" for e in bot.services.audit.entries()),
+        what="the leaver audited",
+    )
+    for what in ("accounts", "withdrawals", "audit"):
+        lark.ask(f"/referral export {what}")
+    accounts, withdrawals, audit = (
+        list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        for data in (emulator.file(m.content["file_key"])[1] for m in file_messages(emulator))
+    )
+    (account,) = accounts
+    assert account["referrer_name_zh"] == account["referrer_name_en"] == "'" + formula
+    assert (account["points"], account["cash_amount"]) == ("5", "3.00")  # numbers stay numbers
+    (withdrawal,) = withdrawals
+    assert withdrawal["referrer_name_en"] == "'" + formula and withdrawal["cash_amount"] == "3.00"
+    (leaver,) = [e for e in audit if e["action"] == "leaver"]
+    assert leaver["detail"].startswith("'" + formula)
+    for row in [*accounts, *withdrawals, *audit]:
+        for column, value in row.items():
+            if column not in ("points", "cash_amount"):
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (column, value)

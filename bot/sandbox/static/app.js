@@ -125,13 +125,26 @@ function pick(node) {
   return node.content !== undefined ? node.content : "";
 }
 
-// Escape for HTML but keep entities the bot wrote on purpose (its markdown escapes, e.g. &#42;).
-function escapeKeepEntities(text) {
-  return text
-    .replace(/&(?!(?:#\d+|#x[0-9a-f]+|[a-z]+);)/gi, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
+// Escape for HTML but keep the entities the bot wrote on purpose (its escapes of what people
+// typed, e.g. &#60;at id=all&#62;), as Feishu does: shown as the characters, never as markup.
+// They are kept as numeric entities, so no step below (which looks for &lt;at, &quot;, ** and
+// the like in the escaped text) can take one for markup. With `backslash`, a backslash before
+// punctuation is CommonMark's escape: the character itself (not inside code spans).
+function escapeKeepEntities(text, backslash = false) {
+  let source = text;
+  if (backslash) source = source.replace(/\\([!-\/:-@[-`{-~])/g, (_, c) => `&#${c.charCodeAt(0)};`);
+  return source.replace(/&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);|[&<>"]/gi, (match) => {
+    if (match.length === 1) return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[match];
+    const decoded = decodeEntity(match);
+    return decoded === null ? `&amp;${match.slice(1)}` : `&#${decoded.codePointAt(0)};`;
+  });
+}
+
+// The character an HTML entity stands for; null for one that is no entity.
+function decodeEntity(entity) {
+  const area = document.createElement("textarea");
+  area.innerHTML = entity;
+  return area.value === entity || !area.value ? null : area.value;
 }
 
 // Whom `<at id=…></at>` names, as Feishu shows it to this reader: the directory's name in the
@@ -149,7 +162,7 @@ function escapeName(text) {
 }
 
 function inlineMarkdown(text) {
-  let html = escapeKeepEntities(text);
+  let html = escapeKeepEntities(text, true);
   // <font color='red'>…</font>, the one HTML tag Feishu markdown takes; colours are whitelisted.
   html = html.replace(/&lt;font\s+color=(?:&quot;|')?([a-z-]+)(?:&quot;|')?\s*&gt;/gi, (_, c) => {
     const colour = COLORS[c.toLowerCase()] || "inherit";
