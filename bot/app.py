@@ -111,6 +111,7 @@ class ReferralBot:
             gateway,
             messenger,
             holder=self.owner,
+            accounts=self.services.accounts,
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from bot.accounts import Account, Cash, Referrer
+from bot.accounts import Account, Referrer
+from bot.people import contact_keys
 from cards.layout import button, card, hr, row
-from cards.money import format_cash, format_points
-from cards.text import Text, code, header, join, markdown, words
+from cards.money import balance_text
+from cards.names import referrer_name, who
+from cards.text import Text, header, join, markdown, words
 
 TITLE = Text("Referral account", "内推账户")
 ENABLED = Text("Enabled", "已启用")
 DISABLED = Text("Disabled", "已停用")
-NO_CASH = Text("no cash bonus", "无现金奖励")
+ACCOUNT = Text("Account", "账户")
+BALANCE = Text("Balance", "余额")
 
 DISABLE = Text("Disable", "停用")
 ENABLE = Text("Enable", "启用")
@@ -29,33 +32,26 @@ def status_tag(account: Account) -> tuple[Text, str]:
     return (ENABLED, "green") if account.enabled else (DISABLED, "red")
 
 
-def cash_lines(cash: tuple[Cash, ...]) -> Text:
-    """Each cash bonus on its own line, or the "no cash bonus" line."""
-    if not cash:
-        return NO_CASH
-    return join(Text.markup("- ") + Text.same(format_cash(item)) for item in cash)
-
-
 def field(label: Text, value: Text) -> Text:
     """A bold label and its value on one markdown line."""
     return Text("**{label}**: {value}", "**{label}**：{value}").format(label=label, value=value)
 
 
-def referrer_text(referrer: Referrer) -> Text:
-    """Referrer's name in the reader's language (falling back to the other) and contacts."""
-    name_en = referrer.name_en or referrer.name_zh
-    name_zh = referrer.name_zh or referrer.name_en
-    lines = [
-        field(
-            Text("Referrer", "内推人"),
-            Text.data(name_en, name_zh) if name_en and name_zh else Text("(no name)", "（无姓名）"),
-        )
-    ]
-    if referrer.email:
+def same_contact(contact: str | None, other: str | None) -> bool:
+    """Whether two contacts are one email or one mobile, however each is written."""
+    if not contact or not other:
+        return False
+    return bool(contact_keys(contact)) and contact_keys(contact) == contact_keys(other)
+
+
+def referrer_text(referrer: Referrer, shown: str | None = None) -> Text | None:
+    """The referrer's email and mobile but the one `shown` already; None if nothing is left."""
+    lines = []
+    if referrer.email and not same_contact(referrer.email, shown):
         lines.append(field(Text("Email", "邮箱"), Text.same(referrer.email)))
-    if referrer.mobile:
+    if referrer.mobile and not same_contact(referrer.mobile, shown):
         lines.append(field(Text("Mobile", "手机"), Text.same(referrer.mobile)))
-    return join(lines)
+    return join(lines) if lines else None
 
 
 def account_card(
@@ -72,29 +68,27 @@ def account_card(
     if notice is not None:
         elements.append(markdown(Text("**{notice}**", "**{notice}**").format(notice=words(notice))))
 
-    lines = [field(Text("Account ID", "账户 ID"), Text.markup(code(account.account_id)))]
-    if contact:
+    # Named as every card names an account, the ID once (the header names none); each contact
+    # once: the one it was registered with stands for the name when Feishu gave none, and is
+    # left to the referrer's Email or Mobile line when it is theirs.
+    referrer = account.referrer
+    name = referrer_name(referrer)
+    theirs = (referrer.email, referrer.mobile) if referrer is not None else ()
+    lines = [field(ACCOUNT, who(account.account_id, referrer, contact))]
+    if contact and name is not None and not any(same_contact(contact, c) for c in theirs):
         lines.append(field(Text("Contact", "联系方式"), Text.same(contact)))
-    lines.append(field(Text("Points", "积分"), Text.same(format_points(account.points))))
-    cash = cash_lines(account.cash)
-    if account.cash:
-        lines.append(Text("**Cash bonus**:\n", "**现金奖励**：\n") + cash)
-    else:
-        lines.append(field(Text("Cash bonus", "现金奖励"), cash))
+    lines.append(field(BALANCE, balance_text(account.points, account.cash)))
     elements.append(markdown(join(lines)))
 
-    if account.referrer is not None:
+    shown = contact if name is None else None
+    contacts = referrer_text(referrer, shown=shown) if referrer is not None else None
+    if contacts is not None:
         elements.append(hr())
-        elements.append(markdown(referrer_text(account.referrer)))
+        elements.append(markdown(contacts))
 
     label, colour = status_tag(account)
-    head = header(
-        TITLE,
-        "green" if account.enabled else "grey",
-        subtitle=Text.same(account.account_id),
-        tags=[(label, colour)],
-    )
-    summary = TITLE + Text.same(f" {account.account_id}")
+    head = header(TITLE, "green" if account.enabled else "grey", tags=[(label, colour)])
+    summary = TITLE + Text.markup(" · ") + (name or Text.same(account.account_id))
     if read_only:
         return card(head, elements, summary=summary)
     value = {"account_id": account.account_id}

@@ -18,9 +18,10 @@ from cards.layout import (
     hr,
     row,
 )
-from cards.money import format_cash, format_points
-from cards.text import Text, code, escape, header, join, markdown, plural
-from cards.when import seen
+from cards.money import balance_text
+from cards.names import named, record_name
+from cards.text import Text, header, join, markdown, plural
+from cards.when import seen, zone_footer
 
 TITLE = Text("Referral accounts", "内推账户列表")
 SHOW = Text("Show", "查看")
@@ -44,24 +45,26 @@ _SEPARATOR = card_size(hr()) + 2
 
 
 def _count(n: int) -> Text:
-    return Text(plural(n, "account"), f"共 {n} 个")
+    return Text(plural(n, "account"), f"共 {n:,} 个")
 
 
 def _more(n: int) -> Text:
-    return Text(f"… and {n} more", f"… 还有 {n} 个")
+    return Text(f"… and {n:,} more", f"… 还有 {n:,} 个")
 
 
 def _range(first: int, last: int, total: int) -> Text:
     """Which records a page shows, counted from 1: "Accounts 29–56 of 400"."""
     if first == last:
-        return Text(f"Account {first} of {total}", f"第 {first} 个，共 {total} 个")
-    return Text(f"Accounts {first}–{last} of {total}", f"第 {first}–{last} 个，共 {total} 个")
+        return Text(f"Account {first:,} of {total:,}", f"第 {first:,} 个，共 {total:,} 个")
+    return Text(
+        f"Accounts {first:,}–{last:,} of {total:,}", f"第 {first:,}–{last:,} 个，共 {total:,} 个"
+    )
 
 
 def _nothing_more(total: int) -> Text:
     return Text(
         f"No more accounts: the list has {plural(total, 'account')}.",
-        f"没有更多账户了：列表共 {total} 个。",
+        f"没有更多账户了：列表共 {total:,} 个。",
     )
 
 
@@ -71,27 +74,18 @@ def list_value(offset: int) -> dict[str, str | int]:
 
 
 def record_text(record: AccountRecord, now: datetime, *, zone: str) -> Text:
-    """The lines describing one record: ID and contact, status and balance, last seen."""
-    first = code(record.account_id)
-    if record.contact:
-        first += " · " + escape(record.contact)
-    lines = [Text.markup(first)]
+    """The lines describing one record: who (name and ID), status and balance, last seen."""
+    lines = [named(record.account_id, record_name(record))]
     account = record.account
     if account is None:
         lines.append(NOT_FETCHED)
     else:
         label, colour = status_tag(account)
-        money = " · ".join(escape(format_cash(c)) for c in account.cash)
-        points = format_points(account.points)
-        lines.append(
-            Text(
-                f"<font color='{colour}'>{label.md_en}</font> · "
-                + plural(account.points, "point", shown=points)
-                + (f" · {money}" if money else " · no cash bonus"),
-                f"<font color='{colour}'>{label.md_zh}</font> · {points} 积分"
-                + (f" · {money}" if money else " · 无现金奖励"),
-            )
+        status = Text(
+            f"<font color='{colour}'>{label.md_en}</font> · ",
+            f"<font color='{colour}'>{label.md_zh}</font> · ",
         )
+        lines.append(status + balance_text(account.points, account.cash))
         lines.append(seen(record.seen_at, now, zone=zone) if record.seen_at else SEEN_UNKNOWN)
     return join(lines)
 
@@ -143,14 +137,15 @@ def account_list_card(
         return card(head, [markdown(_nothing_more(total)), first_page], summary=summary)
 
     blocks: list[dict] = []
-    used = card_size(head)
+    footer = zone_footer(zone)
+    used = card_size(head) + card_size(footer)
     room = MAX_CARD_ELEMENTS - element_count(head) - _FIXED_ELEMENTS
     # Element ids count from 0 on every page: unique within the card and short at any offset.
     for index, record in enumerate(records[offset : offset + max(limit, 0)]):
         block = record_block(record, index, now, zone=zone)
         if not blocks and used + card_size(block) > _BUDGET:
-            # A contact too long for a card of its own: the page still shows the account.
-            block = record_block(replace(record, contact=None), index, now, zone=zone)
+            # A name too long for a card of its own: the page still shows the account.
+            block = record_block(_nameless(record), index, now, zone=zone)
         size = card_size(block) + _SEPARATOR
         count = element_count(block) + 1  # and its hr
         if used + size > _BUDGET or count > room:
@@ -170,6 +165,8 @@ def account_list_card(
         elements.append(block)
     if remaining:
         elements.append(markdown(_more(remaining), size="notation"))
+    if any(record.seen_at for record in records[offset : offset + shown]):
+        elements.append(footer)
     pager = []
     if offset:
         pager.append(button(FIRST_PAGE, page_value(0), element_id="btn_first"))
@@ -181,9 +178,18 @@ def account_list_card(
     return card(head, elements, summary=summary)
 
 
-# The elements besides the records: the range and "and N more" lines, the pager's row.
+def _nameless(record: AccountRecord) -> AccountRecord:
+    """The record without what names its holder, which can be of any length."""
+    account = record.account
+    if account is not None:
+        account = replace(account, referrer=None)
+    return replace(record, contact=None, account=account)
+
+
+# The elements besides the records: the range, "and N more" and zone lines, the pager's row.
 _FIXED_ELEMENTS = element_count(
     [
+        markdown(EMPTY),
         markdown(EMPTY),
         markdown(EMPTY),
         row(

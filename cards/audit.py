@@ -13,10 +13,11 @@ from datetime import datetime
 from cards.layout import (
     MAX_CARD_BYTES,
     card,
+    card_size,
     stack,
 )
 from cards.text import Text, code, escape, header, markdown, mention, plural
-from cards.when import stamp
+from cards.when import stamp, zone_footer
 
 AUDIT = Text("Audit trail", "审计记录")
 DETAIL_CHARS = 200
@@ -64,8 +65,10 @@ def audit_card(
         )
     head = header(title, "blue", subtitle=_latest(len(entries)))
     blocks = (markdown(_line(entry, zone)) for entry in entries)
-    elements = stack(blocks, head=head, budget=_BUDGET, reserved=1)
+    footer = zone_footer(zone)
+    elements = stack(blocks, head=head, budget=_BUDGET - card_size(footer), reserved=2)
     shown = (len(elements) + 1) // 2
+    elements.append(footer)
     if shown < len(entries):
         head = header(title, "blue", subtitle=_latest(shown))
     return card(head, elements, summary=title)

@@ -8,18 +8,20 @@ beside a Show all button that posts the full account list.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.accounts import Account, Cash
+from bot.accounts import Account
 from bot.digest_model import Change, Totals
 from cards.account import status_tag
 from cards.chart import totals_chart
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
-from cards.money import format_cash, format_points
-from cards.text import Text, code, escape, header, join, markdown, plural, words
-from cards.when import stamp
+from cards.money import balance_text as money_balance
+from cards.money import change_text
+from cards.names import named
+from cards.text import Text, code, header, join, markdown, plural, words
+from cards.when import stamp, zone_footer
 
 TITLE = Text("Referral accounts digest", "内推账户日报")
 SHOW_ALL = Text("Show all accounts", "查看全部账户")
@@ -41,7 +43,8 @@ MAX_LINES = 60
 @dataclass(frozen=True)
 class DigestView:
     """Everything the digest card shows. `failures` and `undelivered` pair an ID (account or
-    chat) with the reason in plain words (shown escaped)."""
+    chat) with the reason in plain words (shown escaped); `names` maps an account ID to its
+    holder's name or contact, in plain words (see `cards.names`)."""
 
     taken_at: datetime
     known: int
@@ -53,46 +56,28 @@ class DigestView:
     since: datetime | None = None
     zone: str = "UTC"
     first: bool = False
-    contacts: dict[str, str] = field(default_factory=dict)
+    names: Mapping[str, Text] = field(default_factory=dict)
     # Totals of the scheduled digests to chart, oldest first (this one last, when scheduled).
     history: Sequence[tuple[datetime, Totals]] = ()
 
 
-def signed_points(delta: int) -> Text:
-    """+100 -> "+100 points" / "+100 积分"."""
-    return Text(plural(delta, "point", shown=f"{delta:+,}"), f"{delta:+,} 积分")
-
-
-def signed_cash(delta: Cash) -> str:
-    """Cash("CNY", 50) -> "CNY +50.00"."""
-    return f"{delta.currency} {delta.amount:+,.2f}"
-
-
 def delta_text(change: Change) -> Text | None:
-    """The balance movement of a change, e.g. "+100 points · CNY +50.00"; None if none."""
-    parts: list[Text] = []
-    if change.points_delta:
-        parts.append(signed_points(change.points_delta))
-    parts.extend(Text.same(signed_cash(c)) for c in change.cash_delta)
-    return join(parts, " · ") if parts else None
+    """The balance movement of a change, e.g. "+100 points · +CNY 50.00"; None if none."""
+    if not change.points_delta and not any(c.amount for c in change.cash_delta):
+        return None
+    return change_text(change.points_delta, change.cash_delta)
 
 
 def balance_text(account: Account) -> Text:
-    points = format_points(account.points)
-    money = " · ".join(escape(format_cash(c)) for c in account.cash)
-    return Text(
-        plural(account.points, "point", shown=points) + (f" · {money}" if money else ""),
-        f"{points} 积分" + (f" · {money}" if money else ""),
-    )
+    return money_balance(account.points, account.cash)
 
 
-def _who(account_id: str, contacts: dict[str, str]) -> Text:
-    contact = contacts.get(account_id)
-    return Text.markup(code(account_id) + (f" · {code(contact)}" if contact else ""))
+def _who(account_id: str, names: Mapping[str, Text]) -> Text:
+    return named(account_id, names.get(account_id))
 
 
-def change_line(change: Change, contacts: dict[str, str] | None = None) -> Text:
-    who = _who(change.account_id, contacts or {})
+def change_line(change: Change, names: Mapping[str, Text] | None = None) -> Text:
+    who = _who(change.account_id, names or {})
     label, colour = status_tag(change.after)
     status = Text(
         f"<font color='{colour}'>{label.md_en}</font>",
@@ -117,9 +102,9 @@ def change_line(change: Change, contacts: dict[str, str] | None = None) -> Text:
     return join(parts, " · ")
 
 
-def failure_line(account_id: str, reason: Text, contacts: dict[str, str] | None = None) -> Text:
+def failure_line(account_id: str, reason: Text, names: Mapping[str, Text] | None = None) -> Text:
     return (
-        _who(account_id, contacts or {})
+        _who(account_id, names or {})
         + Text(" · could not fetch: ", " · 查询失败：")
         + words(reason)
     )
@@ -136,15 +121,12 @@ def totals_text(view: DigestView) -> Text:
     t = view.totals
     lines = [
         Text(
-            f"**{plural(view.known, 'account')}** · {t.enabled} enabled · {t.disabled} disabled",
-            f"**共 {view.known} 个账户** · {t.enabled} 个已启用 · {t.disabled} 个已停用",
+            f"**{plural(view.known, 'account')}** · {t.enabled:,} enabled · "
+            f"{t.disabled:,} disabled",
+            f"**共 {view.known:,} 个账户** · {t.enabled:,} 个已启用 · {t.disabled:,} 个已停用",
         ),
-        Text(f"Points: {format_points(t.points)}", f"积分：{format_points(t.points)}"),
+        Text("Total: ", "合计：") + money_balance(t.points, t.cash),
     ]
-    money = " · ".join(escape(format_cash(c)) for c in t.cash)
-    lines.append(
-        Text(f"Cash: {money}", f"现金：{money}") if money else Text("Cash: none", "现金：无")
-    )
     if view.failures:
         n = len(view.failures)
         lines.append(
@@ -166,7 +148,7 @@ def _line_bytes(line: Text) -> int:
 
 
 def _more(n: int) -> Text:
-    return Text(f"… and {n} more", f"… 还有 {n} 项")
+    return Text(f"… and {n:,} more", f"… 还有 {n:,} 项")
 
 
 SECTIONS = (
@@ -179,8 +161,8 @@ SECTIONS = (
 
 def _ranked_lines(view: DigestView) -> list[tuple[int, Text]]:
     """(section, line) pairs, most important first."""
-    lines = [(0, failure_line(a, r, view.contacts)) for a, r in view.failures]
-    lines += [(1 + c.rank, change_line(c, view.contacts)) for c in view.changes]
+    lines = [(0, failure_line(a, r, view.names)) for a, r in view.failures]
+    lines += [(1 + c.rank, change_line(c, view.names)) for c in view.changes]
     lines.sort(key=lambda pair: pair[0])
     return lines
 
@@ -190,8 +172,10 @@ def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
     template = "red" if view.failures or view.undelivered else "blue"
     head = header(TITLE, template, subtitle=Text.same(stamp(view.taken_at, view.zone)))
     summary = TITLE + Text.same(f" · {stamp(view.taken_at, view.zone)}")
+    # The subtitle's time, and every other, is local to the zone the footer names.
+    footer = zone_footer(view.zone)
     if not view.known:
-        return card(head, [markdown(NO_ACCOUNTS)], summary=summary)
+        return card(head, [markdown(NO_ACCOUNTS), footer], summary=summary)
 
     top = [markdown(totals_text(view))]
     chart = totals_chart(view.history, view.zone)
@@ -215,7 +199,7 @@ def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
     if not ranked and not view.first:
         top.append(markdown(NO_CHANGES))
     # Room for the "and N more" line, section titles and the card's own envelope.
-    budget = MAX_CARD_BYTES - card_size(card(head, [*top, hr(), show_all], summary=summary))
+    budget = MAX_CARD_BYTES - card_size(card(head, [*top, hr(), show_all, footer], summary=summary))
     budget -= 1500
     shown = 0
     for _, line in ranked[:max_lines]:
@@ -235,7 +219,7 @@ def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
         hidden = len(ranked) - shown
         if hidden:
             elements.append(markdown(_more(hidden), size="notation"))
-        elements.append(show_all)
+        elements += [show_all, footer]
         document = card(head, elements, summary=summary)
         # The estimate above is close but not exact; shed lines until the card truly fits.
         if card_size(document) < MAX_CARD_BYTES or shown == 0:

@@ -7,11 +7,12 @@ from cards.text import Text, command, header, markdown, plain
 
 USAGE = Text("Usage", "用法")
 NOT_ALLOWED = Text("You are not allowed", "你没有权限")
+# Staff read this: it names no setting (the log and `doctor` do, for whoever runs the bot).
 NOT_ALLOWED_DETAIL = Text(
-    "Only HR admins listed in REFERRAL_BOT_ADMINS may run commands or press buttons on "
-    "these cards. Ask an admin to add you if you need access.",
-    "只有 REFERRAL_BOT_ADMINS 中列出的 HR 管理员才能执行命令或点击卡片按钮。"
-    "如需使用，请联系管理员添加。",
+    "Only HR admins may run this command. Send /referral help to see what you can do, "
+    "and ask your HR team if you need more.",
+    "只有 HR 管理员才能执行此命令。发送 /referral help 查看你可以使用的命令，"
+    "如需更多权限，请联系你的 HR 团队。",
 )
 
 
@@ -28,7 +29,7 @@ def error_card(title: Text, detail: Text, *, usage: str | None = None) -> dict:
 
 
 def not_allowed_card() -> dict:
-    """Shown to anyone who is not an HR admin."""
+    """Shown to anyone who is not an HR admin and asks for what only admins may do."""
     return card(
         header(NOT_ALLOWED, "red"),
         [{"tag": "div", "text": plain(NOT_ALLOWED_DETAIL)}],

@@ -16,8 +16,9 @@ from cards.layout import (
     row,
     stack,
 )
-from cards.money import format_cash, format_points
-from cards.text import Text, code, header, join, markdown, plural, words
+from cards.money import balance_text, change_text
+from cards.names import named
+from cards.text import Text, header, join, markdown, plural
 
 # Room for the header, the "and N more" line and the card's envelope; at most this many lines
 # (two elements each with its hr), and never more than Feishu's 200 elements hold.
@@ -27,10 +28,10 @@ MAX_LINES = 150
 
 @dataclass(frozen=True)
 class BalanceLine:
-    """One account's change in a notice: who (the referrer's name, contact or the ID, in plain
-    words; shown bold), by how much, and the balance now."""
+    """One account's change in a notice: who (the referrer's name or contact in plain words,
+    None when neither is known; see `cards.names`), by how much, and the balance now."""
 
-    who: Text
+    who: Text | None
     account_id: str
     points_delta: int
     cash_delta: tuple[Cash, ...]
@@ -38,45 +39,19 @@ class BalanceLine:
     cash: tuple[Cash, ...]
 
 
-def signed_points(delta: int) -> Text:
-    shown = f"{'+' if delta > 0 else ''}{format_points(delta)}"
-    return Text(plural(delta, "point", shown=shown), f"{shown} 积分")
-
-
-def signed_cash(cash: Cash) -> str:
-    """ "+CNY 300.00", "-USD 1.50"."""
-    sign = "-" if cash.amount < 0 else "+"
-    return f"{sign}{format_cash(Cash(cash.currency, abs(cash.amount)))}"
-
-
-def change_text(points_delta: int, cash_delta: Sequence[Cash]) -> Text:
-    parts = [signed_points(points_delta)] if points_delta else []
-    parts += [Text.same(signed_cash(c)) for c in cash_delta]
-    return join(parts, " · ") if parts else Text("no change", "无变化")
-
-
-def balance_text(points: int, cash: Sequence[Cash]) -> Text:
-    parts = [
-        Text(plural(points, "point", shown=format_points(points)), f"{format_points(points)} 积分")
-    ]
-    parts += [Text.same(format_cash(c)) for c in cash if c.amount]
-    return join(parts, " · ")
-
-
 TITLE = Text("Referral balances changed", "内推余额变动")
-BOLD = Text("**{who}**", "**{who}**")
 
 
 def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
     """Every account whose balance changed in the window, within 30 KB: "… and N more"."""
     head = header(
-        TITLE, "turquoise", subtitle=Text(plural(len(lines), "account"), f"{len(lines)} 个账户")
+        TITLE, "turquoise", subtitle=Text(plural(len(lines), "account"), f"{len(lines):,} 个账户")
     )
     blocks = (
         markdown(
             join(
                 [
-                    BOLD.format(who=words(line.who)) + Text.markup(f" · {code(line.account_id)}"),
+                    named(line.account_id, line.who),
                     Text("Change: ", "变动：") + change_text(line.points_delta, line.cash_delta),
                     Text("Now: ", "现在：") + balance_text(line.points, line.cash),
                 ]
@@ -89,7 +64,9 @@ def balance_notice_card(lines: Sequence[BalanceLine]) -> dict:
     shown = (len(elements) + 1) // 2
     if shown < len(lines):
         more = len(lines) - shown
-        elements.append(markdown(Text(f"… and {more} more", f"… 还有 {more} 个"), size="notation"))
+        elements.append(
+            markdown(Text(f"… and {more:,} more", f"… 还有 {more:,} 个"), size="notation")
+        )
     return card(head, elements, summary=TITLE + Text.same(f" ({len(lines)})"))
 
 
@@ -109,6 +86,7 @@ def referrer_card(
     return card(header(title, "green"), [markdown(text)], summary=title)
 
 
+ACCOUNT = Text("Account", "账户")
 LEAVER_TITLE = Text("A referrer has left", "内推人已离职")
 KEEP = Text("Keep", "保留")
 WITHDRAW = Text("Withdraw", "提取")
@@ -122,8 +100,7 @@ def leaver_card(name: Text, account: Account, *, decided: Text | None = None) ->
     label, _ = status_tag(account)
     text = join(
         [
-            field(Text("Person", "员工"), words(name)),
-            field(Text("Account ID", "账户 ID"), Text.markup(code(account.account_id))),
+            field(ACCOUNT, named(account.account_id, name)),
             field(Text("Status", "状态"), label),
             field(Text("Balance", "余额"), balance_text(account.points, account.cash)),
         ]
@@ -155,8 +132,7 @@ def leaver_disabled_card(name: Text, account: Account) -> dict:
     title = Text("A referrer has left: account disabled", "内推人已离职：账户已停用")
     text = join(
         [
-            field(Text("Person", "员工"), words(name)),
-            field(Text("Account ID", "账户 ID"), Text.markup(code(account.account_id))),
+            field(ACCOUNT, named(account.account_id, name)),
             Text(
                 "The bot disabled the account. Balance left (withdraw it after enabling the "
                 "account, or leave it): ",

@@ -8,13 +8,14 @@ Mismatch lines stop before the card would pass Feishu's 30 KB limit; the rest is
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from cards.layout import MAX_CARD_BYTES, card, card_size
-from cards.money import format_points
-from cards.text import Text, code, escape, header, join, markdown, plain, plural
+from cards.money import points_text
+from cards.names import named
+from cards.text import Text, escape, header, join, markdown, plain, plural
 
 TITLE = Text("Reconciliation", "对账")
 EVERYTHING_MATCHES = Text(
@@ -48,7 +49,8 @@ class MismatchLine:
 @dataclass(frozen=True)
 class ReconcileView:
     """Everything the report shows: the window (whole days in `zone`, both included), the
-    accounts and points sent to Feishu, and what Feishu reported as not matching."""
+    accounts and points sent to Feishu, and what Feishu reported as not matching; `names` maps
+    an account ID to its holder's name or contact, in plain words (see `cards.names`)."""
 
     first_day: date
     last_day: date
@@ -56,6 +58,7 @@ class ReconcileView:
     accounts: int
     points: int
     mismatches: Sequence[MismatchLine] = ()
+    names: Mapping[str, Text] = field(default_factory=dict)
 
 
 def window_text(first_day: date, last_day: date, zone: str) -> Text:
@@ -64,12 +67,6 @@ def window_text(first_day: date, last_day: date, zone: str) -> Text:
     if last_day != first_day:
         days += f" – {last_day.isoformat()}"
     return Text.same(f"{days} ({zone})")
-
-
-def points_text(points: int) -> Text:
-    return Text(
-        plural(points, "point", shown=format_points(points)), f"{format_points(points)} 积分"
-    )
 
 
 def checked_text(view: ReconcileView) -> Text:
@@ -83,13 +80,15 @@ def checked_text(view: ReconcileView) -> Text:
     )
 
 
-def mismatch_line(line: MismatchLine) -> Text:
-    """`id` · Feishu: 300 points · bot: 200 points."""
-    who = code(line.account_id) + (f" · {escape(line.period)}" if line.period else "")
+def mismatch_line(line: MismatchLine, name: Text | None = None) -> Text:
+    """**Chen Jing** · `id` · Feishu: 300 points · bot: 200 points."""
+    who = named(line.account_id, name)
+    if line.period:
+        who += Text.markup(f" · {escape(line.period)}")
     feishu, bot = points_text(line.feishu_points), points_text(line.bot_points)
-    return Text(
-        f"{who} · Feishu: {feishu.md_en} · bot: {bot.md_en}",
-        f"{who} · 飞书记录：{feishu.md_zh} · 机器人记录：{bot.md_zh}",
+    return who + Text(
+        f" · Feishu: {feishu.md_en} · bot: {bot.md_en}",
+        f" · 飞书记录：{feishu.md_zh} · 机器人记录：{bot.md_zh}",
     )
 
 
@@ -124,7 +123,7 @@ def reconcile_card(view: ReconcileView, *, max_lines: int = MAX_LINES) -> dict:
             summary=summary,
         )
 
-    lines = [mismatch_line(m) for m in view.mismatches]
+    lines = [mismatch_line(m, view.names.get(m.account_id)) for m in view.mismatches]
     heading = _heading(len(lines))
     # Room for the "and N more" line and the card's own envelope.
     empty = card(head, [*top, markdown(heading), markdown(POINTS_ONLY)], summary=summary)

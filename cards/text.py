@@ -122,10 +122,11 @@ def join(parts: Iterable[Text], sep: str = "\n") -> Text:
 
 
 def plural(count: int, noun: str, nouns: str | None = None, *, shown: str | None = None) -> str:
-    """The count and the English noun that fits it: "1 account", "2 accounts", "-1 point".
-    `nouns` is an irregular plural; `shown` the count as printed (e.g. "+1,200")."""
+    """The count, with thousands separators, and the English noun that fits it: "1 account",
+    "1,500 accounts", "-1 point". `nouns` is an irregular plural; `shown` the count as printed
+    (e.g. "+1,200"). Chinese needs no plural: write its count as `f"{count:,}"`."""
     word = noun if abs(count) == 1 else nouns or noun + "s"
-    return f"{count if shown is None else shown} {word}"
+    return f"{f'{count:,}' if shown is None else shown} {word}"
 
 
 # What a code span may hold as it is: letters, digits and punctuation that means nothing in one.

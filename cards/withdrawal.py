@@ -3,7 +3,7 @@ the history list. People are shown by name with Feishu's `<at>` tag."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.accounts import Referrer
 from bot.withdrawals import Amounts, State, Withdrawal
@@ -12,14 +12,16 @@ from cards.layout import (
     MAX_CARD_BYTES,
     button,
     card,
+    card_size,
     element_count,
     hr,
     row,
     stack,
 )
-from cards.money import format_cash, format_points
+from cards.money import amounts_text as money_text
+from cards.names import named, who
 from cards.text import Text, code, header, join, markdown, mention, plural, words
-from cards.when import stamp
+from cards.when import stamp, zone_footer
 
 APPROVE = Text("Approve", "批准")
 CANCEL = Text("Cancel", "取消")
@@ -51,26 +53,7 @@ def person(open_id: str | None) -> Text:
 
 def amounts_text(amounts: Amounts) -> Text:
     """ "1,200 points · CNY 300.00 · USD 12.50", or "nothing"."""
-    parts = (
-        [
-            Text(
-                plural(amounts.points, "point", shown=format_points(amounts.points)),
-                f"{format_points(amounts.points)} 积分",
-            )
-        ]
-        if amounts.points
-        else []
-    )
-    parts += [Text.same(format_cash(c)) for c in amounts.cash if c.amount]
-    return join(parts, " · ") if parts else Text("nothing", "无")
-
-
-def _referrer(referrer: Referrer | None) -> Text | None:
-    if referrer is None or not (referrer.name_en or referrer.name_zh):
-        return None
-    en = referrer.name_en or referrer.name_zh or ""
-    zh = referrer.name_zh or referrer.name_en or ""
-    return field(Text("Referrer", "内推人"), Text.data(en, zh))
+    return money_text(amounts.points, amounts.cash)
 
 
 def withdrawal_card(
@@ -78,15 +61,14 @@ def withdrawal_card(
     *,
     zone: str,
     referrer: Referrer | None = None,
+    contact: str | None = None,
     notice: Text | None = None,
 ) -> dict:
     """The request in its current state: Approve and Cancel while it waits, the receipt once
-    Feishu has paid it out; `notice` (plain words) in bold above."""
+    Feishu has paid it out; the account named by its `referrer` (or `contact`) and ID;
+    `notice` (plain words) in bold above."""
     title, colour = TITLES[request.state]
-    lines = [field(Text("Account ID", "账户 ID"), Text.markup(code(request.account_id)))]
-    name = _referrer(referrer)
-    if name is not None:
-        lines.append(name)
+    lines = [field(ACCOUNT, who(request.account_id, referrer, contact))]
     lines.append(field(Text("Requested by", "申请人"), person(request.requested_by)))
     if request.state is State.WITHDRAWN and request.withdrawn is not None:
         lines.append(field(Text("Withdrawn", "已提取"), amounts_text(request.withdrawn)))
@@ -111,6 +93,9 @@ def withdrawal_card(
         lines.append(field(Text("Cancelled by", "取消人"), person(request.decided_by)))
     if request.state is State.FAILED and request.error:
         lines.append(field(Text("Reason", "原因"), Text.same(request.error)))
+    timed = request.state in (State.REQUESTED, State.EXPIRED) or (
+        request.state is State.WITHDRAWN and request.trans_time is not None
+    )
     elements = []
     if notice is not None:
         elements.append(markdown(Text("**{notice}**", "**{notice}**").format(notice=words(notice))))
@@ -129,10 +114,13 @@ def withdrawal_card(
                 button(CANCEL, {"action": "cancel", **value}, element_id="btn_cancel"),
             )
         )
+    if timed:
+        elements.append(zone_footer(zone))
     head = header(title, colour, subtitle=Text.same(f"#{request.id}"))
     return card(head, elements, summary=title + Text.same(f" #{request.id}"))
 
 
+ACCOUNT = Text("Account", "账户")
 HISTORY = Text("Withdrawals", "提取记录")
 _BUDGET = MAX_CARD_BYTES - 1024
 _PAGER_ELEMENTS = element_count(
@@ -140,10 +128,10 @@ _PAGER_ELEMENTS = element_count(
 )
 
 
-def _history_line(item: Withdrawal, zone: str) -> Text:
+def _history_line(item: Withdrawal, zone: str, name: Text | None) -> Text:
     state = STATE_WORDS[item.state]
     shown = item.withdrawn if item.withdrawn is not None else item.amounts
-    first = f"#{item.id} · {code(item.account_id)} · "
+    account = named(item.account_id, name)
     second = [
         Text.same(f"{stamp(item.requested_at, zone)} · ") + person(item.requested_by),
     ]
@@ -151,7 +139,7 @@ def _history_line(item: Withdrawal, zone: str) -> Text:
         second.append(Text(" · approved by ", " · 批准人 ") + person(item.approved_by))
     if item.order_id:
         second.append(Text.markup(f" · {code(item.order_id)}"))
-    heading = Text(f"{first}{state.md_en}", f"{first}{state.md_zh}")
+    heading = Text.same(f"#{item.id} · ") + account + Text.markup(" · ") + state
     return join([heading, amounts_text(shown), join(second, "")])
 
 
@@ -162,10 +150,15 @@ def withdrawals_card(
     offset: int,
     zone: str,
     account_id: str | None = None,
+    names: Mapping[str, Text] | None = None,
 ) -> dict:
-    """A page of the withdrawals, newest first, with a Next button while more remain."""
-    title = HISTORY + Text.same(f" · {account_id}") if account_id else HISTORY
-    head = header(title, "blue", subtitle=Text(plural(total, "withdrawal"), f"共 {total} 笔"))
+    """A page of the withdrawals, newest first, with a Next button while more remain; each
+    account named by `names` (account ID to its holder's name or contact, plain words) and ID."""
+    names = names or {}
+    title = HISTORY
+    if account_id:
+        title += Text.markup(" · ") + names.get(account_id, Text.same(account_id))
+    head = header(title, "blue", subtitle=Text(plural(total, "withdrawal"), f"共 {total:,} 笔"))
     if not items:
         empty = (
             Text("No withdrawals yet.", "还没有提取记录。")
@@ -173,9 +166,16 @@ def withdrawals_card(
             else Text("No more withdrawals.", "没有更多记录了。")
         )
         return card(head, [markdown(empty)], summary=title)
-    blocks = (markdown(_history_line(item, zone)) for item in items)
-    elements = stack(blocks, head=head, budget=_BUDGET, reserved=_PAGER_ELEMENTS)
+    footer = zone_footer(zone)
+    blocks = (markdown(_history_line(item, zone, names.get(item.account_id))) for item in items)
+    elements = stack(
+        blocks,
+        head=head,
+        budget=_BUDGET - card_size(footer),
+        reserved=_PAGER_ELEMENTS + element_count(footer),
+    )
     shown = (len(elements) + 1) // 2
+    elements.append(footer)
     value = {"action": "withdrawals", **({"account_id": account_id} if account_id else {})}
     pager = []
     if offset:

@@ -4,14 +4,15 @@ the bot's records as a whole: list, digest, help."""
 from __future__ import annotations
 
 from bot.accounts import Account, AccountStatus
+from bot.config import Settings
 from bot.people import OPEN_ID, mobile_key
 from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.error import error_card
 from cards.help import help_card
-from cards.text import Text
-from handlers import parser, people
+from cards.text import Text, join
+from handlers import access, parser, people
 from handlers.registry import Asker, Reply, handles
 from handlers.services import Services
 
@@ -132,9 +133,25 @@ def list_accounts(services: Services, asker: Asker, command: parser.ListAccounts
     return Reply(account_list_card(services.accounts.all(), now=utcnow(), zone=zone))
 
 
+STAFF_LINE = Text(
+    "Referral accounts are run by your HR team: ask them for anything else.",
+    "内推账户由 HR 团队管理，其他需求请联系你的 HR 团队。",
+)
+
+
+def usage_card(settings: Settings, open_id: str | None) -> dict:
+    """The help as this person may use it: every command for an HR admin, only those open to
+    all for anyone else (the help and welcome both)."""
+    subs = access.usable(settings, open_id)
+    notes = [WHO_LINE] if any("<who>" in sub.usage for sub in subs) else []
+    if not settings.is_admin(open_id):
+        notes.append(STAFF_LINE)
+    return help_card([(sub.usage, sub.summary) for sub in subs], join(notes) if notes else None)
+
+
 @handles(parser.Help)
 def show_help(services: Services, asker: Asker, command: parser.Help) -> Reply:
-    return Reply(help_card([(sub.usage, sub.summary) for sub in parser.GRAMMAR], WHO_LINE))
+    return Reply(usage_card(services.settings, asker.open_id))
 
 
 @handles(parser.PostDigest)

@@ -34,7 +34,7 @@ from cards.account_list import account_list_card
 from cards.error import error_card
 from cards.notice import leaver_card
 from cards.text import Text, mention
-from handlers import account_cards, withdrawals
+from handlers import access, account_cards, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
 from handlers.answers import explain
 from handlers.people_commands import find_card
@@ -109,7 +109,7 @@ class CardActions:
         refusal = refuse_invalid(press)
         if refusal is not None:
             return refusal
-        if not self._services.settings.is_admin(press.open_id):
+        if not access.allowed(self._services.settings, press.open_id, press.action, via="button"):
             self._audit(press, "refused", "not an admin")
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
         state = self._services.inbox.begin_press(press.event_id, "card.action.trigger")

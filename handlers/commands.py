@@ -15,7 +15,7 @@ from bot.feishu.openapi import OpenApiError
 from bot.worker import RetryLater
 from cards.error import error_card, not_allowed_card
 from cards.text import Text
-from handlers import parser, people
+from handlers import access, parser, people
 from handlers.answers import explain
 from handlers.registry import HANDLERS, Asker, Reply, check_complete
 from handlers.services import Services
@@ -23,8 +23,6 @@ from handlers.services import Services
 __all__ = ["Asker", "Reply", "run"]
 
 
-# Commands anyone may run; everything else needs an admin.
-OPEN_TO_ALL = (parser.Help, parser.Me)
 # Commands that change something at Feishu. Each run marks its event before the call, so a run
 # cut off half-way (the process killed) is known when the event is worked again: create may
 # have taken effect even when its answer was lost, and cannot be checked, so it is not sent
@@ -54,7 +52,7 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
         return Reply(error_card(Text("Wrong command", "命令有误"), exc.problem, usage=exc.usage))
 
     action, account_id = describe(command)
-    if not isinstance(command, OPEN_TO_ALL) and not services.settings.is_admin(asker.open_id):
+    if not access.allowed(services.settings, asker.open_id, action):
         _audit(services, asker, action, account_id, "refused", "not an admin")
         return Reply(not_allowed_card())
     changes = isinstance(command, CHANGES) and asker.event_id is not None

@@ -32,6 +32,7 @@ from bot.records.store import AccountBook, Database, utcnow
 from bot.scheduler import DEFAULT_GRACE
 from bot.worker import Stopping
 from cards.digest import DigestView, digest_card
+from cards.names import record_name
 from cards.text import Text
 from handlers.answers import explain
 from handlers.scheduled_reports import ScheduledReport
@@ -133,7 +134,6 @@ class DigestService(ScheduledReport):
     # --- the work ----------------------------------------------------------------------------
     def _collect(self, run_id: int, kind: str) -> Digest:
         records = self._accounts.all()
-        contacts = {r.account_id: r.contact for r in records if r.contact}
         fetched, failures = self._fetch_all([r.account_id for r in records])
         # A scheduled digest reports what changed since the last scheduled one, whatever was
         # asked for on demand in between; on demand, since the last digest of either kind.
@@ -155,7 +155,7 @@ class DigestService(ScheduledReport):
             since=previous_run.started_at.astimezone(ZoneInfo(zone)) if previous_run else None,
             zone=zone,
             first=previous_run is None and not previous,
-            contacts=contacts,
+            names=self._names(),
             history=self._history(run_id, kind, digest_totals),
         )
         return Digest(
@@ -164,6 +164,12 @@ class DigestService(ScheduledReport):
             fetched=tuple(fetched),
             failures=tuple((account_id, detail) for account_id, _, detail in failures),
         )
+
+    def _names(self) -> dict[str, Text]:
+        """Each account's holder as the records now name them (the fetch just learned the
+        referrers of new accounts)."""
+        named = ((r.account_id, record_name(r)) for r in self._accounts.all())
+        return {account_id: name for account_id, name in named if name is not None}
 
     def _history(self, run_id: int, kind: str, now: Totals) -> list[tuple[datetime, Totals]]:
         """The totals to chart: a scheduled digest's own after the scheduled ones before it; on

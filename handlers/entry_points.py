@@ -11,11 +11,10 @@ from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1
 from bot.feishu.openapi import OpenApiError
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
-from cards.help import help_card
 from cards.text import Text
 from handlers import commands
-from handlers.account_commands import WHO_LINE
-from handlers.parser import BARE_SUBCOMMANDS, GRAMMAR
+from handlers.account_commands import usage_card
+from handlers.parser import BARE_SUBCOMMANDS
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ def welcome(
         raise GiveUp("chat-entered event without a person or a chat")
     if not services.welcomes.take(open_id, event_id):
         return  # welcomed before
-    card = help_card([(sub.usage, sub.summary) for sub in GRAMMAR], WHO_LINE)
+    card = usage_card(services.settings, open_id)  # what this person may do
     try:
         services.messenger.send_card(event.chat_id, card, uuid=f"welcome-{open_id}")
     except OpenApiError as exc:

@@ -20,8 +20,8 @@ from bot.feishu.openapi import OpenApiError
 from bot.records.notices import BATCH, TELL_REFERRER, Change
 from bot.records.store import from_iso
 from bot.worker import RetryLater
+from cards.names import record_name
 from cards.notice import BalanceLine, balance_notice_card, referrer_card
-from cards.text import Text
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _lines(services: Services, changes: list[Change]) -> list[BalanceLine]:
         latest = moves[-1]
         lines.append(
             BalanceLine(
-                who=_who(services, account_id),
+                who=record_name(services.accounts.get(account_id)),
                 account_id=account_id,
                 points_delta=points,
                 cash_delta=tuple(
@@ -75,19 +75,6 @@ def _lines(services: Services, changes: list[Change]) -> list[BalanceLine]:
             )
         )
     return lines
-
-
-def _who(services: Services, account_id: str) -> Text:
-    """The referrer's name (each reader's language), else the contact, else the ID."""
-    record = services.accounts.get(account_id)
-    referrer = record.account.referrer if record and record.account else None
-    if referrer is not None and (referrer.name_en or referrer.name_zh):
-        en = referrer.name_en or referrer.name_zh or ""
-        zh = referrer.name_zh or referrer.name_en or ""
-        return Text.data(en, zh)
-    if record is not None and record.contact:
-        return Text.same(record.contact)
-    return Text.same(account_id)
 
 
 def tell_referrer(services: Services, event_id: str, payload: dict) -> None:

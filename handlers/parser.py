@@ -166,10 +166,14 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Subcommand:
+    """One subcommand: its name, usage line, description, parser, and whether anyone may run
+    it (`everyone`; else HR admins only, see `handlers/access.py`)."""
+
     name: str
     usage: str
     summary: Text
     parse: Callable[[list[str], str], Command]
+    everyone: bool = False
 
 
 def _no_args(command: Command) -> Callable[[list[str], str], Command]:
@@ -365,6 +369,7 @@ GRAMMAR: tuple[Subcommand, ...] = (
         "/referral me",
         Text("Your own referral account (everyone)", "查看自己的内推账户（所有人可用）"),
         _no_args(Me()),
+        everyone=True,
     ),
     Subcommand(
         "withdraw",
@@ -402,7 +407,13 @@ GRAMMAR: tuple[Subcommand, ...] = (
         Text("Post the status digest here", "在此发送账户汇总"),
         _no_args(PostDigest()),
     ),
-    Subcommand("help", "/referral help", Text("Show this help", "显示帮助"), _no_args(Help())),
+    Subcommand(
+        "help",
+        "/referral help",
+        Text("Show this help", "显示帮助"),
+        _no_args(Help()),
+        everyone=True,
+    ),
 )
 SUBCOMMANDS = {sub.name: sub for sub in GRAMMAR}
 

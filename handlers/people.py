@@ -8,11 +8,13 @@ the list of the matches.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.people import EMAIL, MOBILE, OPEN_ID, Person, email_key, mobile_key
 from bot.records.store import utcnow
 from cards.account_list import account_list_card
+from cards.names import record_name
 from cards.people import no_account_card
 from cards.text import Text
 from handlers.parser import Who
@@ -122,3 +124,13 @@ def matches_card(services: Services, ids: list[str], looked_for: str) -> dict:
         zone=services.settings.digest_tz,
         title=Text(f"Accounts of {looked_for}", f"{looked_for} 的账户"),
     )
+
+
+def names_of(services: Services, account_ids: Iterable[str]) -> dict[str, Text]:
+    """Each account's holder as the records name them (`cards.names`); unnamed ones left out."""
+    names = {}
+    for account_id in account_ids:
+        name = record_name(services.accounts.get(account_id))
+        if name is not None:
+            names[account_id] = name
+    return names

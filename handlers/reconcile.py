@@ -23,9 +23,10 @@ from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.referral import BAD_PARAMETER, Mismatch, ReferralGateway
 from bot.records.reconciliations import ReconcileRecords
-from bot.records.store import Database, utcnow
+from bot.records.store import AccountBook, Database, utcnow
 from bot.records.withdrawals import WithdrawalBook
 from bot.worker import Stopping
+from cards.names import record_name
 from cards.reconcile import MismatchLine, ReconcileView, reconcile_card, reconcile_failed_card
 from handlers.answers import explain
 from handlers.scheduled_reports import ScheduledReport, back_off, within_grace
@@ -56,10 +57,22 @@ class Reconciliation:
     mismatches: tuple[MismatchLine, ...]
     calls: int
 
-    @property
-    def view(self) -> ReconcileView:
+    def view(self, accounts: AccountBook | None = None) -> ReconcileView:
+        """The report's view, each mismatching account named as the records `accounts` know
+        its holder (see `cards.names`)."""
+        names = {}
+        for line in self.mismatches if accounts is not None else ():
+            name = record_name(accounts.get(line.account_id))
+            if name is not None:
+                names[line.account_id] = name
         return ReconcileView(
-            self.first_day, self.last_day, self.zone, self.accounts, self.points, self.mismatches
+            self.first_day,
+            self.last_day,
+            self.zone,
+            self.accounts,
+            self.points,
+            self.mismatches,
+            names=names,
         )
 
 
@@ -164,10 +177,12 @@ def reconcile_report(
     gateway: ReferralGateway,
     start: date | None,
     end: date | None,
+    accounts: AccountBook | None = None,
 ) -> dict:
-    """The report card of the window (None, None: the last full calendar month). Raises
-    OpenApiError, which the command runner turns into a retry or a plain-words answer."""
-    return reconcile_card(reconcile(settings, withdrawals, gateway, start, end).view)
+    """The report card of the window (None, None: the last full calendar month), accounts named
+    from `accounts`. Raises OpenApiError, which the command runner turns into a retry or a
+    plain-words answer."""
+    return reconcile_card(reconcile(settings, withdrawals, gateway, start, end).view(accounts))
 
 
 # --- the schedule ----------------------------------------------------------------------------
@@ -191,16 +206,20 @@ class ReconcileService(ScheduledReport):
         *,
         holder: str,
         retry_first: float = RETRY_FIRST,
+        accounts: AccountBook | None = None,
     ) -> None:
         super().__init__(
             settings, messenger, ReconcileRecords(database), holder, cron=settings.reconcile_cron
         )
         self._withdrawals = withdrawals
         self._gateway = gateway
+        self._accounts = accounts
         self.retry_first = retry_first
 
     def report(self, start: date | None, end: date | None) -> dict:
-        return reconcile_report(self._settings, self._withdrawals, self._gateway, start, end)
+        return reconcile_report(
+            self._settings, self._withdrawals, self._gateway, start, end, self._accounts
+        )
 
     def run_scheduled(self, scheduled_for: datetime) -> list[str]:
         """The report of the calendar month before the fire time (in the zone), posted to every
@@ -217,7 +236,7 @@ class ReconcileService(ScheduledReport):
         try:
             result, error = self._reconcile(scheduled_for, first, last)
             if result is not None:
-                card = reconcile_card(result.view)
+                card = reconcile_card(result.view(self._accounts))
             else:
                 assert error is not None
                 card = reconcile_failed_card(first, last, zone, explain(error))

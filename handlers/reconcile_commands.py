@@ -15,6 +15,11 @@ from handlers.services import Services
 @handles(parser.Reconcile)
 def reconcile(services: Services, asker: Asker, command: parser.Reconcile) -> Reply:
     card = reconcile_report(
-        services.settings, services.withdrawals, services.gateway, command.start, command.end
+        services.settings,
+        services.withdrawals,
+        services.gateway,
+        command.start,
+        command.end,
+        services.accounts,
     )
     return Reply(card)

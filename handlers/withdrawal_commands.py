@@ -40,10 +40,12 @@ def history(services: Services, asker: Asker, command: parser.Withdrawals) -> Re
 
 def history_card(services: Services, account_id: str | None, offset: int) -> dict:
     items, total = services.withdrawals.history(account_id, offset=offset, limit=PAGE)
+    ids = {item.account_id for item in items} | ({account_id} if account_id else set())
     return withdrawals_card(
         items,
         total=total,
         offset=offset,
         zone=services.settings.digest_tz,
         account_id=account_id,
+        names=people.names_of(services, ids),
     )

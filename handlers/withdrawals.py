@@ -83,7 +83,11 @@ def card_of(services: Services, request: Withdrawal, notice: Text | None = None)
     record = services.accounts.get(request.account_id)
     referrer = record.account.referrer if record and record.account else None
     return withdrawal_card(
-        request, zone=services.settings.digest_tz, referrer=referrer, notice=notice
+        request,
+        zone=services.settings.digest_tz,
+        referrer=referrer,
+        contact=record.contact if record else None,
+        notice=notice,
     )
 
 

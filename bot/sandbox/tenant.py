@@ -12,8 +12,10 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.accounts import Cash
 from bot.records.store import utcnow
 from bot.sandbox.world import World
+from cards.money import cash_text, format_points
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,11 @@ class Tenant:
                     "enabled": acc["status"] == 1,
                     "points": acc["points"],
                     "cash": {cur: f"{amount:.2f}" for cur, amount in sorted(acc["cash"].items())},
+                    # As the cards write them (cards/money.py), so the panel reads the same.
+                    "points_shown": format_points(acc["points"]),
+                    "cash_shown": cash_text(
+                        Cash(cur, amount) for cur, amount in sorted(acc["cash"].items())
+                    ).i18n(),
                 }
             )
         return rows

@@ -30,13 +30,37 @@ def test_enabled_account_card() -> None:
     assert tag["text"]["i18n_content"] == {"zh_cn": "已启用", "en_us": "Enabled"}
     en = all_content(card, "en_us")
     zh = all_content(card, "zh_cn")
-    assert f"`{ACCOUNT_ID}`" in en and f"`{ACCOUNT_ID}`" in zh
-    assert "hr@example.com" in en
-    assert "**Points**: 1,200" in en and "**积分**：1,200" in zh
-    assert "- CNY 1,234.50\n- USD 100.00" in en
-    assert "- CNY 1,234.50\n- USD 100.00" in zh
-    assert "no cash bonus" not in en
+    assert f"**Account**: **hr@example.com** · `{ACCOUNT_ID}`" in en  # no name: the contact
+    assert f"**账户**：**hr@example.com** · `{ACCOUNT_ID}`" in zh
+    assert "**Balance**: 1,200 points · CNY 1,234.50 · USD 100.00" in en
+    assert "**余额**：1,200 积分 · CNY 1,234.50 · USD 100.00" in zh
+    assert "no cash" not in en
     json.dumps(card)
+
+
+def test_the_id_shows_once_and_a_contact_that_is_the_referrers_once() -> None:
+    referrer = Referrer(id="ou_1", name_en="Chen Jing", email="Chen.Jing@open.com")
+    card = account_card(make(referrer=referrer), contact="chen.jing@open.com")
+    assert_valid_card(card)
+    for language in ("en_us", "zh_cn"):
+        text = all_content(card, language)
+        assert text.count(ACCOUNT_ID) == 1, text  # not in the header as well as the body
+        assert text.lower().count("chen.jing@open.com") == 1, text
+    assert "Contact" not in all_content(card, "en_us")
+    assert "**Email**: Chen.Jing@open.com" in all_content(card, "en_us")
+    # No name: the contact names the account, and is not repeated as the Email.
+    nameless = account_card(
+        make(referrer=Referrer(email="chen.jing@open.com")), contact="chen.jing@open.com"
+    )
+    assert f"**Account**: **chen.jing@open.com** · `{ACCOUNT_ID}`" in all_content(nameless, "en_us")
+    assert all_content(nameless, "en_us").count("chen.jing@open.com") == 1
+    # A mobile written HR's way and Feishu's way is one mobile.
+    mobile = Referrer(id="ou_1", name_en="Chen Jing", mobile="+8618900001111")
+    card = account_card(make(referrer=mobile), contact="+86 18900001111")
+    assert "Contact" not in all_content(card, "en_us")
+    # A contact that is not the referrer's stays.
+    card = account_card(make(referrer=referrer), contact="+86 18900001111")
+    assert "**Contact**: +86 18900001111" in all_content(card, "en_us")
 
 
 def test_enabled_account_has_disable_with_confirm_and_refresh() -> None:
@@ -75,19 +99,24 @@ def test_disabled_account_has_enable_and_refresh() -> None:
     assert [b["behaviors"][0]["value"]["action"] for b in buttons(card)] == ["enable", "refresh"]
 
 
-def test_no_cash_bonus_and_no_contact() -> None:
+def test_no_cash_and_no_contact() -> None:
     card = account_card(make())
     assert_valid_card(card)
-    assert "**Cash bonus**: no cash bonus" in all_content(card, "en_us")
-    assert "**现金奖励**：无现金奖励" in all_content(card, "zh_cn")
+    assert "**Balance**: 0 points · no cash" in all_content(card, "en_us")
+    assert "**余额**：0 积分 · 无现金" in all_content(card, "zh_cn")
     assert "Contact" not in all_content(card, "en_us")
-    assert "**Points**: 0" in all_content(card, "en_us")
 
 
-def test_referrer_shown_only_when_present() -> None:
+def test_an_emptied_account_reads_like_one_that_never_had_cash() -> None:
+    emptied = account_card(make(cash=(Cash("CNY", Decimal(0)), Cash("USD", Decimal(0)))))
+    assert "**Balance**: 0 points · no cash" in all_content(emptied, "en_us")
+    assert "0.00" not in all_content(emptied, "en_us")
+
+
+def test_the_account_is_named_by_its_referrer_in_the_readers_language() -> None:
     without = account_card(make())
-    assert "Referrer" not in all_content(without, "en_us")
-    assert "内推人" not in all_content(without, "zh_cn")
+    assert f"**Account**: `{ACCOUNT_ID}`" in all_content(without, "en_us")  # the ID alone
+    assert "Email" not in all_content(without, "en_us")
 
     referrer = Referrer(
         id="ou_1", name_zh="张三", name_en="San Zhang", email="san@example.com", mobile="+86 138"
@@ -95,19 +124,24 @@ def test_referrer_shown_only_when_present() -> None:
     card = account_card(make(referrer=referrer))
     assert_valid_card(card)
     en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
-    assert "**Referrer**: San Zhang" in en and "**内推人**：张三" in zh
-    assert "san@example.com" in en and "san@example.com" in zh
+    assert f"**Account**: **San Zhang** · `{ACCOUNT_ID}`" in en
+    assert f"**账户**：**张三** · `{ACCOUNT_ID}`" in zh
+    assert "**Email**: san@example.com" in en and "**邮箱**：san@example.com" in zh
     assert "+86 138" in en
+    assert card["config"]["summary"]["i18n_content"] == {
+        "en_us": "Referral account · San Zhang",
+        "zh_cn": "内推账户 · 张三",
+    }
 
 
 def test_referrer_name_falls_back_to_the_other_language_and_contacts_are_optional() -> None:
     card = account_card(make(referrer=Referrer(name_zh="李四")))
     assert_valid_card(card)
-    assert "**Referrer**: 李四" in all_content(card, "en_us")
+    assert f"**Account**: **李四** · `{ACCOUNT_ID}`" in all_content(card, "en_us")
     assert "Email" not in all_content(card, "en_us")
     nameless = account_card(make(referrer=Referrer(id="ou_2", email="x@example.com")))
     assert_valid_card(nameless)
-    assert "x@example.com" in all_content(nameless, "en_us")
+    assert "**Email**: x@example.com" in all_content(nameless, "en_us")
 
 
 def test_notice_comes_first() -> None:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from card_checks import all_content, assert_valid_card, buttons
 
-from bot.accounts import Account, AccountRecord, AccountStatus, Cash
+from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
 from cards.account_list import account_list_card
 
 NOW = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
@@ -47,12 +47,15 @@ def test_records_with_status_balance_and_seen() -> None:
     }
     assert card["header"]["subtitle"]["i18n_content"] == {"zh_cn": "共 2 个", "en_us": "2 accounts"}
     en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
-    assert "`6942778198054500000` · user0@example.com" in en
+    assert "**user0@example.com** · `6942778198054500000`" in en
     assert "<font color='green'>Enabled</font> · 1,200 points · CNY 1,234.50" in en
     assert "<font color='red'>Disabled</font>" in en
     assert "<font color='green'>已启用</font> · 1,200 积分 · CNY 1,234.50" in zh
-    assert "seen 5 min ago · 2026-11-21 09:00 (UTC)" in en
-    assert "5 分钟前查询 · 2026-11-21 09:00 (UTC)" in zh
+    assert "seen 5 min ago · 2026-11-21 09:00\n" in en
+    assert "5 分钟前查询 · 2026-11-21 09:00\n" in zh
+    # The zone once, in the footer, not after every time.
+    assert en.count("UTC") == 1 and "Times in UTC" in en
+    assert zh.count("UTC") == 1 and "时间均为 UTC 时区" in zh
     assert "more" not in en
     show0, show1 = buttons(card)
     assert show0["behaviors"] == [
@@ -77,7 +80,7 @@ def test_not_fetched_and_unknown_seen() -> None:
     assert "`111`\nnot fetched yet" in en
     assert "`111`\n尚未查询" in zh
     assert "last seen unknown" in en
-    assert "0 points · no cash bonus" in en and "0 积分 · 无现金奖励" in zh
+    assert "0 points · no cash" in en and "0 积分 · 无现金" in zh
 
 
 def test_relative_times() -> None:
@@ -88,20 +91,23 @@ def test_relative_times() -> None:
     assert "seen just now" in seen(timedelta(seconds=30))[0]
     assert "刚刚查询" in seen(timedelta(seconds=30))[1]
     assert "seen just now" in seen(timedelta(seconds=-90))[0]
-    assert "seen 3 h ago · 2026-11-21 06:05 (UTC)" in seen(timedelta(hours=3))[0]
+    assert "seen 3 h ago · 2026-11-21 06:05" in seen(timedelta(hours=3))[0]
     assert "2 天前查询" in seen(timedelta(days=2, hours=1))[1]
 
 
 def test_times_are_shown_in_the_configured_zone() -> None:
     card = account_list_card([record(0)], now=NOW, zone=SHANGHAI)
-    assert "seen 5 min ago · 2026-11-21 17:00 (Asia/Shanghai)" in all_content(card, "en_us")
-    assert "5 分钟前查询 · 2026-11-21 17:00 (Asia/Shanghai)" in all_content(card, "zh_cn")
+    assert "seen 5 min ago · 2026-11-21 17:00" in all_content(card, "en_us")
+    assert "5 分钟前查询 · 2026-11-21 17:00" in all_content(card, "zh_cn")
+    assert all_content(card, "en_us").count("Asia/Shanghai") == 1
+    assert all_content(card, "zh_cn").count("Asia/Shanghai") == 1
     assert "UTC" not in all_content(card, "en_us")
     # Whatever zone the stored time carries; naive datetimes are UTC.
     cst = timezone(timedelta(hours=8))
     for seen_at in (datetime(2026, 11, 21, 17, 0, tzinfo=cst), datetime(2026, 11, 21, 9, 0)):
         card = account_list_card([record(0, seen_at=seen_at)], now=NOW, zone="Europe/Berlin")
-        assert "seen 5 min ago · 2026-11-21 10:00 (Europe/Berlin)" in all_content(card, "en_us")
+        assert "seen 5 min ago · 2026-11-21 10:00" in all_content(card, "en_us")
+        assert "Times in Europe/Berlin" in all_content(card, "en_us")
 
 
 def test_one_account_and_one_point_are_singular() -> None:
@@ -111,9 +117,30 @@ def test_one_account_and_one_point_are_singular() -> None:
         zone=UTC_ZONE,
     )
     assert card["header"]["subtitle"]["i18n_content"] == {"zh_cn": "共 1 个", "en_us": "1 account"}
-    assert "<font color='green'>Enabled</font> · 1 point · no cash bonus" in all_content(
-        card, "en_us"
-    )
+    assert "<font color='green'>Enabled</font> · 1 point · no cash" in all_content(card, "en_us")
+
+
+def test_accounts_are_named_in_each_readers_language_with_the_id_beside() -> None:
+    def holder(i: int, referrer: Referrer | None, contact: str | None) -> AccountRecord:
+        account = Account(f"69{i}", AccountStatus.ENABLED, referrer=referrer)
+        return AccountRecord(f"69{i}", contact=contact, account=account)
+
+    records = [
+        holder(1, Referrer(name_zh="陈静", name_en="Chen Jing"), "chen.jing@open.com"),
+        holder(2, Referrer(name_zh="王芳"), None),  # no English name: the Chinese one
+        holder(3, Referrer(name_en="Li Lei"), None),  # and the other way round
+        holder(4, Referrer(email="x@open.com"), "+86 18900001111"),  # no name: the contact
+        holder(5, None, None),  # nothing known: the ID alone
+    ]
+    card = account_list_card(records, now=NOW, zone=UTC_ZONE)
+    assert_valid_card(card)
+    en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
+    assert "**Chen Jing** · `691`" in en and "**陈静** · `691`" in zh
+    assert "chen.jing@open.com" not in en  # the name stands for the contact
+    assert "**王芳** · `692`" in en and "**王芳** · `692`" in zh
+    assert "**Li Lei** · `693`" in en and "**Li Lei** · `693`" in zh
+    assert "**+86 18900001111** · `694`" in en and "**+86 18900001111** · `694`" in zh
+    assert "\n`695`\n" in f"\n{en}\n"
 
 
 def show_buttons(card: dict) -> list[dict]:

@@ -50,17 +50,21 @@ def test_totals_changes_and_failures_in_both_languages():
     en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
     assert "**5 accounts** · 3 enabled · 1 disabled" in en
     assert "**共 5 个账户** · 3 个已启用 · 1 个已停用" in zh
-    assert "Points: 110" in en and "Cash: CNY 55.00" in en
-    assert "`6942778198054000001` · +100 points · CNY +50.00" in en
-    assert "`6942778198054000001` · +100 积分 · CNY +50.00" in zh
+    assert "Total: 110 points · CNY 55.00" in en and "合计：110 积分 · CNY 55.00" in zh
+    assert "`6942778198054000001` · +100 points · +CNY 50.00" in en
+    assert "`6942778198054000001` · +100 积分 · +CNY 50.00" in zh
     assert "Enabled → <font color='red'>Disabled</font>" in en
-    assert "`6942778198054000004` · new · <font color='green'>Enabled</font> · 0 points" in en
+    assert (
+        "`6942778198054000004` · new · <font color='green'>Enabled</font> · 0 points · no cash"
+        in en
+    )
     assert "`6942778198054000009` · could not fetch: There is no referral account" in en
     assert "查询失败：不存在这个 ID 的内推账户。" in zh
     assert "6942778198054000003" not in en  # unchanged
     order = [en.index(s) for s in ("Could not fetch", "Status changes", "Balance changes", "New")]
     assert order == sorted(order)
-    assert "Changes since 2026-11-20 09:00 (Asia/Shanghai)" in en
+    assert "Changes since 2026-11-20 09:00\n" in en
+    assert en.count("Asia/Shanghai") == 1 and "Times in Asia/Shanghai" in en
     assert card["header"]["template"] == "red"
     assert "more" not in en
     (show_all,) = buttons(card)
@@ -122,10 +126,32 @@ def test_times_are_shown_in_the_digest_zone_whatever_zone_they_carry():
     since_naive = datetime(2026, 11, 20, 1, 0)  # naive datetimes are UTC
     card = digest_card(view({}, current, taken_at=taken_utc, since=since_naive))
     assert_valid_card(card)
-    assert card["header"]["subtitle"]["content"] == "2026-11-23 09:00 (Asia/Shanghai)"
-    assert "Changes since 2026-11-20 09:00 (Asia/Shanghai)" in all_content(card, "en_us")
-    assert "自 2026-11-20 09:00 (Asia/Shanghai) 以来的变化" in all_content(card, "zh_cn")
+    assert card["header"]["subtitle"]["content"] == "2026-11-23 09:00"
+    assert "Changes since 2026-11-20 09:00" in all_content(card, "en_us")
+    assert "自 2026-11-20 09:00 以来的变化" in all_content(card, "zh_cn")
     assert "UTC" not in all_content(card, "en_us")
+    # The zone is named once, in the footer, in both languages.
+    for language in ("en_us", "zh_cn"):
+        assert all_content(card, language).count("Asia/Shanghai") == 1
+    assert "Times in Asia/Shanghai" in all_content(card, "en_us")
+    assert "时间均为 Asia/Shanghai 时区" in all_content(card, "zh_cn")
+
+
+def test_changes_name_each_account_in_the_readers_language_beside_its_id():
+    previous = {a.account_id: a for a in (acc(1, points=10), acc(2))}
+    current = [acc(1, points=460, cny="450"), acc(2, AccountStatus.DISABLED), acc(3)]
+    names = {
+        acc(1).account_id: Text.data("Chen Jing", "陈静"),
+        acc(2).account_id: Text.data("wang.fang@open.com"),
+    }
+    card = digest_card(view(previous, current, names=names, failures=[(acc(9).account_id, GONE)]))
+    assert_valid_card(card)
+    en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
+    assert "**Chen Jing** · `6942778198054000001` · +450 points · +CNY 450.00" in en
+    assert "**陈静** · `6942778198054000001` · +450 积分 · +CNY 450.00" in zh
+    assert "**wang.fang@open.com** · `6942778198054000002` · Enabled →" in en
+    assert "`6942778198054000003` · new" in en  # nobody known: the ID alone
+    assert "`6942778198054000009` · could not fetch" in en
 
 
 def test_one_account_and_one_point_are_singular():

@@ -96,7 +96,7 @@ def digest() -> dict:
             undelivered=[(HOSTILE, RAW)],
             since=NOW - timedelta(days=1),
             zone=ZONE,
-            contacts={HOSTILE: HOSTILE},
+            names={HOSTILE: RAW},
             history=[(NOW - timedelta(days=1), totals), (NOW, totals)],
         )
     )
@@ -213,6 +213,7 @@ CASES: dict[str, list[tuple[str, Callable[[], dict], bool]]] = {
                     1,
                     5,
                     [MismatchLine(HOSTILE, 5, 4, HOSTILE)],
+                    names={HOSTILE: RAW},
                 )
             ),
             True,
@@ -239,7 +240,12 @@ CASES: dict[str, list[tuple[str, Callable[[], dict], bool]]] = {
         (
             "history",
             lambda: withdrawals_card(
-                [withdrawal(s) for s in State], total=9, offset=1, zone=ZONE, account_id=HOSTILE
+                [withdrawal(s) for s in State],
+                total=9,
+                offset=1,
+                zone=ZONE,
+                account_id=HOSTILE,
+                names={HOSTILE: RAW},
             ),
             True,
         ),

@@ -82,3 +82,14 @@ def test_failed_report_says_why_in_plain_words():
     assert "Could not reconcile this window: Feishu had a server error *now*." in en
     assert "未能完成此期间的对账：飞书服务端出错。" in all_content(card, "zh_cn")
     assert card["header"]["template"] == "red"
+
+
+def test_mismatching_accounts_are_named_in_the_readers_language():
+    lines = [MismatchLine("6942778198054000001", 300, 200), MismatchLine("69", 1, 2)]
+    names = {"6942778198054000001": Text.data("Chen Jing", "陈静")}
+    card = reconcile_card(ReconcileView(*OCTOBER, ZONE, 2, 3, lines, names=names))
+    assert_valid_card(card)
+    en, zh = all_content(card, "en_us"), all_content(card, "zh_cn")
+    assert "**Chen Jing** · `6942778198054000001` · Feishu: 300 points · bot: 200 points" in en
+    assert "**陈静** · `6942778198054000001` · 飞书记录：300 积分 · 机器人记录：200 积分" in zh
+    assert "`69` · Feishu: 1 point · bot: 2 points" in en  # nobody known: the ID alone

@@ -278,7 +278,7 @@ def test_a_bonus_lands_as_a_notice_and_a_leaver_is_asked_about_in_the_hr_group(
     expect(
         page.get_by_test_id("toast").filter(has_text="Bonus added: Feishu told the bot")
     ).to_be_visible()
-    expect(account.get_by_test_id("points")).to_have_text("1700")
+    expect(account.get_by_test_id("points")).to_have_text("1,700")
 
     # The window's notice lands in the HR group.
     notice = cards.filter(has_text="Referral balances changed")
@@ -339,7 +339,7 @@ def test_the_second_digest_posted_carries_the_chart_of_the_totals(
     # The first digest: the totals, no chart yet.
     page.locator("#post-digest").click()
     expect(digests).to_have_count(1)
-    expect(digests.first).to_contain_text("Points: 1,500")
+    expect(digests.first).to_contain_text("Total: 1,500 points")
     expect(digests.first.locator("svg")).to_have_count(0)
 
     # A bonus lands in Chen Jing's account; its notice comes before the next digest.
@@ -354,7 +354,7 @@ def test_the_second_digest_posted_carries_the_chart_of_the_totals(
     page.locator("#post-digest").click()
     expect(digests).to_have_count(2)
     second = digests.nth(1)
-    expect(second).to_contain_text("Points: 2,300")
+    expect(second).to_contain_text("Total: 2,300 points")
     chart = second.get_by_test_id("card-chart")
     expect(chart.locator("svg")).to_have_count(1)
     expect(chart.locator(".chart-title")).to_have_text(

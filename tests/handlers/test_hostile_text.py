@@ -47,4 +47,6 @@ def test_a_hostile_find_text_pages_as_text(lark: Feishu, bot):
     assert_inert(second)
     assert f"Accounts matching “{HOSTILE}”" in card_text(second)
     shown = [v["account_id"] for v in buttons(second) if v["action"] == "show"]
-    assert shown and shown[-1] == "6900039"
+    # The page after the first: each account named by its (hostile) name, shown as text.
+    assert shown and shown[0] == f"69{page['offset']:05}"
+    assert f"**{HOSTILE} {page['offset']}** · `{shown[0]}`" in card_text(second)

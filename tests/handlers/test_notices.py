@@ -216,7 +216,9 @@ def test_a_leaver_with_ask_gets_a_card_with_withdraw_disable_and_keep(make_bot, 
     (card,) = wait_for(lambda: notices(emulator), what="the leaver card")
     text = card_text(card.content)
     assert "A referrer has left" in text and account_id in text and "300 points" in text
-    assert "Zhang San" in text and "张三" in card_text_zh(card.content)  # each reader's language
+    # Named as every card names an account: the person, the ID copyable beside.
+    assert f"**Account**: **Zhang San** · `{account_id}`" in text
+    assert f"**账户**：**张三** · `{account_id}`" in card_text_zh(card.content)
     assert [b["action"] for b in buttons(card.content)] == ["withdraw", "disable", "keep"]
     result, _ = lark.press(card, buttons(card.content)[2])
     assert f"Kept by <at id={ADMIN}></at>" in card_text(result.body["card"]["data"])

@@ -138,7 +138,8 @@ def test_last_month_by_default(lark: Feishu, emulator, bot):
 
 
 def test_mismatches_show_both_figures(lark: Feishu, emulator, bot):
-    outside, missing, fine = (emulator.create_account(f"ou_{n}") for n in "omf")
+    outside, missing, fine = (emulator.create_account(f"ou_{n}") for n in ("hire", "m", "f"))
+    lark.ask(f"/referral show {outside}")  # the records learn whose it is: Zhang San
     withdrawn(bot, emulator, outside, 500, at(2026, 10, 3, 12))
     # Someone withdrew in Feishu's console as well: Hire counts 700, the bot 500.
     emulator.record_withdrawal(outside, 200, trans_time_ms=ms(at(2026, 10, 4, 12)))
@@ -151,7 +152,8 @@ def test_mismatches_show_both_figures(lark: Feishu, emulator, bot):
     text, zh = card_text(card), card_text_zh(card)
     assert "Checked **3 accounts** · **810 points**" in text
     assert "**2 mismatches**" in text and "Everything matches" not in text
-    assert f"`{outside}` · Feishu: 700 points · bot: 500 points" in text
+    assert f"**Zhang San** · `{outside}` · Feishu: 700 points · bot: 500 points" in text
+    assert f"**张三** · `{outside}` · 飞书记录：700 积分" in zh
     assert f"`{missing}` · Feishu: 0 points · bot: 300 points" in text
     assert f"`{missing}` · 飞书记录：0 积分 · 机器人记录：300 积分" in zh
     assert fine not in text

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.records.store import to_iso, utcnow
-from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, wait_for
+from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for
 
 APPROVER = "ou_approver"
 ADMINS = frozenset({ADMIN, APPROVER})
@@ -50,7 +50,10 @@ def test_a_request_shows_what_would_be_withdrawn_and_asks_another_admin(pay, emu
     account_id = funded(emulator)
     card = requested(pay, account_id).content
     text = card_text(card)
-    assert "Withdrawal request" in text and account_id in text
+    assert "Withdrawal request" in text
+    # The account by its holder's name in each reader's language, the ID copyable beside it.
+    assert f"**Account**: **Zhang San** · `{account_id}`" in text
+    assert f"**账户**：**张三** · `{account_id}`" in card_text_zh(card)
     assert "1,200 points" in text and "CNY 300.00" in text and "USD 12.50" in text
     assert f"<at id={ADMIN}></at>" in text and "Expires" in text
     assert [b["action"] for b in buttons(card)] == ["approve", "cancel"]
@@ -88,7 +91,11 @@ def test_approval_by_another_admin_withdraws_once_and_turns_the_card_into_the_re
     assert emulator.account(account_id)["points"] == 0 and len(emulator.calls_for("withdraw")) == 1
     # The request card is patched to the receipt too, and older account cards show nothing left.
     wait_for(lambda: "Withdrawal receipt" in card_text(emulator.latest_card(message.message_id)))
-    wait_for(lambda: "**Points**: 0" in card_text(emulator.latest_card(shown.message_id)))
+    wait_for(
+        lambda: (
+            "**Balance**: 0 points · no cash" in card_text(emulator.latest_card(shown.message_id))
+        )
+    )
     audit = [(e["action"], e["outcome"]) for e in money_bot.services.audit.entries()]
     assert [entry for entry in audit if entry[0] in ("withdraw", "approve", "withdrawn")] == [
         ("withdraw", "requested"),  # what the request did
@@ -253,10 +260,19 @@ def test_withdrawals_lists_newest_first_and_per_account(pay, emulator, money_bot
     second = emulator.create_account("ou_other")
     emulator.add_bonus(second, points=5)
     requested(pay, second)
-    text = card_text(pay.ask("/referral withdrawals").content)
+    card = pay.ask("/referral withdrawals").content
+    text = card_text(card)
     assert text.index("#2") < text.index("#1") and "withdrawn" in text and "waiting" in text
-    only = card_text(pay.ask(f"/referral withdrawals {first}").content)
-    assert "#1" in only and "#2" not in only
+    # Each account by its holder's name in the reader's language, the ID copyable beside it.
+    assert f"#1 · **Zhang San** · `{first}` · withdrawn" in text
+    assert f"#1 · **张三** · `{first}` · 已提取" in card_text_zh(card)
+    assert "Times in Asia/Shanghai" in text and text.count("Asia/Shanghai") == 1
+    only = pay.ask(f"/referral withdrawals {first}").content
+    assert "#1" in card_text(only) and "#2" not in card_text(only)
+    assert only["header"]["title"]["i18n_content"] == {
+        "en_us": "Withdrawals · Zhang San",
+        "zh_cn": "提取记录 · 张三",
+    }
 
 
 def test_a_5xx_after_feishu_acted_is_retried_with_the_same_order_id(pay, emulator):

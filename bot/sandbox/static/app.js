@@ -868,7 +868,7 @@ function renderAccounts() {
   if (!state.tenant.accounts.length) box.append(el("p", { class: "muted", text: t("noAccounts") }));
   for (const acc of state.tenant.accounts) {
     const name = state.lang === "zh_cn" ? acc.name_zh : acc.name_en;
-    const cash = Object.entries(acc.cash).map(([c, a]) => `${c} ${a}`).join(" · ") || "—";
+    const cash = acc.cash_shown[state.lang] || acc.cash_shown.en_us;
     const points = el("input", { type: "number", step: "1", placeholder: t("points"), class: "in-points" });
     const amount = el("input", { type: "number", step: "0.01", placeholder: t("cash"), class: "in-amount" });
     const currency = el("select", { class: "in-currency" },
@@ -923,7 +923,7 @@ function renderAccounts() {
         el("span", { class: `text-tag tag-${acc.enabled ? "green" : "red"}`, text: acc.enabled ? t("enabled") : t("disabled") })),
       el("div", { class: "acc-id mono", text: acc.account_id }),
       el("div", { class: "acc-balance" },
-        el("span", {}, `${t("points")}: `, el("b", { "data-testid": "points", text: acc.points })),
+        el("span", {}, `${t("points")}: `, el("b", { "data-testid": "points", text: acc.points_shown })),
         el("span", {}, `${t("cash")}: `, el("b", { "data-testid": "cash", text: cash }))),
       form,
       el("div", { class: "acc-actions" }, toggle, show, withdraw)));

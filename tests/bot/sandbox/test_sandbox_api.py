@@ -146,6 +146,7 @@ def test_bonus_added_in_the_emulator_shows_after_refresh(page: Page) -> None:
     assert page.sandbox.world.emulator.account(account_id)["cash"] == {"USD": Decimal("99.50")}
     shown = next(a for a in page.tenant()["accounts"] if a["account_id"] == account_id)
     assert shown["points"] == 250
+    assert shown["cash_shown"] == {"en_us": "USD 99.50", "zh_cn": "USD 99.50"}
     answer = page.press(card["id"], {"action": "refresh", "account_id": account_id})
     assert "250" in card_text(answer["card"]) and "99.50" in card_text(answer["card"])
     wait_for(
@@ -409,6 +410,8 @@ def test_a_withdrawal_asked_by_one_admin_is_approved_by_another_and_becomes_the_
     account = next(a for a in page.tenant()["accounts"] if a["account_id"] == account_id)
     assert account["points"] == 0
     assert all(amount == "0.00" for amount in account["cash"].values())
+    # Written as the cards write it: an emptied account says "no cash", as one that never had.
+    assert account["cash_shown"] == {"en_us": "no cash", "zh_cn": "无现金"}
     logged = [c for c in page.tenant()["calls"] if c["operation"] == "withdraw"]
     assert len(logged) == 1 and logged[0]["status"] == 200 and logged[0]["code"] == 0
 
@@ -513,6 +516,10 @@ def test_a_bonus_lands_as_a_notice_in_the_group_and_a_card_to_the_referrer(page:
     event = added.json()["event"]
     assert event["type"] == BALANCE_EVENT and event["status"] == 200 and event["event_id"]
     assert added.json()["points"] == 1700
+    # The panel writes money as the cards do: thousands separators, two decimals.
+    panel = account_of(page, "ou_chen")
+    assert panel["points_shown"] == "1,700"
+    assert panel["cash_shown"]["en_us"] == "CNY 3,300.00"
     # The notice gathers the window's changes (5 seconds here) and comes at its end.
     (notice,) = wait_for(lambda: notices(page), 15, "the balance notice in the HR group")
     assert page.sandbox.world.emulator.message(notice["id"]).chat_id == page.group

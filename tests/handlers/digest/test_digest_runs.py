@@ -25,7 +25,7 @@ def test_command_posts_digest_and_records_the_run(digest_bot, emulator):
     assert reply.chat_id == "oc_other"
     text = card_text(reply.content)
     assert "3 accounts** · 2 enabled · 1 disabled" in text
-    assert "Points: 1,200" in text and "Cash: CNY 1,234.50" in text
+    assert "Total: 1,200 points · CNY 1,234.50" in text
     assert "first digest" in text
     assert "共 3 个账户" in card_text_zh(reply.content)
     fetched = [c.query["referral_account_id"] for c in emulator.calls_for("get_account_assets")]
@@ -55,16 +55,16 @@ def test_second_digest_shows_what_changed(digest_bot, emulator):
     card = bot.digest.card_for_chat(HR_CHAT)
 
     text = card_text(card)
-    assert f"`{ids[0]}` · `referrer0@example.com` · +100 points · CNY +50.00" in text
+    assert f"**referrer0@example.com** · `{ids[0]}` · +100 points · +CNY 50.00" in text
     assert "Enabled → <font color='red'>Disabled</font> · -20 points" in text
-    assert f"`{new_id}` · `referrer10@example.com` · new · " in text
+    assert f"**referrer10@example.com** · `{new_id}` · new · " in text
     assert "Changes since" in text
     assert ids[2] not in text and ids[3] not in text  # unchanged accounts are not listed
     # Most important first: status changes, balance changes, new accounts.
     assert text.index("Status changes") < text.index("Balance changes") < text.index("New accounts")
     zh = card_text_zh(card)
     assert "状态变化" in zh and "已启用 → <font color='red'>已停用</font> · -20 积分" in zh
-    assert "Cash: CNY 50.00 · USD 10.00" in text
+    assert "Total: 137 points · CNY 50.00 · USD 10.00" in text
     assert buttons(card) == [{"action": "list"}]
 
 
@@ -98,7 +98,7 @@ def test_server_errors_after_retries_count_as_a_failure(digest_bot, emulator):
     failed = [c for c in emulator.calls_for("get_account_assets") if c.status >= 500]
     assert len(failed) == 4  # the gateway retried before giving up
     text = card_text(card)
-    assert f"`{account_id}` · `referrer0@example.com` · could not fetch: " in text
+    assert f"**referrer0@example.com** · `{account_id}` · could not fetch: " in text
     assert "1 could not be fetched" in text
 
 
@@ -119,7 +119,7 @@ def test_many_changes_stay_under_the_card_limit(digest_bot, emulator):
     assert len(json.dumps(card).encode()) < 30 * 1024
     text = card_text(card)
     assert "more" in text and "还有" in card_text_zh(card)
-    shown = text.count("points · CNY +12.34 · USD +1.00")
+    shown = text.count("points · +CNY 12.34 · +USD 1.00")
     assert 0 < shown < 400
     assert f"… and {400 - shown} more" in text
     assert buttons(card) == [{"action": "list"}]
