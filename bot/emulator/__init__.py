@@ -29,7 +29,8 @@ the bot, where messages sent by open_id / union_id / user_id / email land), mess
 
 Knobs: set_latency, fail_next(operation, n, kind), fail_until_stopped(operation, kind) /
 stop_failing (operation "hire": every referral-account operation; "*": all), expire_tokens,
-rate_limits / enforce_rate_limits, outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while),
+rate_limits / enforce_rate_limits, outage(seconds, kind="refuse" | "5xx") / end_outage /
+in_outage (Feishu down for a while),
 grant_scopes / revoke_scopes / granted_scopes (default `scopes.DEFAULT_SCOPES`: without an API's
 scope its calls answer 99991672; without a field scope the field is silently left out),
 set_contact_range(open_ids | None) / contact_range (others: 41050, unknown to batch_get_id).

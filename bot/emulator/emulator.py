@@ -405,9 +405,7 @@ class Emulator:
     ) -> None:
         self._knobs.fail_next(operation, n, kind, reset_seconds)
 
-    def fail_until_stopped(
-        self, operation: str, kind: str = "5xx", reset_seconds: int = 1
-    ) -> None:
+    def fail_until_stopped(self, operation: str, kind: str = "5xx", reset_seconds: int = 1) -> None:
         """Every request of `operation` ("hire": every referral-account operation, "*": every
         operation) fails as `fail_next` would, until `stop_failing`: Feishu keeps answering
         errors while the rest of the platform works."""
