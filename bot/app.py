@@ -28,7 +28,7 @@ from handlers import card_actions, events, withdrawals
 from handlers.digest import DigestService
 from handlers.notices import WINDOW as NOTICE_WINDOW
 from handlers.reconcile import ReconcileService
-from handlers.services import Services
+from handlers.services import INTERIM_AFTER, Services
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class ReferralBot:
         api: OpenApi | None = None,
         busy_timeout: float = BUSY_TIMEOUT,
         notice_window: timedelta = NOTICE_WINDOW,
+        interim_after: timedelta = INTERIM_AFTER,
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -82,6 +83,7 @@ class ReferralBot:
             withdrawals=WithdrawalBook(self.database),
             notices=NoticeBook(self.database),
             notice_window=notice_window,
+            interim_after=interim_after,
         )
         self.reconcile = ReconcileService(
             settings,

@@ -16,6 +16,10 @@ from bot.records.notices import NoticeBook
 from bot.records.store import AccountBook, AuditLog, Welcomes
 from bot.records.withdrawals import WithdrawalBook
 
+# Soon enough that the interim answer is read within 30 s of the message, with room for the
+# queue and the send.
+INTERIM_AFTER = timedelta(seconds=25)
+
 
 class DigestPoster(Protocol):
     def card_for_chat(self, chat_id: str) -> dict: ...
@@ -36,4 +40,7 @@ class Services:
     notices: NoticeBook
     # Balance notices gather a window's changes into one card (tests shorten it).
     notice_window: timedelta = timedelta(minutes=1)
+    # A command held up by a failing Feishu gets an interim answer this long after its message
+    # arrived (handlers/waiting.py); tests shorten it.
+    interim_after: timedelta = INTERIM_AFTER
     metrics: Metrics = field(default_factory=Metrics)
