@@ -24,6 +24,7 @@ from bot.records.store import (
     BUSY_TIMEOUT,
     AccountBook,
     AuditLog,
+    Database,
     Welcomes,
     open_database,
     utcnow,
@@ -35,7 +36,7 @@ from bot.worker import StoreTrouble, WorkerPool
 from handlers import card_actions, events, withdrawals
 from handlers.digest import DigestService
 from handlers.reconcile import ReconcileService
-from handlers.services import Services
+from handlers.services import INTERIM_AFTER, Services
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ReferralBot:
         api: OpenApi | None = None,
         busy_timeout: float = BUSY_TIMEOUT,
         notice_window: timedelta = NOTICE_WINDOW,
+        interim_after: timedelta = INTERIM_AFTER,
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -103,6 +105,7 @@ class ReferralBot:
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
             notices=notices,
+            interim_after=interim_after,
         )
         self.reconcile = ReconcileService(
             settings,

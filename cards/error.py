@@ -1,4 +1,5 @@
-"""Cards that say something went wrong, or that the sender may not use the bot."""
+"""Cards that say something went wrong (or is going wrong and being waited out), or that the
+sender may not use the bot."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def error_card(title: Text, detail: Text, *, usage: str | None = None) -> dict:
             )
         )
     return card(header(title, "red"), elements, summary=title)
+
+
+def waiting_card(title: Text, detail: Text) -> dict:
+    """An orange card: the work is held up and the bot keeps at it (the card is updated later)."""
+    return card(header(title, "orange"), [{"tag": "div", "text": plain(detail)}], summary=title)
 
 
 def not_allowed_card() -> dict:

@@ -31,12 +31,11 @@ from bot.records.inbox import Press as PressState
 from bot.records.store import utcnow
 from bot.withdrawals import Kind
 from cards.account_list import account_list_card
-from cards.error import error_card
 from cards.notice import leaver_card
 from cards.text import Text, mention
 from handlers import account_cards, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
-from handlers.answers import explain
+from handlers.answers import could_not, explain
 from handlers.people_commands import find_card
 from handlers.presses import (
     MONEY_ACTIONS,
@@ -297,7 +296,7 @@ class CardActions:
     def _tell_in_chat(self, press: Press, what: Text) -> None:
         if not press.chat_id:
             return
-        card = error_card(Text("Could not do that", "操作未完成"), what)
+        card = could_not(what)
         try:
             self._services.messenger.send_card(
                 press.chat_id, card, uuid=f"press-failed-{press.event_id}"

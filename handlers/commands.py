@@ -13,10 +13,8 @@ from dataclasses import replace
 
 from bot.feishu.openapi import OpenApiError
 from bot.worker import RetryLater
-from cards.error import error_card, not_allowed_card
-from cards.text import Text
-from handlers import parser, people
-from handlers.answers import explain
+from cards.error import not_allowed_card
+from handlers import answers, parser, people
 from handlers.registry import HANDLERS, Asker, Reply, check_complete
 from handlers.services import Services
 
@@ -39,19 +37,10 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
     try:
         command = parser.parse(text, ignore=bot_keys)
     except parser.NotACommand:
-        return Reply(
-            error_card(
-                Text("Not a command", "无法识别的命令"),
-                Text(
-                    "I only understand /referral commands. Send /referral help for the list.",
-                    "我只能理解 /referral 命令，发送 /referral help 查看全部命令。",
-                ),
-                usage=parser.GENERAL_USAGE,
-            )
-        )
+        return Reply(answers.not_a_command(parser.GENERAL_USAGE))
     except parser.UsageError as exc:
         _audit(services, asker, "usage", None, "usage error", exc.problem.en)
-        return Reply(error_card(Text("Wrong command", "命令有误"), exc.problem, usage=exc.usage))
+        return Reply(answers.wrong_command(exc.problem, exc.usage))
 
     action, account_id = describe(command)
     if not isinstance(command, OPEN_TO_ALL) and not services.settings.is_admin(asker.open_id):
@@ -63,7 +52,7 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
         # An earlier run began the call and was cut off before Feishu's answer was kept.
         if once:
             _audit(services, asker, action, account_id, "uncertain", "interrupted mid-call")
-            return Reply(_uncertain_card())
+            return Reply(answers.uncertain_registration())
         asker = replace(asker, resumed=True)
     try:
         reply = HANDLERS[type(command)](services, asker, command)
@@ -71,9 +60,9 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
         _audit(services, asker, action, account_id, "no match")
         return Reply(exc.card)
     except people.UnknownMention as exc:
-        problem = Text(f"Who is {exc}? Mention the person again.", f"{exc} 是谁？请重新 @该员工。")
+        problem = answers.unknown_mention(str(exc))
         _audit(services, asker, action, account_id, "usage error", problem.en)
-        return Reply(error_card(Text("Wrong command", "命令有误"), problem))
+        return Reply(answers.wrong_command(problem))
     except OpenApiError as exc:
         if exc.transient and not (once and exc.may_have_acted):
             # Feishu is out of reach: the whole event waits and is run again (see
@@ -83,21 +72,10 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
             raise RetryLater(str(exc)) from None
         _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
         if once and exc.may_have_acted:
-            return Reply(_uncertain_card(explain(exc)))
-        return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
+            return Reply(answers.uncertain_registration(exc))
+        return Reply(answers.could_not(answers.explain(exc)))
     _audit(services, asker, action, reply.account_id or account_id, "ok")
     return reply
-
-
-def _uncertain_card(reason: Text | None = None) -> dict:
-    detail = Text(
-        "Feishu did not confirm the registration, and it may have taken effect. "
-        "Check the person's referral account in Feishu Hire before registering again.",
-        "飞书未确认注册结果，注册可能已经生效。请先在飞书招聘中核实该员工的内推账户，再决定是否重新注册。",
-    )
-    if reason is not None:
-        detail = reason + Text.same(" ") + detail
-    return error_card(Text("Not sure it was registered", "无法确认是否已注册"), detail)
 
 
 def _audit(

@@ -323,6 +323,15 @@ class Emulator:
         msg = self.message(message_id)
         return msg.updates[-1] if msg.updates else msg.content
 
+    def recall(self, message_id: str) -> None:
+        """Someone (a chat's owner or admin) recalls a message the bot sent: it can no longer
+        be updated (230011)."""
+        with self._state.lock:
+            msg = self._state.messages.get(message_id)
+            if msg is None:
+                raise KeyError(f"no message {message_id} sent by the bot")
+            msg.recalled = True
+
     def note_user_message(self, message_id: str, chat_id: str) -> None:
         """Tell the emulator a user's message exists in a chat, so replies land in that chat."""
         with self._state.lock:
@@ -395,6 +404,16 @@ class Emulator:
         self, operation: str, n: int = 1, kind: str = "5xx", reset_seconds: int = 1
     ) -> None:
         self._knobs.fail_next(operation, n, kind, reset_seconds)
+
+    def fail_until_stopped(self, operation: str, kind: str = "5xx", reset_seconds: int = 1) -> None:
+        """Every request of `operation` ("hire": every referral-account operation, "*": every
+        operation) fails as `fail_next` would, until `stop_failing`: Feishu keeps answering
+        errors while the rest of the platform works."""
+        self._knobs.fail_until_stopped(operation, kind, reset_seconds)
+
+    def stop_failing(self, operation: str | None = None) -> None:
+        """End `fail_until_stopped` for `operation`, or (None) for every operation."""
+        self._knobs.stop_failing(operation)
 
     def expire_tokens(self) -> None:
         auth.expire_all(self._ctx)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import auth, routes, scopes
 from .context import Context
-from .knobs import Knobs
+from .knobs import Failure, Knobs
 from .protocol import (
     BAD_REQUEST,
     FREQUENCY_LIMIT,
@@ -75,7 +75,7 @@ class Pipeline:
             self.ctx.check_limit(operation)
             req = Request(operation, method, path, params, query, headers, body, token)
             status, extra, response = 200, {}, route.handler(self.ctx, req)
-            if self.knobs.take_failure(operation, after=True) is not None:
+            if self._take_failure(operation, after=True) is not None:
                 raise ApiError(500, _system_error_code(operation), MSG_SYSTEM_ERROR)
         except ApiError as err:
             status, extra, response = err.http_status, err.headers, err.body()
@@ -105,8 +105,12 @@ class Pipeline:
             raise ApiError(400, BAD_REQUEST, "Bad Request")
         return parsed
 
+    def _take_failure(self, operation: str, *, after: bool = False) -> Failure | None:
+        hire = operation in routes.HIRE_OPERATIONS
+        return self.knobs.take_failure(operation, after=after, hire=hire)
+
     def _inject_failure(self, operation: str) -> None:
-        failure = self.knobs.take_failure(operation)
+        failure = self._take_failure(operation)
         if failure is None:
             return
         code = _system_error_code(operation)

@@ -28,6 +28,7 @@ from bot.records.store import Database, from_iso, to_iso, utcnow
 
 QUEUED, WORKING, DONE, FAILED, PENDING = "queued", "working", "done", "failed", "pending"
 INTERNAL = "bot."  # event types of the bot's own follow-up work
+ANSWER_INTERIM, ANSWER_REPLY = "interim", "reply"  # how a message event is answered
 # Well past Feishu's redelivery window (about 7 hours): a redelivery is still recognised, and
 # command texts (emails, mobiles) are not kept for ever.
 KEEP_FINISHED = timedelta(days=30)
@@ -173,9 +174,12 @@ class Inbox:
         return cursor.rowcount
 
     def wake_waiting(self) -> int:
-        """Feishu answers again: make everything waiting out a backoff due now."""
+        """Feishu answers again: make everything waiting out a backoff due now. Work queued
+        for a later time and not yet tried (an interim answer, a withdrawal's expiry) keeps
+        its time."""
         cursor = self._database.db.execute(
-            "UPDATE events SET not_before = NULL WHERE status = ? AND not_before > ?",
+            "UPDATE events SET not_before = NULL WHERE status = ? AND not_before > ?"
+            " AND attempts > 0",
             [QUEUED, to_iso(utcnow())],
         )
         if cursor.rowcount:
@@ -208,6 +212,26 @@ class Inbox:
         """The once-only work certainly did not take effect: a later attempt may begin it."""
         self._database.db.execute(
             "UPDATE events SET once_started_at = NULL WHERE event_id = ?", [event_id]
+        )
+
+    def claim_answer(self, event_id: str, via: str) -> tuple[str | None, str | None]:
+        """Decide, once, how an event is answered (`ANSWER_INTERIM`: a "still trying" message
+        that the result later replaces; `ANSWER_REPLY`: a reply with the result). Returns the
+        way decided first, here or by another worker, and the message noted for it."""
+        db = self._database.db
+        db.execute(
+            "UPDATE events SET answer_via = ? WHERE event_id = ? AND answer_via IS NULL",
+            [via, event_id],
+        )
+        row = db.execute(
+            "SELECT answer_via, answer_message_id FROM events WHERE event_id = ?", [event_id]
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def note_answer(self, event_id: str, message_id: str) -> None:
+        """The message that answers the event (for an interim: the one the result replaces)."""
+        self._database.db.execute(
+            "UPDATE events SET answer_message_id = ? WHERE event_id = ?", [message_id, event_id]
         )
 
     def event(self, event_id: str) -> dict | None:

@@ -192,6 +192,10 @@ class Database:
                 "updated_at": str,
                 # When work that must not run twice (a create) was begun; see Inbox.begin_once.
                 "once_started_at": str,
+                # How a message event is answered ("interim" or "reply"), decided once, and the
+                # message that answers it; see Inbox.claim_answer.
+                "answer_via": str,
+                "answer_message_id": str,
             },
             pk="event_id",
         )
