@@ -154,8 +154,8 @@ def test_still_trying_says_until_when() -> None:
 
 
 def test_sentences_join_without_a_blank_text() -> None:
-    # Text.same(" ") was the old separator, and a blank Text is refused.
+    # A blank separator was the old way, and a blank Text is refused.
     with pytest.raises(ValueError):
-        Text.same(" ")
+        Text(" ", " ")
     joined = sentences(Text("One.", "一。"), Text("Two.", "二。"))
     assert (joined.en, joined.zh) == ("One. Two.", "一。二。")
