@@ -107,7 +107,7 @@ class Database:
 
     def _create_schema(self) -> None:
         db = self.db
-        _create(
+        create_table(
             db,
             "accounts",
             {
@@ -127,7 +127,7 @@ class Database:
             },
             pk="account_id",
         )
-        _create(
+        create_table(
             db,
             "events",
             {
@@ -199,7 +199,9 @@ class Database:
         )
 
 
-def _create(db: sqlite_utils.Database, name: str, columns: dict, pk: str) -> None:
+def create_table(
+    db: sqlite_utils.Database, name: str, columns: dict, pk: str | tuple[str, ...]
+) -> None:
     """Create a table, or add the columns a database from an older version lacks."""
     table = db[name]
     if not table.exists():
