@@ -1,12 +1,12 @@
-"""The status digest: fetch every known account, compare with the last digest, post the card.
+"""The status digest: fetch every known account, compare with the last scheduled digest, post
+the card.
 
 Scheduled runs post to every chat in `settings.digest_chats`, once per fire time across all
 processes sharing the database (a lease on the run, then one per chat, as for every scheduled
-report: `scheduled_reports`), and compare only with the previous scheduled run. A post that fails
-while Feishu is in trouble is tried again with backoff until the schedule's grace ends (its uuid
-keeps it single). A stop cuts a run off within seconds, even while it fetches, and lets go of its
-lease; the next start finishes it. `/referral digest` runs the same
-digest for one chat and answers with its card.
+report: `scheduled_reports`). A post that fails while Feishu is in trouble is tried again with
+backoff until the schedule's grace ends (its uuid keeps it single). A stop cuts a run off within
+seconds, even while it fetches, and lets go of its lease; the next start finishes it.
+`/referral digest` runs the same digest for one chat and answers with its card.
 
 Either kind compares with the last scheduled digest: one asked for on demand is recorded but is
 no baseline, so the group's next scheduled digest still tells every change. The card charts the
