@@ -399,7 +399,7 @@ GRAMMAR: tuple[Subcommand, ...] = (
     Subcommand(
         "digest",
         "/referral digest",
-        Text("Post the status digest here", "在此发送账户汇总"),
+        Text("Post the status digest here", "在此发送账户摘要"),
         _no_args(PostDigest()),
     ),
     Subcommand("help", "/referral help", Text("Show this help", "显示帮助"), _no_args(Help())),

@@ -154,7 +154,7 @@ class Database:
 
     def _create_schema(self) -> None:
         db = self.db
-        _create(
+        create_table(
             db,
             "accounts",
             {
@@ -174,7 +174,7 @@ class Database:
             },
             pk="account_id",
         )
-        _create(
+        create_table(
             db,
             "events",
             {
@@ -250,7 +250,9 @@ class Database:
         )
 
 
-def _create(db: sqlite_utils.Database, name: str, columns: dict, pk: str) -> None:
+def create_table(
+    db: sqlite_utils.Database, name: str, columns: dict, pk: str | tuple[str, ...]
+) -> None:
     """Create a table, or add the columns a database from an older version lacks."""
     table = db[name]
     if not table.exists():

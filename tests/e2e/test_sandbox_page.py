@@ -350,26 +350,43 @@ def test_the_second_digest_posted_carries_the_chart_of_the_totals(
     account.get_by_role("button", name="Add bonus").click()
     expect(cards.filter(has_text="Referral balances changed")).to_have_count(1, timeout=15_000)
 
-    # The second digest charts both: points and each currency, a line and a legend entry each.
+    # The second digest charts points and each currency, a small chart each on its own scale,
+    # labelled in the reader's language; the charts themselves hold no words.
     page.locator("#post-digest").click()
     expect(digests).to_have_count(2)
-    second = digests.nth(1)
+    second = cards.last  # named by place, not by its English title: the page changes language
     expect(second).to_contain_text("Points: 2,300")
-    chart = second.get_by_test_id("card-chart")
-    expect(chart.locator("svg")).to_have_count(1)
-    expect(chart.locator(".chart-title")).to_have_text(
-        "Totals over the last 2 digests 近 2 份日报的合计"
-    )
-    expect(chart.locator(".chart-legend text")).to_have_text(
-        ["Points 积分", "CNY cash CNY 现金", "USD cash USD 现金"]
-    )
-    expect(chart.locator(".chart-series polyline")).to_have_count(3)
-    expect(chart.locator(".chart-series circle")).to_have_count(6)
-    points = chart.locator("[data-series='Points 积分'] circle title")
-    expect(points.nth(1)).to_contain_text(": 2,300")
+    expect(second).to_contain_text("Scheduled · ")
+    expect(second).to_contain_text("Totals of the last 2 scheduled digests")
+    for label in ("Points", "CNY cash", "USD cash"):
+        expect(second.get_by_text(label, exact=True)).to_have_count(1)
+    charts = second.get_by_test_id("card-chart")
+    expect(charts).to_have_count(3)
+    expect(charts.locator("svg")).to_have_count(3)
+    expect(charts.locator(".chart-series polyline")).to_have_count(3)
+    expect(charts.locator(".chart-series circle")).to_have_count(6)
+    expect(charts.locator(".chart-title")).to_have_count(0)
+    expect(charts.locator(".chart-legend")).to_have_count(0)
+    expect(charts.nth(0).locator(".chart-series circle title").nth(1)).to_contain_text(": 2,300")
+    # USD's 120 dollars stand in the upper half of their own chart, not flat on its 0 line
+    # as beside thousands of points.
+    usd = charts.nth(2)
+    zero = float(usd.locator(".chart-baseline").get_attribute("y1"))
+    points = usd.locator(".chart-series polyline").get_attribute("points").split()
+    assert all(float(p.split(",")[1]) < zero / 2 for p in points)
     assert errors == []
 
-    second.scroll_into_view_if_needed()
+    # The reader who reads Chinese sees every word of it in Chinese, and only in Chinese.
+    page.click("[data-lang=zh_cn]")
+    expect(second).to_contain_text("近 2 份定时摘要的合计")
+    expect(second).to_contain_text("定时 · ")
+    for label in ("积分", "CNY 现金", "USD 现金"):
+        expect(second.get_by_text(label, exact=True)).to_have_count(1)
+    expect(second).not_to_contain_text("Points")
+    page.click("[data-lang=en_us]")
+
+    # The card's top in view: its header, the totals and the charts under them.
+    second.evaluate("card => card.scrollIntoView({block: 'start'})")
     expect(page.get_by_test_id("toast")).to_have_count(0)  # nothing over the chat
     shot = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "sandbox.png"
     shot.parent.mkdir(exist_ok=True)

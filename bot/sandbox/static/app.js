@@ -293,6 +293,8 @@ function renderTable(element) {
 }
 
 // ---- charts: a small SVG drawing of the VChart specs the bot sends (line charts) ---------------
+// The digest's charts carry no words: each is one unit's line, named by the markdown above it in
+// the reader's language. A title, axis titles or a legend in a spec are drawn as given.
 
 // VChart's default palette, so series keep the colours Feishu gives them.
 const CHART_COLOURS = ["#1664ff", "#1ac6ff", "#ff8a00", "#3cc780", "#7442d4", "#ffc400", "#304d77", "#b48deb", "#009488", "#ff7dda"];
@@ -418,7 +420,7 @@ function renderChart(element) {
     if (!spec.point || spec.point.visible !== false) {
       for (const p of points) {
         g.append(svg("circle", { cx: p.x, cy: p.y, r: 2.5, fill: "#fff", stroke: item.colour, "stroke-width": 1.5 },
-          svg("title", { text: `${item.name} · ${p.row[x]}: ${Number(p.row[y]).toLocaleString("en")}` })));
+          svg("title", { text: `${s ? `${item.name} · ` : ""}${p.row[x]}: ${Number(p.row[y]).toLocaleString("en")}` })));
       }
     }
     chart.append(g);
