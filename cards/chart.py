@@ -114,7 +114,7 @@ def _chart(element_id: str, values: list[dict]) -> dict:
 
 
 def _label(text: Text) -> dict:
-    return markdown(Text(f"**{text.en}**", f"**{text.zh}**"))
+    return markdown(Text(f"**{text.md_en}**", f"**{text.md_zh}**"))
 
 
 def _elements(
