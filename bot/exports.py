@@ -10,7 +10,9 @@ withdrawal) with CNY and USD cash is two rows, and only its first row carries `p
 others leave it empty), so `SUM(points)` counts each account once and `SUMIF(cash_currency,
 "CNY", cash_amount)` adds up the yuan. An account without cash is one row with the currency
 and amount empty. Withdrawals show what Feishu paid out once a request is `withdrawn`, and what
-was asked for otherwise: finance sums the rows whose `state` is `withdrawn`.
+was asked for otherwise: finance sums the rows whose `state` is `withdrawn`. The audit keeps its
+codes (`action`, `outcome`, `detail`) for machines, and beside them the entry as an English
+`sentence` for people.
 
 Rows are read through a database cursor and written as they come: a large table is never held
 in memory. Every cell goes through `bot.cells.cell`: text that a spreadsheet would take for a
@@ -31,7 +33,8 @@ from zoneinfo import ZoneInfo
 
 from bot.accounts import to_cents
 from bot.cells import Value, cells
-from bot.records.store import Database
+from bot.records.store import AUDIT_ORDER, Database
+from cards.audit_sentences import PLAIN, sentence
 
 KINDS = ("accounts", "withdrawals", "audit")
 STATUS_WORDS = {1: "enabled", 2: "disabled"}
@@ -81,6 +84,7 @@ AUDIT_COLUMNS = (
     "detail",
     "via",
     "chat_id",
+    "sentence",
 )
 COLUMNS = {"accounts": ACCOUNT_COLUMNS, "withdrawals": WITHDRAWAL_COLUMNS, "audit": AUDIT_COLUMNS}
 
@@ -127,7 +131,7 @@ def _records(kind: str, database: Database, tz: ZoneInfo) -> Iterator[list[Row]]
         return (_account_rows(row, tz) for row in _cursor(database, "accounts", "rowid"))
     if kind == "withdrawals":
         return _withdrawals(database, tz)
-    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", "id"))
+    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", AUDIT_ORDER))
 
 
 def _cursor(database: Database, table: str, order: str) -> Iterator[dict]:
@@ -207,6 +211,7 @@ def _audit_row(row: dict, tz: ZoneInfo) -> Row:
         row["detail"] or "",
         row["via"] or "",
         row["chat_id"] or "",
+        sentence(row, PLAIN).en,
     ]
 
 
@@ -229,5 +234,5 @@ def latest_audit(database: Database, account_id: str | None = None, limit: int =
     """The newest audit entries first, for one account when given (the `/referral audit`
     card reads the same table as the audit export)."""
     where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
-    rows = database.db["audit"].rows_where(where, params, order_by="id DESC", limit=limit)
+    rows = database.db["audit"].rows_where(where, params, order_by="at DESC, id DESC", limit=limit)
     return list(rows)

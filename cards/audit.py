@@ -1,8 +1,7 @@
 """The audit card (`/referral audit [<who>]`) and the receipt of an export (`/referral export`).
 
-An audit entry is the audit table's row as a mapping: `at` (UTC ISO), `actor` (an open_id,
-shown by name with Feishu's `<at>` tag), `action`, `account_id`, `outcome`, `detail`. Every
-field is data (a detail holds what someone typed) and is shown escaped.
+An audit entry is the audit table's row as a mapping; each is shown as its sentence in the
+reader's language (`cards/audit_sentences.py`), marked only when refused or failed, with when.
 """
 
 from __future__ import annotations
@@ -10,45 +9,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from cards.audit_sentences import EXPORTS, mark, sentence
 from cards.layout import (
     MAX_CARD_BYTES,
     card,
     stack,
 )
-from cards.text import Text, code, escape, header, markdown, mention, plural
+from cards.text import Text, code, escape, header, markdown, plural
 from cards.when import stamp
 
 AUDIT = Text("Audit trail", "审计记录")
-DETAIL_CHARS = 200
 _BUDGET = MAX_CARD_BYTES - 1024
-OK_OUTCOMES = ("ok",)
-EXPORTS: dict[str, Text] = {
-    "accounts": Text("accounts", "账户"),
-    "withdrawals": Text("withdrawals", "提取记录"),
-    "audit": Text("audit entries", "审计记录"),
-}
 
 
-def _line(entry: Mapping[str, str | None], zone: str) -> Text:
-    who = mention(entry.get("actor"))
-    when = stamp(datetime.fromisoformat(entry["at"]), zone) if entry.get("at") else "—"
-    outcome = entry.get("outcome") or "—"
-    mark = "✅" if outcome in OK_OUTCOMES else "⚠️"
-    what = code(entry.get("action") or "—")
-    first = f"{mark} {who} · {escape(when)}"
-    account = entry.get("account_id")
-    en = f"{what} · {escape(outcome)}"
-    zh = f"{what} · {escape(outcome)}"
-    if account:
-        en += f" · account {code(account)}"
-        zh += f" · 账户 {code(account)}"
-    detail = (entry.get("detail") or "").replace("\n", " ")
-    if detail:
-        if len(detail) > DETAIL_CHARS:
-            detail = detail[: DETAIL_CHARS - 1] + "…"
-        en += f" · {escape(detail)}"
-        zh += f" · {escape(detail)}"
-    return Text(f"{first}\n{en}", f"{first}\n{zh}")
+def _line(entry: Mapping[str, object], zone: str) -> Text:
+    at = entry.get("at")
+    when = stamp(datetime.fromisoformat(str(at)), zone) if at else "—"
+    flag = mark(entry)
+    said = sentence(entry)
+    lead = f"{flag} " if flag else ""
+    small = f"<font color='grey'>{escape(when)}</font>"
+    return Text(f"{lead}{said.md_en}\n{small}", f"{lead}{said.md_zh}\n{small}")
 
 
 def audit_card(

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
@@ -33,12 +34,12 @@ from bot.withdrawals import Kind
 from cards.account_list import account_list_card
 from cards.notice import leaver_card
 from cards.text import Text, mention
-from handlers import account_cards, withdrawals
+from handlers import account_cards, audit_trail, withdrawals
 from handlers.account_commands import REGISTERED, register_contact
 from handlers.answers import could_not, explain
+from handlers.audit_trail import NOT_ADMIN, OK, Act, failed
 from handlers.people_commands import find_card
 from handlers.presses import (
-    MONEY_ACTIONS,
     SOMETHING_WRONG,
     WORKING,
     Outcome,
@@ -109,7 +110,7 @@ class CardActions:
         if refusal is not None:
             return refusal
         if not self._services.settings.is_admin(press.open_id):
-            self._audit(press, "refused", "not an admin")
+            self._audit(press, NOT_ADMIN)
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
         state = self._services.inbox.begin_press(press.event_id, "card.action.trigger")
         if state is PressState.DONE:
@@ -127,33 +128,36 @@ class CardActions:
 
     def _perform(self, press: Press) -> Outcome:
         inbox = self._services.inbox
+        begun = utcnow()  # the act's time in the audit, however long it takes
         try:
             outcome = self._run(press)
         except OpenApiError as exc:
-            self._audit(press, f"error {exc.code}", exc.msg)
+            self._audit(press, failed(exc), begun)
             # Failed, not done: should Feishu deliver the press again, it is carried out.
             inbox.end_press(press.event_id, ok=False, error=str(exc))
             return Outcome(explain(exc), "error")
         except Exception as exc:
             inbox.end_press(press.event_id, ok=False, error=f"{type(exc).__name__}: {exc}")
             raise
-        if press.action not in MONEY_ACTIONS:
-            self._audit(press, "ok")
-        else:  # they audit what they decided themselves; count the press by its answer
-            self._services.metrics.presses.labels(press.action, outcome.kind).inc()
+        # A press that decided more than "done" (a withdrawal's) says so.
+        self._audit(press, outcome.act or OK, begun)
         inbox.end_press(press.event_id, ok=True)
         return outcome
 
-    def _audit(self, press: Press, outcome: str, detail: str | None = None) -> None:
-        self._services.metrics.presses.labels(press.action, outcome).inc()
-        self._services.audit.record(
+    def _audit(self, press: Press, act: Act, begun: datetime | None = None) -> None:
+        """The press's one audit entry (and its count in the metrics)."""
+        self._services.metrics.presses.labels(press.action, act.outcome).inc()
+        if press.withdrawal is not None and "request" not in act.facts:
+            act = replace(act, facts={**act.facts, "request": press.withdrawal})
+        audit_trail.record(
+            self._services,
+            act,
             actor=press.open_id,
             action=press.action,
             account_id=press.account_id,
-            outcome=outcome,
-            detail=detail,
             via="button",
             chat_id=press.chat_id,
+            at=begun,
         )
 
     def _run(self, press: Press) -> Outcome:
@@ -161,7 +165,7 @@ class CardActions:
         if press.action in ("approve", "cancel"):
             decide = withdrawals.approve if press.action == "approve" else withdrawals.cancel
             answer = decide(services, press.withdrawal, press.open_id)
-            return Outcome(answer.text, answer.kind, answer.card)
+            return Outcome(answer.text, answer.kind, answer.card, answer.act)
         if press.action == "withdraw":
             return self._request_withdrawal(press)
         if press.action == "withdrawals":
@@ -238,14 +242,13 @@ class CardActions:
             Kind.ALL,
             requested_by=press.open_id or "",
             chat_id=press.chat_id,
-            via="button",
         )
         if answer.withdrawal is not None and press.chat_id:
             sent = services.messenger.send_card(
                 press.chat_id, answer.card, uuid=f"withdraw-{press.event_id}"
             )
             services.withdrawals.note_message(answer.withdrawal.id, sent)
-        return Outcome(answer.text, answer.kind)
+        return Outcome(answer.text, answer.kind, act=answer.act)
 
     def _current(self, press: Press, toast: Text) -> Outcome:
         """The card from the bot's records, without calling the API."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from handlers import parser
+from handlers.audit_trail import Act
 from handlers.people import Mention
 from handlers.services import Services
 
@@ -36,6 +37,8 @@ class Reply:
     track: bool = True
     # The card is this withdrawal request's: the sent message becomes its receipt.
     withdrawal_id: int | None = None
+    # What the command decided, for its audit entry, when more than "done" (see audit_trail).
+    act: Act | None = None
 
 
 Handler = Callable[[Services, Asker, parser.Command], Reply]

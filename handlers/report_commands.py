@@ -1,9 +1,9 @@
 """The record commands: `export` sends the records as a CSV file into the chat (the same file as
 `referral-bot export`), and `audit` shows the latest audit entries.
 
-Admins only (the command runner checks and audits the command). Both read the records through
-a database connection of their own, closed when done; the export streams to a temporary file,
-so a large table is never held in memory.
+Admins only (the command runner checks and audits the command, an export with what it sent).
+Both read the records through a database connection of their own, closed when done; the export
+streams to a temporary file, so a large table is never held in memory.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from cards.audit import audit_card, export_card
 from cards.error import error_card
 from cards.text import Text
 from handlers import parser, people
+from handlers.audit_trail import Act
 from handlers.registry import Asker, Reply, handles
 from handlers.services import Services
 
@@ -46,14 +47,12 @@ def export(services: Services, asker: Asker, command: parser.Export) -> Reply:
         message_id = services.messenger.send_file(asker.chat_id, path, file_name, uuid=uuid)
     finally:
         os.unlink(path)
-    services.audit.record(
-        actor=asker.open_id,
-        action="export_file",
-        outcome="sent",
-        detail=f"{command.what}: {count} records as {file_name} (message {message_id})",
-        chat_id=asker.chat_id,
+    act = Act(
+        "ok",
+        f"{command.what}: {count} records as {file_name} (message {message_id})",
+        {"what": command.what, "count": count, "file": file_name},
     )
-    return Reply(export_card(command.what, count, file_name), track=False)
+    return Reply(export_card(command.what, count, file_name), track=False, act=act)
 
 
 @handles(parser.Audit)

@@ -23,11 +23,11 @@ def withdraw(services: Services, asker: Asker, command: parser.Withdraw) -> Repl
         Kind(command.kind),
         requested_by=asker.open_id or "",
         chat_id=asker.chat_id,
-        via="command",
     )
     if answer.withdrawal is None:
-        return Reply(error_card(Text("Nothing to withdraw", "无法提取"), answer.text))
-    return Reply(answer.card, withdrawal_id=answer.withdrawal.id)
+        card = error_card(Text("Nothing to withdraw", "无法提取"), answer.text)
+        return Reply(card, act=answer.act)
+    return Reply(answer.card, withdrawal_id=answer.withdrawal.id, act=answer.act)
 
 
 @handles(parser.Withdrawals)

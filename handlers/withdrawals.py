@@ -6,7 +6,8 @@ id in the same transaction that queues the withdraw in the inbox (`bot.finish_wi
 worker that takes that event makes the one withdraw call, retried only with that order id while
 Feishu is in trouble, and after a restart too; the approving press waits a moment for it so the
 card usually turns into the receipt at once, and otherwise the receipt is patched in shortly
-after. Every request, approval, refusal, cancellation, expiry and result is audited.
+after. Every request, approval, refusal, cancellation, expiry and result is audited: a press
+or a command returns its `Act` for its runner to write, the jobs write theirs.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from bot.withdrawals import (
 from bot.worker import GiveUp, RetryLater
 from cards.text import Text
 from cards.withdrawal import withdrawal_card
-from handlers import account_cards
+from handlers import account_cards, audit_trail
 from handlers.answers import explain
+from handlers.audit_trail import Act, failed, refused
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Answer:
     kind: str  # success | info | warning | error
     card: dict | None = None
     withdrawal: Withdrawal | None = None
+    act: Act | None = None  # what was decided, for the audit entry of the press or command
 
 
 def policy(services: Services) -> Policy:
@@ -87,29 +90,34 @@ def card_of(services: Services, request: Withdrawal, notice: Text | None = None)
     )
 
 
-def _audit(
-    services: Services,
-    actor: str | None,
-    action: str,
-    request: Withdrawal | None,
-    outcome: str,
-    detail: str | None = None,
-    *,
-    via: str = "button",
-    chat_id: str | None = None,
-    account_id: str | None = None,
-) -> None:
-    services.audit.record(
-        actor=actor,
-        action=action,
-        account_id=request.account_id if request else account_id,
-        outcome=outcome,
-        detail=f"withdrawal #{request.id}" + (f": {detail}" if detail else "")
-        if request
-        else detail,
-        via=via,
-        chat_id=chat_id,
+def _about(request: Withdrawal, act: Act) -> Act:
+    """The act with the request's number, amounts and account (the act's facts win: a payout's
+    amounts are what Feishu paid)."""
+    detail = f"withdrawal #{request.id}" + (f": {act.detail}" if act.detail else "")
+    facts = {"request": request.id, **_amounts(request.amounts), **act.facts}
+    return Act(act.outcome, detail, facts, request.account_id)
+
+
+def _amounts(amounts: Amounts) -> dict[str, object]:
+    cash = [[c.currency, f"{c.amount:.2f}"] for c in amounts.cash if c.amount]
+    return {"points": amounts.points, "cash": cash}
+
+
+def _refused(request: Withdrawal, refusal: Refusal | str) -> Act:
+    return _about(request, refused(str(refusal)))
+
+
+def _no_request(withdrawal_id: int) -> Answer:
+    return Answer(
+        Text("This request no longer exists", "该申请不存在"),
+        "error",
+        act=refused("no_request", request=withdrawal_id),
     )
+
+
+def _record(services: Services, actor: str | None, action: str, act: Act, via: str) -> None:
+    """The entry of a job's act (an expiry, a payout): no runner writes it."""
+    audit_trail.record(services, act, actor=actor, action=action, via=via)
 
 
 def request(
@@ -119,43 +127,34 @@ def request(
     *,
     requested_by: str,
     chat_id: str | None,
-    via: str,
     ttl: timedelta = TTL,
 ) -> Answer:
     """Read the balance and open a request for it; a plain-words answer when there is none."""
     account = services.gateway.get_assets(account_id)
     services.accounts.remember(account)
     amounts = amounts_of(account, kind)
-    refusal = _cannot_withdraw(account, amounts, kind)
-    if refusal is not None:
-        _audit(
-            services,
-            requested_by,
-            "withdraw",
-            None,
-            "refused",
-            refusal.en,
-            via=via,
-            chat_id=chat_id,
-            account_id=account_id,
-        )
-        return Answer(refusal, "warning")
+    cannot = _cannot_withdraw(account, amounts, kind)
+    if cannot is not None:
+        why, text = cannot
+        act = replace(refused(why, kind=kind.value), account_id=account_id)
+        return Answer(text, "warning", act=act)
     created = services.withdrawals.create(
         account_id, kind, amounts, requested_by=requested_by, chat_id=chat_id, ttl=ttl
     )
     services.inbox.enqueue(EXPIRE, {"id": created.id}, key=str(created.id), delay=ttl)
-    _audit(services, requested_by, "withdraw", created, "requested", via=via, chat_id=chat_id)
     return Answer(
         Text("Withdrawal requested: another admin must approve", "已申请提取，需另一位管理员批准"),
         "success",
         card_of(services, created),
         created,
+        _about(created, Act("requested")),
     )
 
 
-def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> Text | None:
+def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> tuple[str, Text] | None:
+    """Why no request can be opened: the audit's reason code and the answer."""
     if not account.enabled:
-        return Text(
+        return "account_disabled", Text(
             f"Account {account.account_id} is disabled: a disabled account cannot withdraw. "
             "Enable it first.",
             f"账户 {account.account_id} 已停用，停用的账户不能提取，请先启用。",
@@ -163,7 +162,7 @@ def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> Text | N
     if amounts.empty:
         what = {Kind.POINTS: ("points", "积分"), Kind.CASH: ("cash", "现金"), Kind.ALL: ("", "")}
         en, zh = what[kind]
-        return Text(
+        return "empty", Text(
             f"Account {account.account_id} has no {en + ' ' if en else ''}balance to withdraw.",
             f"账户 {account.account_id} 没有可提取的{zh or '余额'}。",
         )
@@ -174,14 +173,14 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
     """Approve (or refuse, or re-ask); waits a moment for the withdraw to be made."""
     current = services.withdrawals.get(withdrawal_id)
     if current is None:
-        return Answer(Text("This request no longer exists", "该申请不存在"), "error")
+        return _no_request(withdrawal_id)
     refusal = policy(services).refuse_approval(current, approver, utcnow())
     if refusal is Refusal.EXPIRED:
         expire_now(services, current)
         current = services.withdrawals.get(withdrawal_id)
     if refusal is not None:
-        _audit(services, approver, "approve", current, "refused", str(refusal))
-        return Answer(REFUSALS[refusal], "error", card_of(services, current), current)
+        card = card_of(services, current)
+        return Answer(REFUSALS[refusal], "error", card, current, _refused(current, refusal))
     account = services.gateway.get_assets(current.account_id)
     services.accounts.remember(account)
     fresh = amounts_of(account, current.kind)
@@ -189,17 +188,17 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         text = Text(
             "The account has been disabled since: it cannot withdraw", "该账户已被停用，无法提取"
         )
-        _audit(services, approver, "approve", current, "refused", "account disabled")
-        return Answer(text, "error", card_of(services, current), current)
+        act = _refused(current, "account_disabled")
+        return Answer(text, "error", card_of(services, current), current, act)
     if fresh != current.amounts:
         services.withdrawals.reask(withdrawal_id, fresh)
         reasked = services.withdrawals.get(withdrawal_id)
-        _audit(services, approver, "approve", reasked, "re-asked", "the balance changed")
+        act = _about(reasked, Act("re-asked", "the balance changed"))
         notice = Text(
             "The balance changed since the request: check the new amounts and approve again.",
             "申请后余额已变化：请核对新的金额后再次批准。",
         )
-        return Answer(notice, "warning", card_of(services, reasked, notice), reasked)
+        return Answer(notice, "warning", card_of(services, reasked, notice), reasked, act)
 
     def queue_withdraw(order_id: str) -> None:
         services.inbox.enqueue(FINISH, {"id": withdrawal_id}, key=str(withdrawal_id), notify=False)
@@ -207,21 +206,23 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
     order_id = services.withdrawals.approve(withdrawal_id, approver, then=queue_withdraw)
     if order_id is None:  # another approver, or a second click, was first
         decided = services.withdrawals.get(withdrawal_id)
-        return Answer(REFUSALS[Refusal.DECIDED], "info", card_of(services, decided), decided)
-    _audit(services, approver, "approve", current, "approved", f"order {order_id}")
+        card = card_of(services, decided)
+        act = _refused(decided, Refusal.DECIDED)
+        return Answer(REFUSALS[Refusal.DECIDED], "info", card, decided, act)
+    act = _about(current, Act("approved", f"order {order_id}", {"order": order_id}))
     services.inbox.notify()  # the withdraw was queued in the approving transaction
     latest = _wait_for_result(services, withdrawal_id)
+    card = card_of(services, latest)
     if latest.state is State.WITHDRAWN:
-        return Answer(Text("Withdrawn", "已提取"), "success", card_of(services, latest), latest)
+        return Answer(Text("Withdrawn", "已提取"), "success", card, latest, act)
     if latest.state is State.FAILED:
-        return Answer(
-            Text("The withdrawal failed", "提取失败"), "error", card_of(services, latest), latest
-        )
+        return Answer(Text("The withdrawal failed", "提取失败"), "error", card, latest, act)
     return Answer(
         Text("Approved: paying out, the receipt follows", "已批准：处理中，稍后显示回执"),
         "success",
-        card_of(services, latest),
+        card,
         latest,
+        act,
     )
 
 
@@ -237,28 +238,28 @@ def _wait_for_result(services: Services, withdrawal_id: int) -> Withdrawal:
 def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
     current = services.withdrawals.get(withdrawal_id)
     if current is None:
-        return Answer(Text("This request no longer exists", "该申请不存在"), "error")
+        return _no_request(withdrawal_id)
     refusal = policy(services).refuse_cancel(current, who)
     if refusal is None and not services.withdrawals.cancel(withdrawal_id, who or ""):
         refusal = Refusal.DECIDED
     if refusal is not None:
-        _audit(services, who, "cancel", current, "refused", str(refusal))
         latest = services.withdrawals.get(withdrawal_id)
-        return Answer(REFUSALS[refusal], "error", card_of(services, latest), latest)
+        card = card_of(services, latest)
+        return Answer(REFUSALS[refusal], "error", card, latest, _refused(current, refusal))
     cancelled = services.withdrawals.get(withdrawal_id)
-    _audit(services, who, "cancel", cancelled, "cancelled")
     return Answer(
         Text("Withdrawal request cancelled", "提取申请已取消"),
         "success",
         card_of(services, cancelled),
         cancelled,
+        _about(cancelled, Act("cancelled")),
     )
 
 
 def expire_now(services: Services, request: Withdrawal) -> bool:
     if not services.withdrawals.expire(request.id):
         return False
-    _audit(services, None, "expire", request, "expired", via="schedule")
+    _record(services, None, "expire", _about(request, Act("expired")), "schedule")
     return True
 
 
@@ -277,13 +278,13 @@ def finish(services: Services, event_id: str, payload: dict) -> None:
         if exc.transient:
             raise RetryLater(f"withdrawal #{current.id}: {exc}") from None
         services.withdrawals.failed(current.id, explain(exc).en)
-        _audit(services, current.approved_by, "withdrawn", current, f"error {exc.code}", exc.msg)
+        _record(services, current.approved_by, "withdrawn", _about(current, failed(exc)), "button")
     else:
         withdrawn = Amounts(result.points, tuple(sorted(result.cash, key=lambda c: c.currency)))
         services.withdrawals.withdrawn(current.id, result.trans_time, withdrawn)
-        _audit(
-            services, current.approved_by, "withdrawn", current, "ok", f"order {result.order_id}"
-        )
+        paid = {"order": result.order_id, **_amounts(withdrawn)}
+        act = _about(current, Act("ok", f"order {result.order_id}", paid))
+        _record(services, current.approved_by, "withdrawn", act, "button")
         _after_withdrawal(services, current.account_id, withdrawn)
     # Patch the request card once the approving press has been answered.
     due = current.approved_at + AFTER_ANSWER - utcnow() if current.approved_at else None

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -233,7 +233,9 @@ class Database:
         if backfill:  # a database from before contacts were kept: learn them from its rows
             for row in db["accounts"].rows:
                 _link(db, row["account_id"], _row_keys(row))
-        db["audit"].create(
+        create_table(
+            db,
+            "audit",
             {
                 "id": int,
                 "at": str,
@@ -244,10 +246,13 @@ class Database:
                 "detail": str,
                 "via": str,
                 "chat_id": str,
+                # What the entry's sentence tells, as JSON (amounts, request number, the owner's
+                # name at the time); NULL in a row from before it was kept.
+                "facts": str,
             },
             pk="id",
-            if_not_exists=True,
         )
+        db["audit"].create_index(["at"], if_not_exists=True)
 
 
 def create_table(
@@ -524,6 +529,10 @@ def _record(row: dict) -> AccountRecord:
     )
 
 
+# Entries in the order their acts began (an entry can be written after a later act's).
+AUDIT_ORDER = "at, id"
+
+
 class AuditLog:
     """Every attempted action, allowed or refused: who, when, what, which account, outcome."""
 
@@ -540,10 +549,20 @@ class AuditLog:
         detail: str | None = None,
         via: str = "command",
         chat_id: str | None = None,
+        facts: Mapping[str, object] | None = None,
+        at: datetime | None = None,
     ) -> None:
+        """One entry: `action`, `outcome` and `detail` are codes for machines; `facts` what its
+        sentence tells; `at` when the act began (now when not given; the audit is read in this
+        order). The account's owner, as the records name them now, is kept with it."""
+        facts = dict(facts or {})
+        if account_id and "owner" not in facts:
+            owner = self._owner(account_id)
+            if owner is not None:
+                facts["owner"] = owner
         self._database.db["audit"].insert(
             {
-                "at": to_iso(utcnow()),
+                "at": to_iso(at or utcnow()),
                 "actor": actor,
                 "action": action,
                 "account_id": account_id,
@@ -551,11 +570,27 @@ class AuditLog:
                 "detail": detail,
                 "via": via,
                 "chat_id": chat_id,
+                "facts": json.dumps(facts, ensure_ascii=False, default=str) if facts else None,
             }
         )
 
+    def _owner(self, account_id: str) -> dict[str, str] | None:
+        """The referrer's names (each language, the other when one is missing), else the
+        contact the account was registered with; None when the records know neither."""
+        row = self._database.db.execute(
+            "SELECT referrer, contact FROM accounts WHERE account_id = ?", [account_id]
+        ).fetchone()
+        if row is None:
+            return None
+        referrer = json.loads(row[0]) if row[0] else {}
+        en, zh = referrer.get("name_en"), referrer.get("name_zh")
+        if en or zh:
+            return {"en": en or zh, "zh": zh or en}
+        return {"en": row[1], "zh": row[1]} if row[1] else None
+
     def entries(self) -> list[dict]:
-        return list(self._database.db["audit"].rows_where(order_by="id"))
+        """Every entry, in the order of their acts."""
+        return list(self._database.db["audit"].rows_where(order_by=AUDIT_ORDER))
 
 
 class Welcomes:

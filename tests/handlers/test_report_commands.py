@@ -74,10 +74,11 @@ def test_export_sends_the_cli_csv_as_a_file(
     (upload,) = emulator.calls_for("file_upload")
     assert upload.body["file_type"] == "stream" and upload.body["file_name"] == file_name
 
+    # One act, one entry: the export, with what it sent.
     entries = bot.services.audit.entries()
-    assert [e["action"] for e in entries[-2:]] == ["export_file", "export"]
+    assert [e["action"] for e in entries] == ["show", "export"]
     assert entries[-1]["outcome"] == "ok" and entries[-1]["actor"] == ADMIN
-    assert "accounts: 1 records" in entries[-2]["detail"]
+    assert "accounts: 1 records" in entries[-1]["detail"]
 
 
 def test_export_of_empty_withdrawals_is_a_header_only_file(lark: Feishu, emulator):
@@ -113,9 +114,10 @@ def test_audit_card_newest_first(lark: Feishu, emulator, bot):
     card = lark.ask("/referral audit").content
     text = card_text(card)
     assert "Audit trail" in text and "审计记录" in card_text_zh(card)
-    assert text.index("`find`") < text.index("`show`")  # newest first
-    assert f"<at id={ADMIN}></at>" in text
-    assert f"account `{account_id}`" in text and "(Asia/Shanghai)" in text
+    assert text.index("searched the accounts") < text.index("opened the card of")  # newest
+    assert f"<at id={ADMIN}></at> opened the card of Zhang San (`{account_id}`)" in text
+    assert f"查看了 张三（`{account_id}`） 的账户卡片" in card_text_zh(card)
+    assert "(Asia/Shanghai)" in text
     assert bot.services.audit.entries()[-1]["action"] == "audit"
 
 
@@ -124,7 +126,7 @@ def test_audit_for_one_account_by_email(lark: Feishu, emulator):
     lark.ask("/referral find zhang")
     card = lark.ask("/referral audit hire@open.com").content
     text = card_text(card)
-    assert account_id in text and "`show`" in text and "`find`" not in text
+    assert account_id in text and "opened the card" in text and "searched" not in text
 
 
 def test_audit_shows_the_last_20(lark: Feishu, bot):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from datetime import timedelta
 
 import pytest
 
 from bot.records.store import to_iso, utcnow
-from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, wait_for
+from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for
 
 APPROVER = "ou_approver"
 ADMINS = frozenset({ADMIN, APPROVER})
@@ -91,11 +93,58 @@ def test_approval_by_another_admin_withdraws_once_and_turns_the_card_into_the_re
     wait_for(lambda: "**Points**: 0" in card_text(emulator.latest_card(shown.message_id)))
     audit = [(e["action"], e["outcome"]) for e in money_bot.services.audit.entries()]
     assert [entry for entry in audit if entry[0] in ("withdraw", "approve", "withdrawn")] == [
-        ("withdraw", "requested"),  # what the request did
-        ("withdraw", "ok"),  # the command, as every command is audited
+        ("withdraw", "requested"),  # the command, with what it decided: one entry
         ("approve", "approved"),
         ("withdrawn", "ok"),
     ]
+
+
+def test_each_act_is_audited_once_and_the_audit_tells_it_in_sentences(pay, emulator, money_bot):
+    account_id = funded(emulator)
+    message = requested(pay, account_id)
+    press(pay, message, "approve", ADMIN)  # the requester: refused
+    press(pay, message, "approve")
+    wait_for(lambda: money_bot.services.audit.entries()[-1]["action"] == "withdrawn")
+    acts = [(e["action"], e["outcome"]) for e in money_bot.services.audit.entries()]
+    assert acts == [
+        ("withdraw", "requested"),
+        ("approve", "refused"),
+        ("approve", "approved"),
+        ("withdrawn", "ok"),
+    ]
+    (made,) = emulator.withdrawals()
+    order = made["external_order_id"]
+
+    card = pay.ask("/referral audit").content
+    text, zh = card_text(card), card_text_zh(card)
+    owner, owner_zh = f"Zhang San (`{account_id}`)", f"张三（`{account_id}`）"
+    amounts = "1,200 points · CNY 300.00 · USD 12.50"
+    said = [
+        f"Paid out {amounts} from {owner} for withdrawal #1, approved by <at id={APPROVER}></at>"
+        f" (order `{order}`)",
+        f"<at id={APPROVER}></at> approved withdrawal #1 of {amounts} for {owner}"
+        f" (order `{order}`)",
+        f"⛔ <at id={ADMIN}></at> tried to approve withdrawal #1 for {owner}: refused,"
+        " the requester cannot approve their own request",
+        f"<at id={ADMIN}></at> requested a withdrawal of {amounts} for {owner} (#1)",
+    ]
+    positions = [text.index(sentence) for sentence in said]
+    assert positions == sorted(positions)  # newest first
+    assert text.count("⛔") == 1 and "⚠️" not in text and "✅" not in text
+    amounts_zh = "1,200 积分 · CNY 300.00 · USD 12.50"
+    assert f"<at id={ADMIN}></at> 申请为 {owner_zh} 提取 {amounts_zh}（#1）" in zh
+    assert f"<at id={APPROVER}></at> 批准了 {owner_zh} 的提取申请 #1：{amounts_zh}" in zh
+    assert "申请人不能批准自己的申请" in zh and "own_request" not in zh
+
+    pay.ask("/referral export audit")
+    (file,) = [m for m in emulator.messages_in("oc_hr") if m.msg_type == "file"]
+    _, data = emulator.file(file.content["file_key"])
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    (request,) = [r for r in rows if r["action"] == "withdraw"]
+    assert (request["outcome"], request["detail"]) == ("requested", "withdrawal #1")
+    assert request["sentence"] == (
+        f"{ADMIN} requested a withdrawal of {amounts} for Zhang San ({account_id}) (#1)"
+    )
 
 
 @pytest.mark.parametrize(
