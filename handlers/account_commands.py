@@ -27,7 +27,7 @@ def account_answer(services: Services, account: Account, notice: Text | None) ->
         # As remembered: the referrer that enable's and deactivate's answers leave out.
         account = record.account
     card = account_card(account, contact=record.contact if record else None, notice=notice)
-    return Reply(card, account.account_id)
+    return Reply(card, account.account_id, version=record.version if record else None)
 
 
 REGISTERED = Text("Account registered", "账户已注册")

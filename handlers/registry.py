@@ -36,6 +36,8 @@ class Reply:
     track: bool = True
     # The card is this withdrawal request's: the sent message becomes its receipt.
     withdrawal_id: int | None = None
+    # The account's version (AccountRecord.version) the card shows, when it shows one.
+    version: int | None = None
 
 
 Handler = Callable[[Services, Asker, parser.Command], Reply]

@@ -396,6 +396,10 @@ class Emulator:
     ) -> None:
         self._knobs.fail_next(operation, n, kind, reset_seconds)
 
+    def in_flight(self, operation: str) -> int:
+        """Requests of `operation` received and not answered yet (in their latency, say)."""
+        return self._knobs.in_flight(operation)
+
     def expire_tokens(self) -> None:
         auth.expire_all(self._ctx)
 

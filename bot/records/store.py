@@ -106,7 +106,9 @@ class Database:
 
     def _create_schema(self) -> None:
         db = self.db
-        db["accounts"].create(
+        _create(
+            db,
+            "accounts",
             {
                 "account_id": str,
                 "contact": str,
@@ -117,9 +119,10 @@ class Database:
                 "cash": str,
                 "referrer": str,
                 "seen_at": str,
+                # Counts the changes of what a card shows, so a card can tell it fell behind.
+                "version": int,
             },
             pk="account_id",
-            if_not_exists=True,
         )
         _create(
             db,
@@ -230,8 +233,8 @@ class AccountBook:
         }
         with self._database.transaction() as db:
             existing = db.execute(
-                "SELECT contact, registered_by, registered_at, referrer FROM accounts"
-                " WHERE account_id = ?",
+                "SELECT contact, registered_by, registered_at, referrer, status, points, cash,"
+                " version FROM accounts WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
             if existing is not None and row["referrer"] is None:
@@ -247,6 +250,14 @@ class AccountBook:
                     registered_by=existing[1] or registered_by,
                     registered_at=existing[2],
                 )
+            shown = _shown(
+                row["status"], row["points"], row["cash"], row["referrer"], row["contact"]
+            )
+            if existing is None:
+                row["version"] = 1
+            else:
+                before = _shown(existing[4], existing[5], existing[6], existing[3], existing[0])
+                row["version"] = (existing[7] or 0) + (shown != before)
             db["accounts"].upsert(row, pk="account_id")
             _link(db, account.account_id, _row_keys(row))
 
@@ -285,9 +296,11 @@ class AccountBook:
             ).fetchone()
             if row is None or (row[0] and from_iso(row[0]) >= as_of):
                 return False
+            changed = int((points, _cash_json(cash)) != (row[1], row[2]))
             db.execute(
-                "UPDATE accounts SET points = ?, cash = ?, seen_at = ? WHERE account_id = ?",
-                [points, _cash_json(cash), to_iso(as_of), account_id],
+                "UPDATE accounts SET points = ?, cash = ?, seen_at = ?,"
+                " version = COALESCE(version, 0) + ? WHERE account_id = ?",
+                [points, _cash_json(cash), to_iso(as_of), changed, account_id],
             )
             if then is not None:
                 before = tuple(
@@ -336,6 +349,11 @@ class AccountBook:
         return [row[0] for row in rows]
 
 
+def _shown(status, points, cash, referrer: str | None, contact: str | None) -> tuple:
+    """What an account card shows of a row, to tell whether a write changed it."""
+    return (status, points or 0, json.loads(cash or "[]"), json.loads(referrer or "null"), contact)
+
+
 def _link(db: sqlite_utils.Database, account_id: str, keys: list[tuple[str, str]]) -> None:
     for kind, value in keys:
         if value:
@@ -377,6 +395,7 @@ def _record(row: dict) -> AccountRecord:
         registered_by=row["registered_by"],
         account=account,
         seen_at=from_iso(row["seen_at"]),
+        version=row.get("version") or 0,
     )
 
 
