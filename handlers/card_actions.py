@@ -34,7 +34,7 @@ from cards.error import error_card
 from cards.notice import leaver_card
 from cards.text import Text
 from handlers import account_cards, withdrawals
-from handlers.account_commands import REGISTERED, register_contact
+from handlers.account_commands import register_and_remember
 from handlers.answers import explain
 from handlers.people_commands import find_card
 from handlers.presses import (
@@ -180,12 +180,12 @@ class CardActions:
             card = find_card(services, press.text or "", press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)
         if press.action == "register":
-            account, contact = register_contact(services, registration(press.contact))
-            services.accounts.remember(account, contact=contact, registered_by=press.open_id)
+            command = registration(press.contact)
+            account, notice = register_and_remember(services, command, press.open_id)
             if press.message_id:  # the card becomes the new account's card
                 services.accounts.note_card(press.message_id, account.account_id, press.chat_id)
-            card = account_cards.render(services, account.account_id, REGISTERED)
-            return Outcome(REGISTERED, "success", card)
+            card = account_cards.render(services, account.account_id, notice)
+            return Outcome(notice, "success", card)
         if press.action == "list":
             card = account_list_card(
                 services.accounts.all(),

@@ -19,7 +19,8 @@ from decimal import Decimal
 import sqlite_utils
 
 from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
-from bot.people import OPEN_ID, contact_keys
+from bot.mobiles import Mobile, split_code, with_code
+from bot.people import MOBILE, OPEN_ID, contact_keys
 
 # Feishu lets an app update the cards it sent for 14 days.
 CARD_UPDATE_WINDOW = timedelta(days=13, hours=23)
@@ -179,6 +180,7 @@ class Database:
         if backfill:  # a database from before contacts were kept: learn them from its rows
             for row in db["accounts"].rows:
                 _link(db, row["account_id"], _row_keys(row))
+        _upgrade_mobiles(db)
         db["audit"].create(
             {
                 "id": int,
@@ -250,6 +252,10 @@ class AccountBook:
                     registered_by=existing[1] or registered_by,
                     registered_at=existing[2],
                 )
+            # A mobile with its code wherever the code can be told (see bot/mobiles.py).
+            _link(db, account.account_id, contact_keys(row["contact"]))
+            row["contact"] = _coded_contact(row["contact"])
+            row["referrer"] = _coded_referrer(db, account.account_id, row["referrer"])
             shown = _shown(
                 row["status"], row["points"], row["cash"], row["referrer"], row["contact"]
             )
@@ -352,6 +358,52 @@ class AccountBook:
 def _shown(status, points, cash, referrer: str | None, contact: str | None) -> tuple:
     """What an account card shows of a row, to tell whether a write changed it."""
     return (status, points or 0, json.loads(cash or "[]"), json.loads(referrer or "null"), contact)
+
+
+def _known_mobiles(db: sqlite_utils.Database, account_id: str) -> list[Mobile]:
+    """The mobiles with a code the records link to this account."""
+    rows = db.execute(
+        "SELECT value FROM account_contacts WHERE account_id = ? AND kind = ?",
+        [account_id, MOBILE],
+    ).fetchall()
+    return [m for m in (split_code(row[0]) for row in rows) if m is not None]
+
+
+def _coded_contact(contact: str | None) -> str | None:
+    """A mobile contact as "+<code> <number>"; an email as it is."""
+    if not contact or "@" in contact:
+        return contact
+    return with_code(contact)
+
+
+def _coded_referrer(db: sqlite_utils.Database, account_id: str, referrer: str | None) -> str | None:
+    """The referrer's JSON with its mobile as "+<code> <number>": the code as Feishu wrote it,
+    86 for a bare mainland number, or that of a mobile the records link to the account with
+    the same number (Feishu may give the number alone)."""
+    data = json.loads(referrer) if referrer else None
+    if not data or not data.get("mobile"):
+        return referrer
+    coded = with_code(data["mobile"], _known_mobiles(db, account_id))
+    if coded == data["mobile"]:
+        return referrer
+    return json.dumps({**data, "mobile": coded})
+
+
+def _upgrade_mobiles(db: sqlite_utils.Database) -> None:
+    """Rows written before mobiles kept their code gain it where it can be told."""
+    rows = db.execute("SELECT account_id, contact, referrer FROM accounts").fetchall()
+    for account_id, contact, referrer in rows:
+        _link(db, account_id, contact_keys(contact))
+        coded_contact = _coded_contact(contact)
+        coded_referrer = _coded_referrer(db, account_id, referrer)
+        if (coded_contact, coded_referrer) == (contact, referrer):
+            continue
+        db.execute(
+            "UPDATE accounts SET contact = ?, referrer = ?, version = COALESCE(version, 0) + 1"
+            " WHERE account_id = ?",
+            [coded_contact, coded_referrer, account_id],
+        )
+        _link(db, account_id, _row_keys({"contact": coded_contact, "referrer": coded_referrer}))
 
 
 def _link(db: sqlite_utils.Database, account_id: str, keys: list[tuple[str, str]]) -> None:
