@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
@@ -35,7 +35,7 @@ from cards.account_list import account_list_card
 from cards.notice import leaver_card
 from cards.text import Text, mention
 from handlers import account_cards, audit_trail, withdrawals
-from handlers.account_commands import REGISTERED, register_contact
+from handlers.account_commands import register_and_remember
 from handlers.answers import could_not, explain
 from handlers.audit_trail import NOT_ADMIN, OK, Act, failed
 from handlers.people_commands import find_card
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 # Feishu allows 3 s for the whole answer, network included.
 ANSWER_BUDGET = 2.0
 # A delayed update sent before Feishu has our answer fails or is reverted; give it this long.
-ANSWER_FLIGHT = 0.5
+ANSWER_FLIGHT = account_cards.SETTLE.total_seconds()
 
 
 class CardActions:
@@ -185,12 +185,12 @@ class CardActions:
             card = find_card(services, press.text or "", press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)
         if press.action == "register":
-            account, contact = register_contact(services, registration(press.contact))
-            services.accounts.remember(account, contact=contact, registered_by=press.open_id)
+            command = registration(press.contact)
+            account, notice = register_and_remember(services, command, press.open_id)
             if press.message_id:  # the card becomes the new account's card
                 services.accounts.note_card(press.message_id, account.account_id, press.chat_id)
-            card = account_cards.render(services, account.account_id, REGISTERED)
-            return Outcome(REGISTERED, "success", card)
+            card = account_cards.render(services, account.account_id, notice)
+            return Outcome(notice, "success", card)
         if press.action == "list":
             card = account_list_card(
                 services.accounts.all(),
@@ -213,19 +213,16 @@ class CardActions:
                 account = services.gateway.get_assets(account_id)
             # Their answer has no referrer; the records keep the one get_account_assets gave.
             services.accounts.remember(account)
-            card = account_cards.render(services, account_id)
+            card, shown = account_cards.current(services, account_id) or (None, None)
             if press.action == "show":
                 sent = services.messenger.send_card(
                     press.chat_id, card, uuid=f"show-{press.event_id}"
                 )
-                services.accounts.note_card(sent, account_id, press.chat_id)
+                account_cards.noted(services, sent, account_id, press.chat_id, shown)
                 return Outcome(Text("Account card sent", "已发送账户卡片"), "success")
-            # After the pressed card's own answer has reached Feishu, or that answer would
-            # overwrite a newer state on it.
+            # The others; the pressed card gets this state from the answer.
             skip = (press.message_id,) if press.message_id else ()
-            account_cards.refresh_later(
-                services, account_id, skip=skip, delay=timedelta(seconds=ANSWER_FLIGHT)
-            )
+            account_cards.refresh_later(services, account_id, skip=skip)
         toast = {
             "enable": Text("Account enabled", "账户已启用"),
             "disable": Text("Account disabled", "账户已停用"),
@@ -269,19 +266,21 @@ class CardActions:
             log.exception("button press %s failed", press.event_id)
             outcome = Outcome(SOMETHING_WRONG, "error")
         notice = outcome.toast if outcome.kind == "error" else None
+        time.sleep(max(0.0, answered_at + ANSWER_FLIGHT - time.monotonic()))
+        # Rendered now, not when the work ended: a change made meanwhile shows.
+        card, version = outcome.card, None
         if press.account_id:
-            card = account_cards.render(self._services, press.account_id, notice)
-        else:
-            card = outcome.card
+            shown = account_cards.current(self._services, press.account_id, notice)
+            card, version = shown if shown else (None, None)
         if card is None:
             if notice is not None:
                 self._tell_in_chat(press, notice)
             return
-        time.sleep(max(0.0, answered_at + ANSWER_FLIGHT - time.monotonic()))
         messenger = self._services.messenger
         if press.token:
             try:
                 messenger.update_card_by_token(press.token, card)
+                self._caught_up(press, version, notice)
                 return
             except OpenApiError as exc:
                 log.warning("delayed update by token failed, patching instead: %s", exc)
@@ -289,12 +288,23 @@ class CardActions:
             return
         try:
             messenger.update_card(press.message_id, card)
+            self._caught_up(press, version, notice)
         except OpenApiError as exc:
             log.warning("card %s not updated now, queued: %s", press.message_id, exc)
             if press.account_id:
                 account_cards.refresh_later(
                     self._services, press.account_id, only=(press.message_id,), notice=notice
                 )
+
+    def _caught_up(self, press: Press, shown: int | None, notice: Text | None) -> None:
+        """The late update showed version `shown`; a change made while it was under way may
+        have been patched onto the card before it landed: then patch the card again."""
+        if not (press.account_id and press.message_id) or shown is None:
+            return
+        if account_cards.version(self._services, press.account_id) != shown:
+            account_cards.refresh_later(
+                self._services, press.account_id, only=(press.message_id,), notice=notice
+            )
 
     def _tell_in_chat(self, press: Press, what: Text) -> None:
         if not press.chat_id:

@@ -65,6 +65,7 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
             saved.get("account_id"),
             saved.get("track", True),
             saved.get("withdrawal_id"),
+            saved.get("version"),
         )
     else:
         if message.message_type == "text":
@@ -84,6 +85,7 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
             "account_id": reply.account_id,
             "track": reply.track,
             "withdrawal_id": reply.withdrawal_id,
+            "version": reply.version,
         }
         services.inbox.save_reply(event_id, saved)
     # The uuid makes a retried reply (same event) land once; an interim answer is replaced.
@@ -98,7 +100,7 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
     if reply.withdrawal_id is not None:
         services.withdrawals.note_message(reply.withdrawal_id, sent)
     if reply.account_id and reply.track:
-        services.accounts.note_card(sent, reply.account_id, message.chat_id)
+        account_cards.noted(services, sent, reply.account_id, message.chat_id, reply.version)
         # The command read or changed the account: older cards of it catch up.
         account_cards.refresh_later(services, reply.account_id, skip=(sent,))
 

@@ -13,11 +13,11 @@ from lark_oapi.api.contact.v3 import P2ContactUserDeletedV3
 
 from bot.accounts import Account
 from bot.feishu.openapi import OpenApiError
-from bot.people import EMAIL, MOBILE, OPEN_ID, email_key, mobile_key
+from bot.people import EMAIL, OPEN_ID, email_key
 from bot.worker import GiveUp, RetryLater
 from cards.notice import leaver_card, leaver_disabled_card
 from cards.text import Text
-from handlers import audit_trail
+from handlers import audit_trail, people
 from handlers.audit_trail import Act, bilingual, failed
 from handlers.services import Services
 
@@ -48,11 +48,10 @@ def _accounts_of(services: Services, open_id: str, user) -> list[str]:
     accounts = services.accounts
     found = list(accounts.find_by(OPEN_ID, open_id))
     emails = [user.email, user.enterprise_email] if user else []
-    keys = [(EMAIL, email_key(e)) for e in emails if e]
+    for email in filter(None, emails):
+        found += [a for a in accounts.find_by(EMAIL, email_key(email)) if a not in found]
     if user and user.mobile:
-        keys.append((MOBILE, mobile_key(user.mobile)))
-    for kind, value in keys:
-        found += [a for a in accounts.find_by(kind, value) if a not in found]
+        found += [a for a in people.mobile_accounts(services, user.mobile) if a not in found]
     return found
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 
+from bot.mobiles import parse_mobile
 from cards.text import Text
 
 PREFIX = "/referral"
@@ -22,6 +23,8 @@ ACCOUNT_ID = re.compile(r"^\d{1,32}$")
 COUNTRY_CODE = re.compile(r"^\+?(\d{1,4})$")
 NUMBER = re.compile(r"^\d{4,15}$")
 CHINA_MOBILE = re.compile(r"^1\d{10}$")
+# "+85261234567": the code and number written together (bot/mobiles.py tells them apart).
+JOINED_MOBILE = re.compile(r"^\+\d{6,19}$")
 
 
 @dataclass(frozen=True)
@@ -203,13 +206,16 @@ def parse_who(args: list[str], usage: str) -> Who:
             return Who(account_id=arg, mobile=("86", arg))
         if ACCOUNT_ID.match(arg):
             return Who(account_id=arg)
+        joined = _joined_mobile(arg)
+        if joined is not None:
+            return Who(mobile=joined)
         raise UsageError(
             Text(f"'{arg}' names no account. ", f"“{arg}” 无法指明账户。") + WHO_HINT, usage
         )
     if len(args) == 2 and args[0].startswith("+"):
-        code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
-        if code and number:
-            return Who(mobile=(code.group(1), args[1]))
+        mobile = _spaced_mobile(args)
+        if mobile is not None:
+            return Who(mobile=mobile)
     if not args:
         raise UsageError(Text("Say which account. ", "请指明账户。") + WHO_HINT, usage)
     raise UsageError(
@@ -217,6 +223,23 @@ def parse_who(args: list[str], usage: str) -> Who:
         + WHO_HINT,
         usage,
     )
+
+
+def _joined_mobile(arg: str) -> tuple[str, str] | None:
+    """ "+85261234567" as (code, number), when an assigned calling code begins it."""
+    if not JOINED_MOBILE.match(arg):
+        return None
+    mobile = parse_mobile(arg)
+    return (mobile.code, mobile.number) if mobile and NUMBER.match(mobile.number) else None
+
+
+def _spaced_mobile(args: list[str]) -> tuple[str, str] | None:
+    """ "+852 61234567" as (code, number)."""
+    code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
+    if not (code and number):
+        return None
+    mobile = parse_mobile(" ".join(args))
+    return (mobile.code, mobile.number) if mobile else (code.group(1), args[1])
 
 
 def _naming(kind: type[Show] | type[Enable] | type[Disable]):
@@ -298,10 +321,13 @@ def _register(args: list[str], usage: str) -> Command:
         return RegisterByEmail(args[0])
     if len(args) == 1 and CHINA_MOBILE.match(args[0]):
         return RegisterByMobile("86", args[0])
+    joined = _joined_mobile(args[0]) if len(args) == 1 else None
+    if joined is not None:
+        return RegisterByMobile(*joined)
     if len(args) == 2 and args[0].startswith("+"):
-        code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
-        if code and number:
-            return RegisterByMobile(code.group(1), args[1])
+        mobile = _spaced_mobile(args)
+        if mobile is not None:
+            return RegisterByMobile(*mobile)
         raise UsageError(
             Text(
                 f"'{' '.join(args)}' is not a mobile number: write +<code> <digits>.",

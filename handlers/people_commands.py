@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.accounts import AccountRecord
+from bot.mobiles import mobile_key
 from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card
@@ -21,6 +22,8 @@ def record_matches(record: AccountRecord, text: str) -> bool:
     fields = [record.account_id, record.contact]
     if referrer is not None:
         fields += [referrer.name_zh, referrer.name_en, referrer.email, referrer.mobile]
+    # "+852 61234567" is found as "+85261234567" too.
+    fields += [f"+{mobile_key(f)}" for f in fields if f and f.startswith("+")]
     return any(needle in value.casefold() for value in fields if value)
 
 
@@ -56,5 +59,7 @@ def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
     account = services.gateway.get_assets(ids[0])
     services.accounts.remember(account)
     record = services.accounts.get(account.account_id)
+    if record is not None and record.account is not None:
+        account = record.account  # as the records keep it: mobiles with their code
     card = account_card(account, contact=record.contact if record else None, read_only=True)
     return Reply(card, account.account_id, track=False)

@@ -39,6 +39,8 @@ class Reply:
     withdrawal_id: int | None = None
     # What the command decided, for its audit entry, when more than "done" (see audit_trail).
     act: Act | None = None
+    # The account's version (AccountRecord.version) the card shows, when it shows one.
+    version: int | None = None
 
 
 Handler = Callable[[Services, Asker, parser.Command], Reply]

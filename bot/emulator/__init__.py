@@ -27,7 +27,8 @@ points, cash, trans_time_ms, order_id): a withdrawal made in Feishu's console (b
 Directory: add_employee, employee, resign_employee, p2p_chat_id (a person's one-to-one chat with
 the bot, where messages sent by open_id / union_id / user_id / email land), messages_in(chat_id).
 
-Knobs: set_latency, fail_next(operation, n, kind), fail_until_stopped(operation, kind) /
+Knobs: set_latency (in_flight counts the requests of an operation not answered yet),
+fail_next(operation, n, kind), fail_until_stopped(operation, kind) /
 stop_failing (operation "hire": every referral-account operation; "*": all), expire_tokens,
 rate_limits / enforce_rate_limits, outage(seconds, kind="refuse" | "5xx") / end_outage /
 in_outage (Feishu down for a while),

@@ -415,6 +415,10 @@ class Emulator:
         """End `fail_until_stopped` for `operation`, or (None) for every operation."""
         self._knobs.stop_failing(operation)
 
+    def in_flight(self, operation: str) -> int:
+        """Requests of `operation` received and not answered yet (in their latency, say)."""
+        return self._knobs.in_flight(operation)
+
     def expire_tokens(self) -> None:
         auth.expire_all(self._ctx)
 

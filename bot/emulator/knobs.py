@@ -36,6 +36,21 @@ class Knobs:
         self._failures: dict[str, list[Failure]] = {}
         self._failing: dict[str, Failure] = {}  # until stopped
         self._outage: Outage | None = None
+        self._in_flight: dict[str, int] = {}
+
+    def begin(self, operation: str) -> None:
+        """A request of `operation` arrived (it is answered after its latency)."""
+        with self._lock:
+            self._in_flight[operation] = self._in_flight.get(operation, 0) + 1
+
+    def end(self, operation: str) -> None:
+        with self._lock:
+            self._in_flight[operation] -= 1
+
+    def in_flight(self, operation: str) -> int:
+        """Requests of `operation` received and not yet answered."""
+        with self._lock:
+            return self._in_flight.get(operation, 0)
 
     def set_latency(self, operation: str, seconds: float) -> None:
         with self._lock:

@@ -56,6 +56,25 @@ class Pipeline:
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         route, params = routes.match(method, path)
         operation = route.operation if route else "unknown"
+        self.knobs.begin(operation)
+        try:
+            return self._answer(operation, route, params, method, target, query, headers, raw, at)
+        finally:
+            self.knobs.end(operation)
+
+    def _answer(
+        self,
+        operation: str,
+        route: routes.Route | None,
+        params: dict[str, str],
+        method: str,
+        target: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        raw: bytes,
+        at: float,
+    ) -> Answer:
+        path = urlsplit(target).path.rstrip("/") or "/"
         body: dict[str, Any] | None = None
         try:
             outage = self.knobs.outage()

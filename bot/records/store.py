@@ -22,7 +22,8 @@ from typing import Protocol
 import sqlite_utils
 
 from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
-from bot.people import OPEN_ID, contact_keys
+from bot.mobiles import Mobile, split_code, with_code
+from bot.people import MOBILE, OPEN_ID, contact_keys
 
 # Feishu lets an app update the cards it sent for 14 days.
 CARD_UPDATE_WINDOW = timedelta(days=13, hours=23)
@@ -171,6 +172,8 @@ class Database:
                 # NULL in a row from before it was kept: its recorded balance stands for it.
                 "told_points": int,
                 "told_cash": str,
+                # Counts the changes of what a card shows, so a card can tell it fell behind.
+                "version": int,
             },
             pk="account_id",
         )
@@ -233,6 +236,7 @@ class Database:
         if backfill:  # a database from before contacts were kept: learn them from its rows
             for row in db["accounts"].rows:
                 _link(db, row["account_id"], _row_keys(row))
+        _upgrade_mobiles(db)
         create_table(
             db,
             "audit",
@@ -335,7 +339,7 @@ class AccountBook:
         with self._database.transaction() as db:
             existing = db.execute(
                 "SELECT contact, registered_by, registered_at, referrer, status, points, cash,"
-                " told_points, told_cash FROM accounts WHERE account_id = ?",
+                " told_points, told_cash, version FROM accounts WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
             if existing is not None and row["referrer"] is None:
@@ -351,7 +355,19 @@ class AccountBook:
                     registered_by=existing[1] or registered_by,
                     registered_at=existing[2],
                 )
-            told = _told(*existing[4:]) if existing is not None else None
+            # A mobile with its code wherever the code can be told (see bot/mobiles.py).
+            _link(db, account.account_id, contact_keys(row["contact"]))
+            row["contact"] = _coded_contact(row["contact"])
+            row["referrer"] = _coded_referrer(db, account.account_id, row["referrer"])
+            shown = _shown(
+                row["status"], row["points"], row["cash"], row["referrer"], row["contact"]
+            )
+            if existing is None:
+                row["version"] = 1
+            else:
+                before = _shown(existing[4], existing[5], existing[6], existing[3], existing[0])
+                row["version"] = (existing[9] or 0) + (shown != before)
+            told = _told(*existing[4:9]) if existing is not None else None
             balance = (account.points, account.cash)
             columns, queued = self._learn(
                 db, account.account_id, told, balance, seen_at, announced=announced
@@ -385,15 +401,17 @@ class AccountBook:
         False when ignored, or when the records do not know the account."""
         with self._database.transaction() as db:
             row = db.execute(
-                "SELECT seen_at, status, points, cash, told_points, told_cash FROM accounts"
-                " WHERE account_id = ? AND status IS NOT NULL",
+                "SELECT seen_at, status, points, cash, told_points, told_cash, version"
+                " FROM accounts WHERE account_id = ? AND status IS NOT NULL",
                 [account_id],
             ).fetchone()
             if row is None or (row[0] and from_iso(row[0]) >= as_of):
                 return False
             columns, queued = self._learn(
-                db, account_id, _told(*row[1:]), (points, cash), as_of, announced=True
+                db, account_id, _told(*row[1:6]), (points, cash), as_of, announced=True
             )
+            changed = int((points, _cash_json(cash)) != (row[2], row[3]))
+            columns["version"] = (row[6] or 0) + changed
             db["accounts"].update(
                 account_id,
                 {"points": points, "cash": _cash_json(cash), "seen_at": to_iso(as_of), **columns},
@@ -467,6 +485,57 @@ class AccountBook:
         return [row[0] for row in rows]
 
 
+def _shown(status, points, cash, referrer: str | None, contact: str | None) -> tuple:
+    """What an account card shows of a row, to tell whether a write changed it."""
+    return (status, points or 0, json.loads(cash or "[]"), json.loads(referrer or "null"), contact)
+
+
+def _known_mobiles(db: sqlite_utils.Database, account_id: str) -> list[Mobile]:
+    """The mobiles with a code the records link to this account."""
+    rows = db.execute(
+        "SELECT value FROM account_contacts WHERE account_id = ? AND kind = ?",
+        [account_id, MOBILE],
+    ).fetchall()
+    return [m for m in (split_code(row[0]) for row in rows) if m is not None]
+
+
+def _coded_contact(contact: str | None) -> str | None:
+    """A mobile contact as "+<code> <number>"; an email as it is."""
+    if not contact or "@" in contact:
+        return contact
+    return with_code(contact)
+
+
+def _coded_referrer(db: sqlite_utils.Database, account_id: str, referrer: str | None) -> str | None:
+    """The referrer's JSON with its mobile as "+<code> <number>": the code as Feishu wrote it,
+    86 for a bare mainland number, or that of a mobile the records link to the account with
+    the same number (Feishu may give the number alone)."""
+    data = json.loads(referrer) if referrer else None
+    if not data or not data.get("mobile"):
+        return referrer
+    coded = with_code(data["mobile"], _known_mobiles(db, account_id))
+    if coded == data["mobile"]:
+        return referrer
+    return json.dumps({**data, "mobile": coded})
+
+
+def _upgrade_mobiles(db: sqlite_utils.Database) -> None:
+    """Rows written before mobiles kept their code gain it where it can be told."""
+    rows = db.execute("SELECT account_id, contact, referrer FROM accounts").fetchall()
+    for account_id, contact, referrer in rows:
+        _link(db, account_id, contact_keys(contact))
+        coded_contact = _coded_contact(contact)
+        coded_referrer = _coded_referrer(db, account_id, referrer)
+        if (coded_contact, coded_referrer) == (contact, referrer):
+            continue
+        db.execute(
+            "UPDATE accounts SET contact = ?, referrer = ?, version = COALESCE(version, 0) + 1"
+            " WHERE account_id = ?",
+            [coded_contact, coded_referrer, account_id],
+        )
+        _link(db, account_id, _row_keys({"contact": coded_contact, "referrer": coded_referrer}))
+
+
 def _link(db: sqlite_utils.Database, account_id: str, keys: list[tuple[str, str]]) -> None:
     for kind, value in keys:
         if value:
@@ -526,6 +595,7 @@ def _record(row: dict) -> AccountRecord:
         registered_by=row["registered_by"],
         account=account,
         seen_at=from_iso(row["seen_at"]),
+        version=row.get("version") or 0,
     )
 
 

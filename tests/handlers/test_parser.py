@@ -38,6 +38,10 @@ from handlers.parser import (
         ("/referral disable 6942778198054125570", Disable(Who(account_id="6942778198054125570"))),
         ("/referral show hire@open.com", Show(Who(email="hire@open.com"))),
         ("/referral show +1 4155550100", Show(Who(mobile=("1", "4155550100")))),
+        ("/referral show +852 61234567", Show(Who(mobile=("852", "61234567")))),
+        ("/referral show +85261234567", Show(Who(mobile=("852", "61234567")))),
+        ("/referral register +85261234567", RegisterByMobile("852", "61234567")),
+        ("/referral disable +14155550100", Disable(Who(mobile=("1", "4155550100")))),
         (
             "/referral show 18900001111",
             Show(Who(account_id="18900001111", mobile=("86", "18900001111"))),
