@@ -139,3 +139,26 @@ def test_the_long_connection_needs_no_encrypt_key_nor_token():
         },
     )
     assert settings.transport == "long_connection" and settings.encrypt_key == ""
+
+
+def test_log_level_and_the_previous_secrets():
+    settings = load_settings(None, REQUIRED)
+    assert settings.log_level == "INFO"
+    assert (settings.encrypt_key_previous, settings.verification_token_previous) == ("", "")
+    settings = load_settings(
+        None,
+        {
+            **REQUIRED,
+            "REFERRAL_BOT_LOG_LEVEL": "debug",
+            "LARK_ENCRYPT_KEY_PREVIOUS": "old-key",
+            "LARK_VERIFICATION_TOKEN_PREVIOUS": "old-token",
+        },
+    )
+    assert settings.log_level == "DEBUG"
+    assert (settings.encrypt_key_previous, settings.verification_token_previous) == (
+        "old-key",
+        "old-token",
+    )
+    assert "old-key" not in repr(settings) and "old-token" not in repr(settings)
+    with pytest.raises(ConfigError, match="REFERRAL_BOT_LOG_LEVEL must be one of"):
+        load_settings(None, {**REQUIRED, "REFERRAL_BOT_LOG_LEVEL": "loud"})
