@@ -1,4 +1,5 @@
-"""`referral-bot`: serve the bot, try it in a sandbox, or import existing accounts."""
+"""`referral-bot`: serve the bot, try it in a sandbox, import existing accounts, export, back up
+or forget records."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="referral-bot",
         description="Feishu chat bot for Feishu Hire referral-bonus accounts.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    # Required: no command is a bad invocation (exit 2 with the usage), as argparse does.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser("serve", help="run the callback server and the digest schedule")
     serve.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     sandbox = commands.add_parser(
@@ -72,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("what", choices=("accounts", "withdrawals", "audit"))
     export.add_argument("--out", metavar="FILE", help="write here (default standard output)")
     export.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+    _add_db(commands)
     args = parser.parse_args(argv)
+    if args.command == "db":
+        return _db(args)
     if args.command == "export":  # the CSV may be the output: no log lines among it
         return _export(args.what, args.out, args.config)
     if args.command == "import":  # logs only warnings, printed above its progress bar
@@ -90,8 +96,19 @@ def main(argv: list[str] | None = None) -> int:
         return run_sandbox(
             port=args.port, open_browser=not args.no_browser, long_connection=args.long_connection
         )
-    parser.print_help()
-    return 0
+    parser.error(f"unknown command {args.command!r}")  # exits 2; argparse knows them all
+    return 2
+
+
+def version() -> str:
+    """The installed package's version (what `pip install` recorded)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("referral-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _settings(config_path: str | None) -> Settings | None:
@@ -107,6 +124,7 @@ def _serve(config_path: str | None) -> int:
     settings = _settings(config_path)
     if settings is None:
         return 2
+    logging.getLogger().setLevel(settings.log_level)
     from bot.app import ReferralBot
 
     try:
@@ -215,6 +233,44 @@ def _import(path: str, config_path: str | None) -> int:
         database.close()
     print(result.summary())
     return 0 if result.complete else 1
+
+
+def _add_db(commands: argparse._SubParsersAction) -> None:
+    db = commands.add_parser("db", help="work on the records' database: back it up")
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    backup = actions.add_parser(
+        "backup",
+        help="a consistent copy of the SQLite records, while the bot runs",
+        description="Copy the SQLite database (REFERRAL_BOT_DB) to FILE with SQLite's online "
+        "backup: the bot keeps running, and the copy holds every change committed before it "
+        "began, including those still in the -wal file. The copy is one file (no -wal beside "
+        "it), checked before it replaces FILE, readable by its owner only. For PostgreSQL use "
+        "pg_dump.",
+        epilog="exit status: 0 copied, 2 bad invocation (settings, database, FILE)",
+    )
+    backup.add_argument("file", metavar="FILE", help="where the copy goes (replaced if there)")
+    backup.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+
+
+def _db(args: argparse.Namespace) -> int:
+    settings = _settings(args.config)
+    if settings is None:
+        return 2
+    from bot.backup import BackupError, backup, is_postgres
+
+    if is_postgres(settings.db_path):
+        print(
+            "referral-bot: the records are in PostgreSQL: back them up with pg_dump"
+            " (pg_dump --format=custom --file=FILE <database URL>)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(backup(settings.db_path, args.file).summary())
+    except BackupError as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 @contextmanager
