@@ -76,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", metavar="FILE", help="write here (default standard output)")
     export.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     _add_db(commands)
+    _add_forget(commands)
     args = parser.parse_args(argv)
     if args.command == "db":
         return _db(args)
+    if args.command == "forget":
+        return _forget(" ".join(args.who), args.config)
     if args.command == "export":  # the CSV may be the output: no log lines among it
         return _export(args.what, args.out, args.config)
     if args.command == "import":  # logs only warnings, printed above its progress bar
@@ -270,6 +273,65 @@ def _db(args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(f"referral-bot: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _add_forget(commands: argparse._SubParsersAction) -> None:
+    forget = commands.add_parser(
+        "forget",
+        help="remove a person's contact details and names from the records",
+        description="Remove the person's emails, mobiles, names and Feishu IDs from every "
+        "record and the audit, a pseudonym (forgotten-...) taking their place; account IDs, "
+        "order ids, amounts and times stay. Audited; running it again changes nothing more.",
+        epilog="exit status: 0 forgotten (or already), 1 no such person, 2 bad invocation",
+    )
+    forget.add_argument(
+        "who",
+        metavar="WHO",
+        nargs="+",
+        help="an account ID, an email, a mobile (+86 18900001111, or a bare mainland number), "
+        "an open_id (ou_...) or the pseudonym given before",
+    )
+    forget.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+
+
+def _forget(who: str, config_path: str | None) -> int:
+    settings = _settings(config_path)
+    if settings is None:
+        return 2
+    import getpass
+
+    from bot.forget import BadWho, NoSuchPerson, forget
+    from bot.records.store import Database
+
+    if not Path(settings.db_path).is_file():
+        print(f"referral-bot: {settings.db_path} does not exist (REFERRAL_BOT_DB)", file=sys.stderr)
+        return 2
+    try:
+        database = Database(settings.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        done = forget(database, who, actor=f"cli:{getpass.getuser()}")
+    except BadWho as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    except NoSuchPerson:
+        print(f"referral-bot: no record holds {who}; nothing to forget", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"referral-bot: cannot change {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    print(done.summary())
+    if not done.wal_emptied:
+        print(
+            f"referral-bot: {settings.db_path}-wal may still hold old pages: readers kept it"
+            " busy; run forget again when the bot is quieter",
+            file=sys.stderr,
+        )
     return 0
 
 

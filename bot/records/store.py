@@ -106,7 +106,9 @@ class Database:
 
     def _create_schema(self) -> None:
         db = self.db
-        db["accounts"].create(
+        _create(
+            db,
+            "accounts",
             {
                 "account_id": str,
                 "contact": str,
@@ -117,9 +119,11 @@ class Database:
                 "cash": str,
                 "referrer": str,
                 "seen_at": str,
+                # The pseudonym of the owner `referral-bot forget` forgot (bot/forget.py): what
+                # Feishu reports of them again is not written back.
+                "forgotten_as": str,
             },
             pk="account_id",
-            if_not_exists=True,
         )
         _create(
             db,
@@ -230,12 +234,14 @@ class AccountBook:
         }
         with self._database.transaction() as db:
             existing = db.execute(
-                "SELECT contact, registered_by, registered_at, referrer FROM accounts"
-                " WHERE account_id = ?",
+                "SELECT contact, registered_by, registered_at, referrer, forgotten_as"
+                " FROM accounts WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
-            if existing is not None and row["referrer"] is None:
-                # enable and deactivate answer without the referrer: keep the one we know.
+            forgotten = existing is not None and existing[4] is not None
+            if existing is not None and (row["referrer"] is None or forgotten):
+                # enable and deactivate answer without the referrer: keep the one we know. A
+                # forgotten owner's details, read from Feishu again, are not kept either.
                 row["referrer"] = existing[3]
             if existing is None:
                 row.update(
@@ -248,7 +254,8 @@ class AccountBook:
                     registered_at=existing[2],
                 )
             db["accounts"].upsert(row, pk="account_id")
-            _link(db, account.account_id, _row_keys(row))
+            if not forgotten:
+                _link(db, account.account_id, _row_keys(row))
 
     def link(self, account_id: str, kind: str, value: str) -> None:
         """Remember that this person (an open_id, email or mobile key) holds this account."""
