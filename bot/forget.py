@@ -236,7 +236,8 @@ def _learn_contact(person: Person, kind: str, value: str) -> None:
 
 def _learn_from_events(tx: sqlite_utils.Database, open_id: str, person: Person) -> None:
     """The names and other IDs that stored events give beside this open_id: a mention's name,
-    a leaver's name, email and mobile, a sender's union_id and user_id."""
+    a leaver's name, email and mobile, a sender's union_id and user_id, and the id of their
+    one-to-one chat with the bot."""
     for (payload,) in tx.execute(
         "SELECT payload FROM events WHERE instr(payload, ?) > 0", [open_id]
     ):
@@ -244,6 +245,7 @@ def _learn_from_events(tx: sqlite_utils.Database, open_id: str, person: Person) 
             document = json.loads(payload)
         except (TypeError, ValueError):
             continue
+        person.other_ids.update(_own_chat(document, open_id))
         for node in _dicts(document):
             ids = node.get("id") if isinstance(node.get("id"), dict) else node
             if ids.get("open_id") != open_id:
@@ -261,6 +263,21 @@ def _learn_from_events(tx: sqlite_utils.Database, open_id: str, person: Person) 
                     person.mobiles.add(mobile_key(value))
                 else:
                     person.names.add(value.strip())
+
+
+def _own_chat(document: object, open_id: str) -> set[str]:
+    """The chat_id of a message this person sent in their one-to-one chat with the bot."""
+    event = document.get("event") if isinstance(document, dict) else None
+    if not isinstance(event, dict):
+        return set()
+    message, sender = event.get("message"), event.get("sender")
+    if not isinstance(message, dict) or not isinstance(sender, dict):
+        return set()
+    sender_id = sender.get("sender_id")
+    sent_by = sender_id.get("open_id") if isinstance(sender_id, dict) else None
+    if sent_by == open_id and message.get("chat_type") == "p2p" and message.get("chat_id"):
+        return {str(message["chat_id"])}
+    return set()
 
 
 def _dicts(node: object) -> Iterator[dict]:

@@ -39,6 +39,7 @@ TRACES = [
     b"Zhang San",
     b"ou_hire",
     b"on_hire",  # the union_id beside the open_id in his messages
+    b"oc_p2p_hire",  # his one-to-one chat with the bot
 ]
 LI_TRACES = [b"lisi@open.com", b"13700002222", b"ou_lisi"]
 # The money: every amount, order id and time of every money record.
