@@ -84,7 +84,9 @@ def forget(database: Database, who: str, *, actor: str) -> Forgotten:
             person, pseudonym = Person(), ""
         replaced = scrub_all(tx, person, pseudonym) if any_trace(person) else {}
         accounts = tuple(sorted(person.accounts))
-        if not accounts and not replaced:  # the audit says so, never what was looked for
+        # Found: some record held the person, or the pseudonym named is one given before.
+        found = bool(accounts or replaced) or who.strip() == pseudonym
+        if not found:  # the audit says so, never what was looked for
             audit.record(actor=actor, action="forget", outcome="no match", via="cli")
         else:
             audit.record(
@@ -96,7 +98,7 @@ def forget(database: Database, who: str, *, actor: str) -> Forgotten:
                 f" {sum(replaced.values())} values replaced",
                 via="cli",
             )
-    if not accounts and not replaced:
+    if not found:
         raise NoSuchPerson(who)
     db.execute("VACUUM")  # the file rebuilt: no free page keeps the old bytes
     return Forgotten(pseudonym, accounts, replaced, empty_wal(db))

@@ -251,3 +251,19 @@ def test_a_who_forget_cannot_read_is_a_bad_invocation(tmp_path, who):
     result = forget(str(db_path), *who)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_someone_with_no_account_is_forgotten_by_open_id_and_then_by_pseudonym(lived):
+    bot, lark, _, _ = lived
+    db_path = bot.settings.db_path
+    lark.ask("/referral whoami", open_id="ou_visitor", chat_id="oc_p2p_visitor")
+    worked_off(bot)
+    assert b"ou_visitor" in file_bytes(db_path)
+    result = forget(db_path, "ou_visitor")
+    assert result.returncode == 0, result.stderr
+    pseudonym = re.search(r"forgotten-[0-9a-f]{8}", result.stdout).group()
+    assert "accounts: none" in result.stdout
+    assert b"ou_visitor" not in file_bytes(db_path)
+    again = forget(db_path, pseudonym)
+    assert again.returncode == 0 and f"already forgotten as {pseudonym}" in again.stdout
+    assert forget(db_path, "forgotten-00000000").returncode == 1
