@@ -125,8 +125,15 @@ PHRASES: dict[str, Phrase] = {
         "looked at the audit trail", "look at the audit trail", "查看了审计记录", "查看审计记录"
     ),
     "export": _p("exported the records", "export the records", "导出了记录", "导出记录"),
-    "digest": _p("posted the digest", "post the digest", "发布了账户日报", "发布账户日报"),
+    "digest": _p("posted the digest", "post the digest", "发布了账户摘要", "发布账户摘要"),
     "help": _p("asked for help", "ask for help", "查看了帮助", "查看帮助"),
+    "whoami": _p("asked for their IDs", "ask for their IDs", "查看了自己的 ID", "查看自己的 ID"),
+    "forget": _p(
+        "erased a person's details, leaving a pseudonym",
+        "erase a person's details",
+        "删除了一位员工的个人信息（以化名代替）",
+        "删除一位员工的个人信息",
+    ),
     "usage": _p("sent a command", "send a command", "发送了命令", "发送命令"),
     "expire": _p(
         "expired withdrawal request {request} for {account}",
@@ -187,6 +194,10 @@ OUTCOMES: dict[str, Sentence] = {
 
 # Entries that say more than their outcome's sentence.
 SENTENCES: dict[tuple[str, str], Sentence] = {
+    ("forget", "already forgotten"): _s(
+        "{subject} asked to erase a person's details again: they were already erased",
+        "{subject} 再次要求删除一位员工的个人信息：此前已删除",
+    ),
     ("usage", "usage error"): _s(
         "{actor} sent a command the bot could not read: {reason}",
         "{actor} 发送的命令有误：{reason}",

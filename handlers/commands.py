@@ -26,7 +26,7 @@ __all__ = ["Asker", "Reply", "run"]
 
 
 # Commands anyone may run; everything else needs an admin.
-OPEN_TO_ALL = (parser.Help, parser.Me)
+OPEN_TO_ALL = (parser.Help, parser.Me, parser.WhoAmI)
 # Commands that change something at Feishu. Each run marks its event before the call, so a run
 # cut off half-way (the process killed) is known when the event is worked again: create may
 # have taken effect even when its answer was lost, and cannot be checked, so it is not sent

@@ -52,6 +52,7 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
         chat_id=message.chat_id,
         message_id=message.message_id,
         event_id=event_id,
+        in_group=message.chat_type != "p2p",
         mentions=tuple(
             Mention(m.key, _open_id(m), m.name or "")
             for m in mentions

@@ -120,6 +120,11 @@ class Me:
 
 
 @dataclass(frozen=True)
+class WhoAmI:
+    """The asker's own open_id and, in a group, the group's chat_id (what the settings take)."""
+
+
+@dataclass(frozen=True)
 class ListAccounts:
     pass
 
@@ -144,6 +149,7 @@ Command = (
     | ListAccounts
     | Find
     | Me
+    | WhoAmI
     | Withdraw
     | Withdrawals
     | Reconcile
@@ -391,6 +397,15 @@ GRAMMAR: tuple[Subcommand, ...] = (
         "/referral me",
         Text("Your own referral account (everyone)", "查看自己的内推账户（所有人可用）"),
         _no_args(Me()),
+    ),
+    Subcommand(
+        "whoami",
+        "/referral whoami",
+        Text(
+            "Your open_id, and this group's chat_id (everyone)",
+            "查看自己的 open_id 及本群的 chat_id（所有人可用）",
+        ),
+        _no_args(WhoAmI()),
     ),
     Subcommand(
         "withdraw",

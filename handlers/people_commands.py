@@ -1,4 +1,4 @@
-"""The commands about people: `find` (admins) and `me` (everyone)."""
+"""The commands about people: `find` (admins), `me` and `whoami` (everyone)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.people import no_own_account_card
 from cards.text import Text
+from cards.whoami import whoami_card
 from handlers import parser, people
 from handlers.registry import Asker, Reply, handles
 from handlers.services import Services
@@ -63,3 +64,9 @@ def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
         account = record.account  # as the records keep it: mobiles with their code
     card = account_card(account, contact=record.contact if record else None, read_only=True)
     return Reply(card, account.account_id, track=False)
+
+
+@handles(parser.WhoAmI)
+def whoami(services: Services, asker: Asker, command: parser.WhoAmI) -> Reply:
+    """The IDs the settings take, for anyone: their own open_id, and the group's chat_id."""
+    return Reply(whoami_card(asker.open_id, asker.chat_id if asker.in_group else None))

@@ -25,6 +25,8 @@ class Asker:
     resumed: bool = False
     # The message's @-mentions of people (not of the bot), to resolve `@_user_N` keys.
     mentions: tuple[Mention, ...] = ()
+    # Asked in a group chat (`chat_id` is the group's), not in the one-to-one chat.
+    in_group: bool = False
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,9 @@ class Database:
                 "told_cash": str,
                 # Counts the changes of what a card shows, so a card can tell it fell behind.
                 "version": int,
+                # The pseudonym of the owner `referral-bot forget` forgot (bot/forget.py): what
+                # Feishu reports of them again is not written back.
+                "forgotten_as": str,
             },
             pk="account_id",
         )
@@ -339,11 +342,13 @@ class AccountBook:
         with self._database.transaction() as db:
             existing = db.execute(
                 "SELECT contact, registered_by, registered_at, referrer, status, points, cash,"
-                " told_points, told_cash, version FROM accounts WHERE account_id = ?",
+                " told_points, told_cash, version, forgotten_as FROM accounts WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
-            if existing is not None and row["referrer"] is None:
-                # enable and deactivate answer without the referrer: keep the one we know.
+            forgotten = existing is not None and existing[10] is not None
+            if existing is not None and (row["referrer"] is None or forgotten):
+                # enable and deactivate answer without the referrer: keep the one we know. A
+                # forgotten owner's details, read from Feishu again, are not kept either.
                 row["referrer"] = existing[3]
             if existing is None:
                 row.update(
@@ -356,7 +361,8 @@ class AccountBook:
                     registered_at=existing[2],
                 )
             # A mobile with its code wherever the code can be told (see bot/mobiles.py).
-            _link(db, account.account_id, contact_keys(row["contact"]))
+            if not forgotten:
+                _link(db, account.account_id, contact_keys(row["contact"]))
             row["contact"] = _coded_contact(row["contact"])
             row["referrer"] = _coded_referrer(db, account.account_id, row["referrer"])
             shown = _shown(
@@ -374,7 +380,8 @@ class AccountBook:
             )
             row.update(columns)
             db["accounts"].upsert(row, pk="account_id")
-            _link(db, account.account_id, _row_keys(row))
+            if not forgotten:
+                _link(db, account.account_id, _row_keys(row))
         if queued:
             self._wake()
 
@@ -520,8 +527,11 @@ def _coded_referrer(db: sqlite_utils.Database, account_id: str, referrer: str | 
 
 
 def _upgrade_mobiles(db: sqlite_utils.Database) -> None:
-    """Rows written before mobiles kept their code gain it where it can be told."""
-    rows = db.execute("SELECT account_id, contact, referrer FROM accounts").fetchall()
+    """Rows written before mobiles kept their code gain it where it can be told (not those of
+    a forgotten person: their contact is a pseudonym, and nothing may link to it again)."""
+    rows = db.execute(
+        "SELECT account_id, contact, referrer FROM accounts WHERE forgotten_as IS NULL"
+    ).fetchall()
     for account_id, contact, referrer in rows:
         _link(db, account_id, contact_keys(contact))
         coded_contact = _coded_contact(contact)

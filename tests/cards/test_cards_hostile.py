@@ -44,6 +44,7 @@ from cards.notice import (
 from cards.people import no_account_card, no_own_account_card
 from cards.reconcile import MismatchLine, ReconcileView, reconcile_card, reconcile_failed_card
 from cards.text import Text, mention
+from cards.whoami import whoami_card
 from cards.withdrawal import withdrawal_card, withdrawals_card
 
 NOW = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
@@ -160,6 +161,10 @@ CASES: dict[str, list[tuple[str, Callable[[], dict], bool]]] = {
     "digest_card": [("digest", digest, True)],
     "error_card": [
         ("error", lambda: error_card(RAW, RAW, usage="/referral find <text>"), True),
+    ],
+    "whoami_card": [
+        ("in a group", lambda: whoami_card(HOSTILE_ID, HOSTILE), True),
+        ("one to one", lambda: whoami_card(HOSTILE, None), True),
     ],
     "waiting_card": [("still trying", lambda: waiting_card(RAW, RAW), True)],
     "not_allowed_card": [("refusal", not_allowed_card, False)],

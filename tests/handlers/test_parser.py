@@ -21,6 +21,7 @@ from handlers.parser import (
     Show,
     UsageError,
     Who,
+    WhoAmI,
     Withdraw,
     Withdrawals,
 )
@@ -50,6 +51,8 @@ from handlers.parser import (
         ("/referral register @_user_1", RegisterByMention("@_user_1")),
         ("/referral find Zhang San", Find("Zhang San")),
         ("/referral me", Me()),
+        ("/referral whoami", WhoAmI()),
+        ("/referral WHOAMI", WhoAmI()),
         ("/referral withdraw 42", Withdraw(Who(account_id="42"), "all")),
         ("/referral withdraw hire@open.com CASH", Withdraw(Who(email="hire@open.com"), "cash")),
         (
@@ -141,6 +144,7 @@ def test_every_subcommand_has_usage_and_both_languages():
         "list",
         "find",
         "me",
+        "whoami",
         "withdraw",
         "withdrawals",
         "reconcile",
