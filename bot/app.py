@@ -23,8 +23,8 @@ from bot.records.store import BUSY_TIMEOUT, AccountBook, AuditLog, Database, Wel
 from bot.records.withdrawals import WithdrawalBook
 from bot.server import HttpServer
 from bot.web import create_web_app
-from bot.worker import StoreTrouble, WorkerPool
-from handlers import card_actions, events, withdrawals
+from bot.worker import MAX_AGE, StoreTrouble, WorkerPool
+from handlers import card_actions, events, payouts
 from handlers.digest import DigestService
 from handlers.notices import WINDOW as NOTICE_WINDOW
 from handlers.reconcile import ReconcileService
@@ -52,6 +52,7 @@ class ReferralBot:
         api: OpenApi | None = None,
         busy_timeout: float = BUSY_TIMEOUT,
         notice_window: timedelta = NOTICE_WINDOW,
+        payout_window: timedelta = MAX_AGE,
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -82,6 +83,7 @@ class ReferralBot:
             withdrawals=WithdrawalBook(self.database),
             notices=NoticeBook(self.database),
             notice_window=notice_window,
+            payout_window=payout_window,
         )
         self.reconcile = ReconcileService(
             settings,
@@ -90,6 +92,7 @@ class ReferralBot:
             gateway,
             messenger,
             holder=self.owner,
+            before_run=lambda: payouts.settle_all_later(self.services),
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(
@@ -225,7 +228,7 @@ class ReferralBot:
             )
         self._running = True
         self.housekeeper.start()  # beats, and takes back work of processes that died
-        withdrawals.resume_unfinished(self.services)
+        payouts.resume(self.services)
         self.pool.start()
         self.card_actions.start()
         if schedule:

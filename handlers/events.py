@@ -22,7 +22,15 @@ from bot.records.inbox import INTERNAL, InboxEvent
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text
-from handlers import account_cards, commands, entry_points, leavers, notices, withdrawals
+from handlers import (
+    account_cards,
+    commands,
+    entry_points,
+    leavers,
+    notices,
+    payouts,
+    withdrawals,
+)
 from handlers.people import Mention
 from handlers.services import Services
 
@@ -158,7 +166,12 @@ def _modify_time(value: str | None) -> datetime:
 
 def tell_failure(services: Services, event: InboxEvent, reason: str) -> None:
     """A message event failed for good (Feishu was out of reach for hours): queue the truth
-    for the person, to be sent as soon as Feishu can be reached."""
+    for the person, to be sent as soon as Feishu can be reached. A withdrawal's work given up
+    makes it uncertain (see handlers/payouts.py)."""
+    gave_up = payouts.ON_FAILURE.get(event.event_type)
+    if gave_up is not None:
+        gave_up(services, json.loads(event.payload), reason)
+        return
     if event.event_type != "im.message.receive_v1":
         return
     services.inbox.enqueue(TELL_FAILURE, {"event_id": event.event_id}, key=event.event_id)
@@ -219,6 +232,7 @@ INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
     account_cards.REFRESH: account_cards.refresh,
     TELL_FAILURE: send_failure_notice,
     **withdrawals.INTERNAL_ROUTES,
+    **payouts.INTERNAL_ROUTES,
     **notices.INTERNAL_ROUTES,
 }
 

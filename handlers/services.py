@@ -36,4 +36,7 @@ class Services:
     notices: NoticeBook
     # Balance notices gather a window's changes into one card (tests shorten it).
     notice_window: timedelta = timedelta(minutes=1)
+    # How long an approved withdrawal's withdraw is retried while Feishu is in trouble before
+    # its outcome is called uncertain: Feishu's own redelivery window (tests shorten it).
+    payout_window: timedelta = timedelta(hours=6)
     metrics: Metrics = field(default_factory=Metrics)

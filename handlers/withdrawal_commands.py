@@ -27,7 +27,8 @@ def withdraw(services: Services, asker: Asker, command: parser.Withdraw) -> Repl
     )
     if answer.withdrawal is None:
         return Reply(error_card(Text("Nothing to withdraw", "无法提取"), answer.text))
-    return Reply(answer.card, withdrawal_id=answer.withdrawal.id)
+    # An open request answered again is not re-pointed: its first card stays the one updated.
+    return Reply(answer.card, withdrawal_id=answer.withdrawal.id if answer.new else None)
 
 
 @handles(parser.Withdrawals)

@@ -1,27 +1,26 @@
-"""Paying out: withdrawal requests, their approval by a second admin, and the withdraw itself.
+"""Withdrawal requests and their approval by a second admin.
 
-A request reads the balance and posts a card with Approve and Cancel. Approving reads the
-balance again (a change asks for approval of the new amounts), then approves with a new order
-id in the same transaction that queues the withdraw in the inbox (`bot.finish_withdrawal`). The
-worker that takes that event makes the one withdraw call, retried only with that order id while
-Feishu is in trouble, and after a restart too; the approving press waits a moment for it so the
-card usually turns into the receipt at once, and otherwise the receipt is patched in shortly
-after. Every request, approval, refusal, cancellation, expiry and result is audited.
+A request reads the balance and posts a card with Approve and Cancel; an account with an open
+request gets that one back instead. Approving reads the balance again: an empty one closes the
+request (nothing is called), a changed one asks for approval of the new amounts; otherwise the
+request is approved with a new order id in the same transaction that queues the withdraw in the
+inbox (`bot.finish_withdrawal`, made in `handlers/payouts.py`). The approving press waits a
+moment for it so the card usually turns into the receipt at once, and otherwise the receipt is
+patched in shortly after. Every request, approval, refusal, cancellation, expiry and result is
+audited.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.accounts import Account
-from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
 from bot.records.withdrawals import TTL
 from bot.withdrawals import (
-    FINAL,
     Amounts,
     Kind,
     Policy,
@@ -30,22 +29,17 @@ from bot.withdrawals import (
     Withdrawal,
     amounts_of,
 )
-from bot.worker import GiveUp, RetryLater
+from bot.worker import RetryLater
 from cards.text import Text
-from cards.withdrawal import withdrawal_card
-from handlers import account_cards
-from handlers.answers import explain
+from handlers import payouts
 from handlers.services import Services
+from handlers.withdrawal_trail import SHOW, audit, card_of, show
 
 log = logging.getLogger(__name__)
 
-FINISH = "bot.finish_withdrawal"
 EXPIRE = "bot.expire_withdrawal"
-SHOW = "bot.show_withdrawal"
 # How long an approving press waits for the withdraw to be made, inside Feishu's 3 s.
 WAIT_FOR_RESULT = 1.2
-# The receipt is patched in only after the press's own answer has surely reached Feishu.
-AFTER_ANSWER = timedelta(seconds=3)
 
 REFUSALS: dict[Refusal, Text] = {
     Refusal.NOT_ADMIN: Text("You are not allowed to do this", "你没有权限执行此操作"),
@@ -68,6 +62,7 @@ class Answer:
     kind: str  # success | info | warning | error
     card: dict | None = None
     withdrawal: Withdrawal | None = None
+    new: bool = True  # False: the account's open request, answered instead of a new one
 
 
 def policy(services: Services) -> Policy:
@@ -76,39 +71,6 @@ def policy(services: Services) -> Policy:
         admins=settings.admins,
         approvers=settings.withdraw_approvers,
         self_approve=settings.withdraw_self_approve,
-    )
-
-
-def card_of(services: Services, request: Withdrawal, notice: Text | None = None) -> dict:
-    record = services.accounts.get(request.account_id)
-    referrer = record.account.referrer if record and record.account else None
-    return withdrawal_card(
-        request, zone=services.settings.digest_tz, referrer=referrer, notice=notice
-    )
-
-
-def _audit(
-    services: Services,
-    actor: str | None,
-    action: str,
-    request: Withdrawal | None,
-    outcome: str,
-    detail: str | None = None,
-    *,
-    via: str = "button",
-    chat_id: str | None = None,
-    account_id: str | None = None,
-) -> None:
-    services.audit.record(
-        actor=actor,
-        action=action,
-        account_id=request.account_id if request else account_id,
-        outcome=outcome,
-        detail=f"withdrawal #{request.id}" + (f": {detail}" if detail else "")
-        if request
-        else detail,
-        via=via,
-        chat_id=chat_id,
     )
 
 
@@ -122,13 +84,19 @@ def request(
     via: str,
     ttl: timedelta = TTL,
 ) -> Answer:
-    """Read the balance and open a request for it; a plain-words answer when there is none."""
+    """Read the balance and open a request for it; a plain-words answer when there is none,
+    and the open request when the account has one."""
+    existing = services.withdrawals.open_for(account_id)
+    if existing is not None and existing.state is State.UNCERTAIN:
+        existing = _settle_first(services, existing)
+    if existing is not None:
+        return _already_open(services, existing, requested_by, via=via, chat_id=chat_id)
     account = services.gateway.get_assets(account_id)
     services.accounts.remember(account)
     amounts = amounts_of(account, kind)
     refusal = _cannot_withdraw(account, amounts, kind)
     if refusal is not None:
-        _audit(
+        audit(
             services,
             requested_by,
             "withdraw",
@@ -143,14 +111,61 @@ def request(
     created = services.withdrawals.create(
         account_id, kind, amounts, requested_by=requested_by, chat_id=chat_id, ttl=ttl
     )
+    if created is None:  # another request for the account was written meanwhile
+        existing = services.withdrawals.open_for(account_id)
+        if existing is None:  # ... and decided already
+            return Answer(
+                Text(
+                    "Another request for this account was decided just now: ask again.",
+                    "该账户的另一申请刚刚已处理，请重新申请。",
+                ),
+                "warning",
+            )
+        return _already_open(services, existing, requested_by, via=via, chat_id=chat_id)
     services.inbox.enqueue(EXPIRE, {"id": created.id}, key=str(created.id), delay=ttl)
-    _audit(services, requested_by, "withdraw", created, "requested", via=via, chat_id=chat_id)
+    audit(services, requested_by, "withdraw", created, "requested", via=via, chat_id=chat_id)
     return Answer(
         Text("Withdrawal requested: another admin must approve", "已申请提取，需另一位管理员批准"),
         "success",
         card_of(services, created),
         created,
     )
+
+
+def _settle_first(services: Services, uncertain: Withdrawal) -> Withdrawal | None:
+    """An uncertain withdrawal must be settled before another request: this balance read may
+    do it. None when it did; else the withdrawal, still uncertain."""
+    try:
+        settled = payouts.settle_now(services, uncertain)
+    except RetryLater:  # Feishu cannot be asked now: as soon as it can
+        services.inbox.enqueue(payouts.SETTLE, {"id": uncertain.id})
+        return uncertain
+    return settled if settled.state is State.UNCERTAIN else None
+
+
+def _already_open(
+    services: Services, existing: Withdrawal, asker: str, *, via: str, chat_id: str | None
+) -> Answer:
+    """One open request per account: a second one is answered with the first."""
+    audit(services, asker, "withdraw", existing, "already open", via=via, chat_id=chat_id)
+    n, account_id = existing.id, existing.account_id
+    if existing.state is State.UNCERTAIN:
+        text = Text(
+            f"Account {account_id} has a withdrawal (#{n}) whose outcome Feishu has not "
+            "confirmed, and it must be settled before another request. The bot settles it at "
+            f"the next balance read or reconciliation; order `{existing.order_id}` in Feishu's "
+            "console tells it too.",
+            f"账户 {account_id} 有一笔提取（#{n}）尚未得到飞书确认，确认后才能再次申请。"
+            "机器人会在下次读取余额或对账时确认；"
+            f"也可在飞书管理后台查询订单 `{existing.order_id}`。",
+        )
+    else:
+        text = Text(
+            f"Account {account_id} already has an open withdrawal request (#{n}): it must be "
+            "decided before another can be made.",
+            f"账户 {account_id} 已有未完成的提取申请（#{n}），处理完毕后才能再次申请。",
+        )
+    return Answer(text, "info", card_of(services, existing, text), existing, new=False)
 
 
 def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> Text | None:
@@ -180,7 +195,7 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         expire_now(services, current)
         current = services.withdrawals.get(withdrawal_id)
     if refusal is not None:
-        _audit(services, approver, "approve", current, "refused", str(refusal))
+        audit(services, approver, "approve", current, "refused", str(refusal))
         return Answer(REFUSALS[refusal], "error", card_of(services, current), current)
     account = services.gateway.get_assets(current.account_id)
     services.accounts.remember(account)
@@ -189,12 +204,24 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         text = Text(
             "The account has been disabled since: it cannot withdraw", "该账户已被停用，无法提取"
         )
-        _audit(services, approver, "approve", current, "refused", "account disabled")
+        audit(services, approver, "approve", current, "refused", "account disabled")
         return Answer(text, "error", card_of(services, current), current)
+    if fresh.empty:  # paid out elsewhere (Feishu's console) since the request: nothing to do
+        empty = _cannot_withdraw(account, fresh, current.kind)
+        if not services.withdrawals.close(withdrawal_id, empty.en):
+            decided = services.withdrawals.get(withdrawal_id)
+            return Answer(REFUSALS[Refusal.DECIDED], "info", card_of(services, decided), decided)
+        closed = services.withdrawals.get(withdrawal_id)
+        audit(services, approver, "approve", closed, "closed", "the balance is empty")
+        text = Text(
+            f"{empty.en} Nothing was withdrawn, and the request is closed.",
+            f"{empty.zh}未提取任何款项，申请已关闭。",
+        )
+        return Answer(text, "warning", card_of(services, closed, text), closed)
     if fresh != current.amounts:
         services.withdrawals.reask(withdrawal_id, fresh)
         reasked = services.withdrawals.get(withdrawal_id)
-        _audit(services, approver, "approve", reasked, "re-asked", "the balance changed")
+        audit(services, approver, "approve", reasked, "re-asked", "the balance changed")
         notice = Text(
             "The balance changed since the request: check the new amounts and approve again.",
             "申请后余额已变化：请核对新的金额后再次批准。",
@@ -202,13 +229,15 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         return Answer(notice, "warning", card_of(services, reasked, notice), reasked)
 
     def queue_withdraw(order_id: str) -> None:
-        services.inbox.enqueue(FINISH, {"id": withdrawal_id}, key=str(withdrawal_id), notify=False)
+        services.inbox.enqueue(
+            payouts.FINISH, {"id": withdrawal_id}, key=str(withdrawal_id), notify=False
+        )
 
     order_id = services.withdrawals.approve(withdrawal_id, approver, then=queue_withdraw)
     if order_id is None:  # another approver, or a second click, was first
         decided = services.withdrawals.get(withdrawal_id)
         return Answer(REFUSALS[Refusal.DECIDED], "info", card_of(services, decided), decided)
-    _audit(services, approver, "approve", current, "approved", f"order {order_id}")
+    audit(services, approver, "approve", current, "approved", f"order {order_id}")
     services.inbox.notify()  # the withdraw was queued in the approving transaction
     latest = _wait_for_result(services, withdrawal_id)
     if latest.state is State.WITHDRAWN:
@@ -216,6 +245,13 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
     if latest.state is State.FAILED:
         return Answer(
             Text("The withdrawal failed", "提取失败"), "error", card_of(services, latest), latest
+        )
+    if latest.state is State.UNCERTAIN:
+        return Answer(
+            Text("Feishu did not confirm the withdrawal", "飞书未确认该提取"),
+            "warning",
+            card_of(services, latest),
+            latest,
         )
     return Answer(
         Text("Approved: paying out, the receipt follows", "已批准：处理中，稍后显示回执"),
@@ -229,7 +265,7 @@ def _wait_for_result(services: Services, withdrawal_id: int) -> Withdrawal:
     deadline = time.monotonic() + WAIT_FOR_RESULT
     while True:
         latest = services.withdrawals.get(withdrawal_id)
-        if latest.state in FINAL or time.monotonic() >= deadline:
+        if latest.state is not State.APPROVED or time.monotonic() >= deadline:
             return latest
         time.sleep(0.05)
 
@@ -242,11 +278,11 @@ def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
     if refusal is None and not services.withdrawals.cancel(withdrawal_id, who or ""):
         refusal = Refusal.DECIDED
     if refusal is not None:
-        _audit(services, who, "cancel", current, "refused", str(refusal))
+        audit(services, who, "cancel", current, "refused", str(refusal))
         latest = services.withdrawals.get(withdrawal_id)
         return Answer(REFUSALS[refusal], "error", card_of(services, latest), latest)
     cancelled = services.withdrawals.get(withdrawal_id)
-    _audit(services, who, "cancel", cancelled, "cancelled")
+    audit(services, who, "cancel", cancelled, "cancelled")
     return Answer(
         Text("Withdrawal request cancelled", "提取申请已取消"),
         "success",
@@ -258,69 +294,11 @@ def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
 def expire_now(services: Services, request: Withdrawal) -> bool:
     if not services.withdrawals.expire(request.id):
         return False
-    _audit(services, None, "expire", request, "expired", via="schedule")
+    audit(services, None, "expire", request, "expired", via="schedule")
     return True
 
 
 # --- the inbox's follow-up work ----------------------------------------------------------
-def finish(services: Services, event_id: str, payload: dict) -> None:
-    """Make the approved withdrawal, with its order id; Feishu answers a repeat of that id with
-    the original withdrawal, so a retry after a lost answer withdraws nothing more."""
-    current = services.withdrawals.get(payload["id"])
-    if current is None or current.state is not State.APPROVED:
-        return  # done already
-    try:
-        result = services.gateway.withdraw(
-            current.account_id, current.kind.bonus_types, current.order_id
-        )
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"withdrawal #{current.id}: {exc}") from None
-        services.withdrawals.failed(current.id, explain(exc).en)
-        _audit(services, current.approved_by, "withdrawn", current, f"error {exc.code}", exc.msg)
-    else:
-        withdrawn = Amounts(result.points, tuple(sorted(result.cash, key=lambda c: c.currency)))
-        services.withdrawals.withdrawn(current.id, result.trans_time, withdrawn)
-        _audit(
-            services, current.approved_by, "withdrawn", current, "ok", f"order {result.order_id}"
-        )
-        _after_withdrawal(services, current.account_id, withdrawn)
-    # Patch the request card once the approving press has been answered.
-    due = current.approved_at + AFTER_ANSWER - utcnow() if current.approved_at else None
-    services.inbox.enqueue(
-        SHOW,
-        {"id": current.id},
-        key=f"{current.id}:result",
-        delay=due if due and due.total_seconds() > 0 else None,
-    )
-
-
-def _after_withdrawal(services: Services, account_id: str, withdrawn: Amounts) -> None:
-    """The records (and every card of the account) show the balance left."""
-    record = services.accounts.get(account_id)
-    if record is None or record.account is None:
-        return
-    account = record.account
-    taken = {c.currency: c.amount for c in withdrawn.cash}
-    cash = tuple(replace(c, amount=c.amount - taken.get(c.currency, 0)) for c in account.cash)
-    left = replace(account, points=max(0, account.points - withdrawn.points), cash=cash)
-    services.accounts.remember(left)
-    account_cards.refresh_later(services, account_id)
-
-
-def show(services: Services, event_id: str, payload: dict) -> None:
-    """Bring the request card up to date (receipt, failure, expiry)."""
-    current = services.withdrawals.get(payload["id"])
-    if current is None or not current.message_id:
-        return
-    try:
-        services.messenger.update_card(current.message_id, card_of(services, current))
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not update withdrawal card #{current.id}: {exc}") from None
-        raise GiveUp(f"withdrawal card #{current.id} cannot be updated: {exc}") from None
-
-
 def expire(services: Services, event_id: str, payload: dict) -> None:
     """Due 24 h after the request: expire it if nobody decided, and say so on its card."""
     current = services.withdrawals.get(payload["id"])
@@ -333,14 +311,4 @@ def expire(services: Services, event_id: str, payload: dict) -> None:
         show(services, event_id, payload)
 
 
-INTERNAL_ROUTES = {FINISH: finish, EXPIRE: expire, SHOW: show}
-
-
-def resume_unfinished(services: Services) -> int:
-    """At start: approved requests whose withdraw is not queued (a database from before the
-    queueing, say) are queued again; the order id keeps it single."""
-    count = 0
-    for pending in services.withdrawals.approved_unfinished():
-        if services.inbox.enqueue(FINISH, {"id": pending.id}, key=str(pending.id)):
-            count += 1
-    return count
+INTERNAL_ROUTES = {EXPIRE: expire, SHOW: show}

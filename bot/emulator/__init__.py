@@ -26,7 +26,9 @@ points, cash, trans_time_ms, order_id): a withdrawal made in Feishu's console (b
 Directory: add_employee, employee, resign_employee, p2p_chat_id (a person's one-to-one chat with
 the bot, where messages sent by open_id / union_id / user_id / email land), messages_in(chat_id).
 
-Knobs: set_latency, fail_next, expire_tokens, rate_limits / enforce_rate_limits,
+Knobs: set_latency, fail_next (kinds "5xx", "ratelimit", "server_error_code", "5xx_after":
+carried out, then answered 500, "no_trans_time": carried out, answered without data.trans_time),
+expire_tokens, rate_limits / enforce_rate_limits,
 outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while),
 grant_scopes / revoke_scopes / granted_scopes (default `scopes.DEFAULT_SCOPES`: without an API's
 scope its calls answer 99991672; without a field scope the field is silently left out),
