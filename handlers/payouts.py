@@ -148,8 +148,12 @@ def _settle_first(services: Services, withdrawal_id: int) -> None:
 def settle(services: Services, event_id: str, payload: dict) -> None:
     """Find out whether an uncertain withdrawal was paid out (the inbox's job)."""
     current = services.withdrawals.get(payload["id"])
-    if current is not None and current.state is State.UNCERTAIN:
+    if current is None or current.state is not State.UNCERTAIN:
+        return
+    try:
         settle_now(services, current)
+    except OpenApiError as exc:
+        raise RetryLater(f"settling withdrawal #{current.id}: {exc}") from None
 
 
 def settle_gave_up(services: Services, payload: dict, reason: str) -> None:
@@ -159,7 +163,8 @@ def settle_gave_up(services: Services, payload: dict, reason: str) -> None:
 
 def settle_now(services: Services, request: Withdrawal) -> Withdrawal:
     """Read the balance and settle by it, or by reconciliation (see bot/settlement.py); the
-    withdrawal as it is afterwards. Raises RetryLater while Feishu cannot be reached."""
+    withdrawal as it is afterwards. Raises OpenApiError (transient) while Feishu cannot be
+    reached."""
     try:
         account = services.gateway.get_assets(request.account_id)
         services.accounts.remember(account)
@@ -170,7 +175,7 @@ def settle_now(services: Services, request: Withdrawal) -> Withdrawal:
             _settle_without_asking(services, request, balance)
     except OpenApiError as exc:
         if exc.transient:
-            raise RetryLater(f"settling withdrawal #{request.id}: {exc}") from None
+            raise
         _still_uncertain(services, request, f"Feishu answered {exc.code}: {exc.msg}")
     return services.withdrawals.get(request.id)
 
@@ -274,7 +279,7 @@ def _still_uncertain(services: Services, request: Withdrawal, why: str) -> None:
 
 def settle_all(services: Services) -> int:
     """Settle every uncertain withdrawal now (before a reconciliation report); how many were.
-    Raises RetryLater while Feishu cannot be reached."""
+    Raises OpenApiError (transient) while Feishu cannot be reached."""
     settled = 0
     for request in services.withdrawals.in_state(State.UNCERTAIN):
         settled += settle_now(services, request).state is not State.UNCERTAIN

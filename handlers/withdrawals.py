@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.accounts import Account
+from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
 from bot.records.withdrawals import TTL
 from bot.withdrawals import (
@@ -29,7 +30,6 @@ from bot.withdrawals import (
     Withdrawal,
     amounts_of,
 )
-from bot.worker import RetryLater
 from cards.text import Text
 from handlers import payouts
 from handlers.services import Services
@@ -137,7 +137,7 @@ def _settle_first(services: Services, uncertain: Withdrawal) -> Withdrawal | Non
     do it. None when it did; else the withdrawal, still uncertain."""
     try:
         settled = payouts.settle_now(services, uncertain)
-    except RetryLater:  # Feishu cannot be asked now: as soon as it can
+    except OpenApiError:  # Feishu cannot be asked now: as soon as it can
         services.inbox.enqueue(payouts.SETTLE, {"id": uncertain.id})
         return uncertain
     return settled if settled.state is State.UNCERTAIN else None

@@ -149,6 +149,9 @@ def test_an_expired_request_cannot_be_approved_and_its_card_says_so(pay, emulato
 
 def test_a_request_left_alone_expires_and_its_card_is_updated(pay, emulator, money_bot):
     message = requested(pay, funded(emulator))
+    # The card is noted just after the reply is sent; expiring before that leaves no card to
+    # update (in life the expiry comes a day later).
+    wait_for(lambda: money_bot.services.withdrawals.get(1).message_id == message.message_id)
     db = money_bot.database.db
     db.execute("UPDATE withdrawals SET expires_at = ?", [to_iso(utcnow() - timedelta(seconds=1))])
     db.execute("UPDATE events SET not_before = NULL WHERE event_type = 'bot.expire_withdrawal'")
