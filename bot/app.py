@@ -32,8 +32,8 @@ from bot.records.store import (
 from bot.records.withdrawals import WithdrawalBook
 from bot.server import HttpServer
 from bot.web import create_web_app
-from bot.worker import StoreTrouble, WorkerPool
-from handlers import card_actions, events, withdrawals
+from bot.worker import MAX_AGE, StoreTrouble, WorkerPool
+from handlers import card_actions, events, payouts
 from handlers.digest import DigestService
 from handlers.reconcile import ReconcileService
 from handlers.services import INTERIM_AFTER, Services
@@ -76,6 +76,7 @@ class ReferralBot:
         busy_timeout: float = BUSY_TIMEOUT,
         notice_window: timedelta = NOTICE_WINDOW,
         interim_after: timedelta = INTERIM_AFTER,
+        payout_window: timedelta = MAX_AGE,
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -106,6 +107,7 @@ class ReferralBot:
             withdrawals=WithdrawalBook(self.database),
             notices=notices,
             interim_after=interim_after,
+            payout_window=payout_window,
         )
         self.reconcile = ReconcileService(
             settings,
@@ -114,6 +116,7 @@ class ReferralBot:
             gateway,
             messenger,
             holder=self.owner,
+            before_run=lambda: payouts.settle_all_later(self.services),
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(
@@ -249,7 +252,7 @@ class ReferralBot:
             )
         self._running = True
         self.housekeeper.start()  # beats, and takes back work of processes that died
-        withdrawals.resume_unfinished(self.services)
+        payouts.resume(self.services)
         self.pool.start()
         self.card_actions.start()
         if schedule:

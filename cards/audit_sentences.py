@@ -149,6 +149,13 @@ PHRASES: dict[str, Phrase] = {
         "从 {account} 付出提取申请 {request}",
         system=True,
     ),
+    "settle": _p(
+        "settled uncertain withdrawal {request} from {account}",
+        "settle uncertain withdrawal {request} from {account}",
+        "确认了 {account} 未确定的提取 {request}",
+        "确认 {account} 未确定的提取 {request}",
+        system=True,
+    ),
     "leaver": _p(
         "handled the leaving of the referrer of {account}",
         "handle the leaving of the referrer of {account}",
@@ -232,6 +239,40 @@ SENTENCES: dict[tuple[str, str], Sentence] = {
     ("withdrawn", "error"): _s(
         "Withdrawal {request} of {amounts} from {account} failed: {reason}",
         "{account} 的提取申请 {request}（{amounts}）提取失败：{reason}",
+        FAILED,
+    ),
+    ("withdraw", "already open"): _s(
+        "{actor} asked for a withdrawal for {account}, which already has open request {request}",
+        "{actor} 为 {account} 申请提取，但该账户已有未完成的提取申请 {request}",
+    ),
+    ("approve", "closed"): _s(
+        "{actor} went to approve withdrawal {request} for {account}, but the balance was "
+        "empty: the request is closed and nothing was paid out",
+        "{actor} 批准 {account} 的提取申请 {request} 时余额已为空：申请已关闭，未提取任何款项",
+    ),
+    ("withdrawn", "uncertain"): _s(
+        "Feishu did not confirm withdrawal {request} of {amounts} from {account} (order "
+        "{order}): it may have been paid out, and the bot settles it at the next balance read "
+        "or reconciliation",
+        "飞书未确认 {account} 的提取 {request}（{amounts}，订单 {order}）：可能已支付，"
+        "机器人将在下次读取余额或对账时确认",
+        FAILED,
+    ),
+    ("settle", "withdrawn"): _s(
+        "Uncertain withdrawal {request} from {account} was settled as paid out ({amounts})",
+        "{account} 未确定的提取 {request} 已确认为已支付（{amounts}）",
+    ),
+    ("settle", "failed"): _s(
+        "Uncertain withdrawal {request} from {account} was settled as not paid out",
+        "{account} 未确定的提取 {request} 已确认为未支付",
+    ),
+    ("settle", "closed"): _s(
+        "Uncertain withdrawal {request} from {account} was closed: nothing was paid out",
+        "{account} 未确定的提取 {request} 已关闭：未支付任何款项",
+    ),
+    ("settle", "uncertain"): _s(
+        "Withdrawal {request} from {account} is still uncertain: {reason}",
+        "{account} 的提取 {request} 仍未确定：{reason}",
         FAILED,
     ),
     ("export", "ok"): _s(

@@ -244,7 +244,8 @@ class CardActions:
             sent = services.messenger.send_card(
                 press.chat_id, answer.card, uuid=f"withdraw-{press.event_id}"
             )
-            services.withdrawals.note_message(answer.withdrawal.id, sent)
+            if answer.new:  # the account's open request keeps its first card
+                services.withdrawals.note_message(answer.withdrawal.id, sent)
         return Outcome(answer.text, answer.kind, act=answer.act)
 
     def _current(self, press: Press, toast: Text) -> Outcome:

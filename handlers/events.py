@@ -27,6 +27,7 @@ from handlers import (
     entry_points,
     leavers,
     notices,
+    payouts,
     waiting,
     withdrawals,
 )
@@ -162,7 +163,12 @@ def _modify_time(value: str | None) -> datetime:
 
 def tell_failure(services: Services, event: InboxEvent, reason: str) -> None:
     """A message event failed for good (Feishu was out of reach for hours): queue the truth
-    for the person, to be sent as soon as Feishu can be reached."""
+    for the person, to be sent as soon as Feishu can be reached. A withdrawal's work given up
+    makes it uncertain (see handlers/payouts.py)."""
+    gave_up = payouts.ON_FAILURE.get(event.event_type)
+    if gave_up is not None:
+        gave_up(services, json.loads(event.payload), reason)
+        return
     if event.event_type != "im.message.receive_v1":
         return
     services.inbox.enqueue(TELL_FAILURE, {"event_id": event.event_id}, key=event.event_id)
@@ -209,6 +215,7 @@ INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
     TELL_FAILURE: send_failure_notice,
     waiting.INTERIM: waiting.send_interim,
     **withdrawals.INTERNAL_ROUTES,
+    **payouts.INTERNAL_ROUTES,
     **notices.INTERNAL_ROUTES,
 }
 

@@ -41,4 +41,7 @@ class Services:
     # A command held up by a failing Feishu gets an interim answer this long after its message
     # arrived (handlers/waiting.py); tests shorten it.
     interim_after: timedelta = INTERIM_AFTER
+    # How long an approved withdrawal's withdraw is retried while Feishu is in trouble before
+    # its outcome is called uncertain: Feishu's own redelivery window (tests shorten it).
+    payout_window: timedelta = timedelta(hours=6)
     metrics: Metrics = field(default_factory=Metrics)

@@ -27,7 +27,9 @@ def withdraw(services: Services, asker: Asker, command: parser.Withdraw) -> Repl
     if answer.withdrawal is None:
         card = error_card(Text("Nothing to withdraw", "无法提取"), answer.text)
         return Reply(card, act=answer.act)
-    return Reply(answer.card, withdrawal_id=answer.withdrawal.id, act=answer.act)
+    # An open request answered again is not re-pointed: its first card stays the one updated.
+    withdrawal_id = answer.withdrawal.id if answer.new else None
+    return Reply(answer.card, withdrawal_id=withdrawal_id, act=answer.act)
 
 
 @handles(parser.Withdrawals)

@@ -28,10 +28,11 @@ Directory: add_employee, employee, resign_employee, p2p_chat_id (a person's one-
 the bot, where messages sent by open_id / union_id / user_id / email land), messages_in(chat_id).
 
 Knobs: set_latency (in_flight counts the requests of an operation not answered yet),
-fail_next(operation, n, kind), fail_until_stopped(operation, kind) /
-stop_failing (operation "hire": every referral-account operation; "*": all), expire_tokens,
-rate_limits / enforce_rate_limits, outage(seconds, kind="refuse" | "5xx") / end_outage /
-in_outage (Feishu down for a while),
+fail_next(operation, n, kind) (kinds "5xx", "ratelimit", "server_error_code", "5xx_after":
+carried out, then answered 500, "no_trans_time": carried out, answered without data.trans_time),
+fail_until_stopped(operation, kind) / stop_failing (operation "hire": every referral-account
+operation; "*": all), expire_tokens, rate_limits / enforce_rate_limits,
+outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while),
 grant_scopes / revoke_scopes / granted_scopes (default `scopes.DEFAULT_SCOPES`: without an API's
 scope its calls answer 99991672; without a field scope the field is silently left out),
 set_contact_range(open_ids | None) / contact_range (others: 41050, unknown to batch_get_id).

@@ -9,7 +9,11 @@ import time
 from dataclasses import dataclass
 
 # "5xx_after": the request is carried out, then answered 500 (Feishu acted, the answer is lost).
-FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code", "5xx_after")
+# "no_trans_time": the request is carried out and answered with success, but the answer's data
+# lacks `trans_time` (withdraw: Feishu acted and did not say when).
+FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code", "5xx_after", "no_trans_time")
+# Those that strike once the request has been carried out.
+AFTER_KINDS = ("5xx_after", "no_trans_time")
 OUTAGE_KINDS = ("refuse", "5xx")
 HIRE = "hire"  # the key that stands for every referral-account (Hire) operation
 
@@ -95,7 +99,7 @@ class Knobs:
         with self._lock:
             for key in keys:
                 queue = self._failures.get(key)
-                if queue and (queue[0].kind == "5xx_after") == after:
+                if queue and (queue[0].kind in AFTER_KINDS) == after:
                     return queue.pop(0)
             for key in keys:
                 failing = self._failing.get(key)

@@ -94,7 +94,12 @@ class Pipeline:
             self.ctx.check_limit(operation)
             req = Request(operation, method, path, params, query, headers, body, token)
             status, extra, response = 200, {}, route.handler(self.ctx, req)
-            if self._take_failure(operation, after=True) is not None:
+            after = self._take_failure(operation, after=True)
+            if after is not None and after.kind == "no_trans_time":
+                data = response.get("data")
+                if isinstance(data, dict):
+                    data.pop("trans_time", None)
+            elif after is not None:
                 raise ApiError(500, _system_error_code(operation), MSG_SYSTEM_ERROR)
         except ApiError as err:
             status, extra, response = err.http_status, err.headers, err.body()

@@ -77,13 +77,18 @@ class Inbox:
         key: str | None = None,
         delay: timedelta | None = None,
         notify: bool = True,
+        again: bool = False,
     ) -> bool:
         """Queue the bot's own follow-up work; `key` makes it once-only (False: queued before).
-        Inside a transaction pass `notify=False` and call `notify()` after the commit."""
+        With `again`, work of that key that has ended (done, or failed after its retries) is
+        queued once more, with a fresh retry window; work still queued or under way is left as
+        it is. Inside a transaction pass `notify=False` and call `notify()` after the commit."""
         assert event_type.startswith(INTERNAL), event_type
         event_id = f"{event_type}:{key or uuid.uuid4().hex}"
         not_before = to_iso(utcnow() + delay) if delay else None
-        if not self._insert(event_id, event_type, json.dumps(payload), None, not_before):
+        if not self._insert(event_id, event_type, json.dumps(payload), None, not_before) and not (
+            again and self._queue_again(event_id, not_before)
+        ):
             return False
         if notify:
             self._notify()
@@ -111,6 +116,16 @@ class Inbox:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    def _queue_again(self, event_id: str, not_before: str | None) -> bool:
+        now = to_iso(utcnow())
+        cursor = self._database.db.execute(
+            "UPDATE events SET status = ?, owner = NULL, attempts = 0, error = NULL,"
+            " not_before = ?, received_at = ?, updated_at = ? WHERE event_id = ?"
+            " AND status IN (?, ?)",
+            [QUEUED, not_before, now, now, event_id, DONE, FAILED],
+        )
+        return cursor.rowcount == 1
 
     def _notify(self) -> None:
         if self.on_new is not None:

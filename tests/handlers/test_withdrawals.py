@@ -198,6 +198,9 @@ def test_an_expired_request_cannot_be_approved_and_its_card_says_so(pay, emulato
 
 def test_a_request_left_alone_expires_and_its_card_is_updated(pay, emulator, money_bot):
     message = requested(pay, funded(emulator))
+    # The card is noted just after the reply is sent; expiring before that leaves no card to
+    # update (in life the expiry comes a day later).
+    wait_for(lambda: money_bot.services.withdrawals.get(1).message_id == message.message_id)
     db = money_bot.database.db
     db.execute("UPDATE withdrawals SET expires_at = ?", [to_iso(utcnow() - timedelta(seconds=1))])
     db.execute("UPDATE events SET not_before = NULL WHERE event_type = 'bot.expire_withdrawal'")
@@ -318,3 +321,77 @@ def test_a_5xx_after_feishu_acted_is_retried_with_the_same_order_id(pay, emulato
     calls = emulator.calls_for("withdraw")
     assert [c.status for c in calls] == [500, 200] and made["requests"] == 2
     assert {c.body["external_order_id"] for c in calls} == {made["external_order_id"]}
+
+
+def paid_in_console(emulator, account_id: str) -> None:
+    """Someone pays the whole balance out in Feishu's console: Hire records it, it is gone."""
+    account = emulator.account(account_id)
+    cash = {cur: amount for cur, amount in account["cash"].items() if amount}
+    emulator.record_withdrawal(account_id, account["points"], cash)
+    emulator.add_bonus(
+        account_id, points=-account["points"], cash={cur: -amount for cur, amount in cash.items()}
+    )
+
+
+@pytest.mark.parametrize("kind", ["", "points", "cash"])
+def test_a_balance_paid_out_elsewhere_closes_the_request_at_approval_and_calls_nothing(
+    pay, emulator, money_bot, kind
+):
+    account_id = funded(emulator)
+    message = requested(pay, account_id, kind)
+    paid_in_console(emulator, account_id)
+    body, _ = press(pay, message, "approve")
+    assert "no " in body["toast"]["content"] and "the request is closed" in body["toast"]["content"]
+    card = body["card"]["data"]
+    assert "Withdrawal closed: nothing paid out" in card_text(card)
+    assert "Nothing was paid out: the balance was found empty" in card_text(card)
+    assert buttons(card) == []  # no Approve for nothing, and nothing left to decide
+    assert emulator.calls_for("withdraw") == []
+    closed = money_bot.services.withdrawals.get(1)
+    assert closed.state == "closed" and closed.order_id is None
+    assert [
+        e["outcome"] for e in money_bot.services.audit.entries() if e["action"] == "approve"
+    ] == ["closed"]
+    again, _ = pay.press(message, {"action": "approve", "withdrawal": 1}, open_id=APPROVER)
+    assert "already been decided" in again.body["toast"]["content"]
+    assert emulator.calls_for("withdraw") == [] and len(emulator.withdrawals()) == 1
+
+
+def test_a_second_withdraw_answers_with_the_open_request(pay, emulator, money_bot):
+    account_id = funded(emulator)
+    first = requested(pay, account_id)
+    second = pay.ask(f"/referral withdraw {account_id} points", open_id=APPROVER)
+    text = card_text(second.content)
+    assert f"Account {account_id} already has an open withdrawal request (#1)" in text
+    assert "1,200 points · CNY 300.00 · USD 12.50" in text  # the open one, as it was asked
+    assert {b["withdrawal"] for b in buttons(second.content)} == {1}
+    assert money_bot.services.withdrawals.history()[1] == 1
+    assert ("withdraw", "already open") in [
+        (e["action"], e["outcome"]) for e in money_bot.services.audit.entries()
+    ]
+    # Once it is decided, the account may be asked for again.
+    press(pay, first, "approve")
+    wait_for(lambda: money_bot.services.withdrawals.get(1).state == "withdrawn")
+    emulator.add_bonus(account_id, points=10)
+    third = card_text(requested(pay, account_id).content)
+    assert "Withdrawal request" in third and "#2" in third and "10 points" in third
+
+
+def test_withdraws_at_once_open_one_request(pay, emulator, money_bot):
+    account_id = funded(emulator)
+    asked = [pay.say(f"/referral withdraw {account_id}", open_id=who) for who in (ADMIN, APPROVER)]
+    replies = [pay.reply_to(message_id) for _, message_id in asked]
+    assert money_bot.services.withdrawals.history()[1] == 1
+    assert sorted("already has an open" in card_text(r.content) for r in replies) == [False, True]
+    assert all({b["withdrawal"] for b in buttons(r.content)} == {1} for r in replies)
+
+
+def test_the_withdraw_button_of_an_account_with_an_open_request_shows_that_one(
+    pay, emulator, money_bot
+):
+    account_id = funded(emulator)
+    shown = pay.ask(f"/referral show {account_id}")
+    requested(pay, account_id)
+    result, _ = pay.press(shown, {"action": "withdraw", "account_id": account_id})
+    assert "already has an open withdrawal request (#1)" in result.body["toast"]["content"]
+    assert money_bot.services.withdrawals.history()[1] == 1
