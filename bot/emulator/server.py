@@ -74,6 +74,8 @@ class Pipeline:
             self._inject_failure(operation)
             self.ctx.check_limit(operation)
             req = Request(operation, method, path, params, query, headers, body, token)
+            # every value of a repeatable parameter (get_detail's options=a&options=b)
+            req.extra["query_lists"] = parse_qs(parts.query, keep_blank_values=True)
             status, extra, response = 200, {}, route.handler(self.ctx, req)
             if self._take_failure(operation, after=True) is not None:
                 raise ApiError(500, _system_error_code(operation), MSG_SYSTEM_ERROR)
