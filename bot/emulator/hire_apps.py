@@ -326,6 +326,16 @@ def add_referral(
 
 
 # --- tenant operations ----------------------------------------------------------------------
+def _when(app: Application, at_ms: int | None) -> int:
+    """When a change happens: `at_ms`, or now; never before the application's last update
+    (now is kept to it, so a change in the same millisecond still orders after it)."""
+    if at_ms is None:
+        return max(now_ms(), app.update_time)
+    if int(at_ms) < app.update_time:
+        raise ValueError(f"at_ms {at_ms} is before the application's last update")
+    return int(at_ms)
+
+
 def move(state: State, application_id: str, stage_id: str, at_ms: int | None) -> tuple[str, int]:
     """Move an active application to another stage of its process, as someone in Hire does:
     the stage, its entry in stage_time_list (the old one gets its exit_time) and update_time
@@ -341,7 +351,7 @@ def move(state: State, application_id: str, stage_id: str, at_ms: int | None) ->
             raise ValueError(f"stage {stage_id} is not in the process of {application_id}")
         if target.stage_id == app.stage_id:
             raise ValueError(f"application {application_id} is already in stage {stage_id}")
-        at = max(now_ms() if at_ms is None else int(at_ms), app.update_time)
+        at = _when(app, at_ms)
         origin = app.stage_id
         for entry in app.stage_times:
             if entry.exit_time is None:
@@ -360,8 +370,9 @@ def end(state: State, application_id: str, at_ms: int | None) -> Application:
         app = book(state).application(application_id)
         if app.active_status != ACTIVE:
             raise ValueError(f"application {application_id} has already ended")
+        at = _when(app, at_ms)
         app.active_status = INACTIVE
-        app.update_time = max(now_ms() if at_ms is None else int(at_ms), app.update_time)
+        app.update_time = at
         return app
 
 

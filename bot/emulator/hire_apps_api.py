@@ -71,7 +71,7 @@ def _user_id_type(req: Request) -> str:
     return value
 
 
-def person_ids(state: State, open_id: str) -> dict[str, Any]:
+def _person_ids(state: State, open_id: str) -> dict[str, Any]:
     """A person's ids and names as the directory has them (open_id alone when unknown)."""
     emp = state.employee(open_id)
     if emp is None:
@@ -96,7 +96,7 @@ def _referral_user(
     state: State, hire: HireBook, application_id: str, id_type: str
 ) -> tuple[Referral, dict[str, Any]]:
     referral = hire.referrals[application_id]
-    who = person_ids(state, referral.referrer_open_id)
+    who = _person_ids(state, referral.referrer_open_id)
     name = {
         "zh_cn": who["zh_cn"] if referral.name_zh is None else referral.name_zh,
         "en_us": who["en_us"] if referral.name_en is None else referral.name_en,

@@ -198,12 +198,17 @@ def _choice(body: dict[str, Any], name: str, allowed: tuple[int, ...]) -> int:
     return value
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise param_error(f"{name} {'is required: ' if required else 'must be '}a string")
+    if value is not None and not isinstance(value, str):
+        raise param_error(f"{name} must be a string")
+    return value
+
+
+def _required_text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise param_error(f"{name} is required: a string")
     return value
 
 
@@ -250,8 +255,8 @@ def create(ctx: Context, req: Request) -> dict[str, Any]:
     if id_type not in USER_ID_TYPES:
         raise param_error(f"user_id_type must be one of {', '.join(USER_ID_TYPES)}")
     body = req.json()
-    referral_user_id = _text(body, "referral_user_id", required=True)
-    external_id = _text(body, "external_id", required=True)
+    referral_user_id = _required_text(body, "referral_user_id")
+    external_id = _required_text(body, "external_id")
     application_id, talent_id, job_id = (
         _text(body, "application_id"),
         _text(body, "talent_id"),
@@ -266,7 +271,6 @@ def create(ctx: Context, req: Request) -> dict[str, Any]:
     event = None
     with ctx.state.lock:
         rewards = book(ctx.state)
-        assert external_id is not None and referral_user_id is not None
         previous = rewards.by_external_id.get(external_id)
         if previous is not None:  # idempotent by external_id: the first import's id
             rewards.rewards[previous].requests += 1

@@ -13,6 +13,8 @@ from .protocol import Request
 
 Handler = Callable[[Context, Request], dict[str, Any]]
 
+# Feishu Hire's operations: their system error is 1002001, and the failure key "hire" (knobs.py)
+# covers them all: the referral accounts, and referral progress and rewards (issue 20).
 HIRE_OPERATIONS = frozenset(
     {"create", "enable", "deactivate", "get_account_assets", "withdraw", "reconciliation"}
     | {"referral_get_by_application", "application_get_detail", "application_list"}
