@@ -38,6 +38,15 @@ scope its calls answer 99991672; without a field scope the field is silently lef
 set_contact_range(open_ids | None) / contact_range (others: 41050, unknown to batch_get_id).
 reset() forgets everything and restores the defaults.
 
+Referral progress and rewards (hire_facade.py; hire_apps.py, hire_apps_api.py, rewards.py):
+add_job_process / job_processes / stage_id(type), add_job, add_talent, add_application,
+add_referral, add_referred_application, application(s), move_application (returns the
+hire.application.stage_changed_v1 event), end_application (no event),
+set_referral_absent_answer; operations referral_get_by_application, application_get_detail,
+application_list, job_process_list, external_reward_create, external_reward_delete;
+set_reward_effect("none" | "credit_confirmed"), external_rewards / external_reward,
+add_hire_reward; take_events / set_event_sink (events an API call makes Feishu send).
+
 Long connection (WebSocket) mode, as `lark.ws.Client(app_id, app_secret, domain=emu.url)` uses
 it: `POST /callback/ws/endpoint` (no token; wrong AppID/AppSecret: code 1000040351, fatal to
 the SDK) hands out `ws://127.0.0.1:<port>/ws?device_id=..&service_id=..` and the ClientConfig

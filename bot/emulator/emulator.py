@@ -13,6 +13,7 @@ from typing import Any
 
 from . import auth, chats, events, files, im, referral, scopes
 from .context import Context
+from .hire_facade import HireFacade
 from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
 from .server import HttpServer, Pipeline
@@ -74,7 +75,7 @@ class _Pipeline(Pipeline):
         return Pipeline._parse_body(raw)
 
 
-class Emulator:
+class Emulator(HireFacade):
     """A local stand-in for the Feishu Open Platform, served over real HTTP."""
 
     def __init__(
@@ -735,3 +736,4 @@ class Emulator:
         self._ctx.scopes = scopes.DEFAULT_SCOPES
         self._ctx.contact_range = None
         self._ws.reset()
+        self._reset_hire()
