@@ -66,14 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     export = commands.add_parser(
         "export",
-        help="write the bot's records as CSV",
-        description="Write the known accounts, the withdrawals or the audit trail as CSV "
-        "(UTF-8 with a BOM, for Excel and WPS; times in the configured zone; money as plain "
-        "decimals with a currency column) to FILE, or to standard output.",
+        help="write the bot's records as CSV or an Excel workbook",
+        description="Write the known accounts, the withdrawals or the audit trail to FILE, or "
+        "to standard output: as CSV (UTF-8 with a BOM; times in the configured zone; money as "
+        "plain decimals with a currency column), for programs, or as an Excel workbook (IDs "
+        "as text, money as numbers, times as dates), for people opening it in Excel or WPS.",
         epilog="exit status: 0 written, 2 bad invocation (settings, database, file)",
     )
     export.add_argument("what", choices=("accounts", "withdrawals", "audit"))
     export.add_argument("--out", metavar="FILE", help="write here (default standard output)")
+    export.add_argument(
+        "--format", choices=("csv", "xlsx"), default="csv", help="file format (default csv)"
+    )
     export.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     _add_db(commands)
     _add_forget(commands)
@@ -82,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return _db(args)
     if args.command == "forget":
         return _forget(" ".join(args.who), args.config)
-    if args.command == "export":  # the CSV may be the output: no log lines among it
-        return _export(args.what, args.out, args.config)
+    if args.command == "export":  # the file may be the output: no log lines among it
+        return _export(args.what, args.out, args.format, args.config)
     if args.command == "import":  # logs only warnings, printed above its progress bar
         return _import(args.file, args.config)
     if args.command == "doctor":  # its report is the output; no log lines among it
@@ -164,11 +168,17 @@ def _doctor(config_path: str | None) -> int:
     return 0 if all(check.ok for check in checks) else 1
 
 
-def _export(what: str, out: str | None, config_path: str | None) -> int:
+def _export(what: str, out: str | None, file_format: str, config_path: str | None) -> int:
+    if out is None and file_format == "xlsx" and sys.stdout.isatty():
+        print(
+            "referral-bot: a workbook is binary: give --out FILE or redirect standard output",
+            file=sys.stderr,
+        )
+        return 2
     settings = _settings(config_path)
     if settings is None:
         return 2
-    from bot.exports import write_csv
+    from bot.exports import write
     from bot.records.store import Database
 
     try:
@@ -178,11 +188,11 @@ def _export(what: str, out: str | None, config_path: str | None) -> int:
         return 2
     try:
         if out is None:
-            write_csv(what, database, settings.digest_tz, sys.stdout.buffer)
+            write(what, database, settings.digest_tz, sys.stdout.buffer, format=file_format)
             sys.stdout.buffer.flush()
         else:
             with open(out, "wb") as stream:
-                write_csv(what, database, settings.digest_tz, stream)
+                write(what, database, settings.digest_tz, stream, format=file_format)
     except OSError as exc:
         print(f"referral-bot: cannot write {out or 'standard output'}: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from cards.audit_sentences import EXPORTS, mark, sentence
+from cards.audit_sentences import mark, sentence
 from cards.layout import (
     MAX_CARD_BYTES,
     card,
@@ -20,6 +20,12 @@ from cards.when import stamp
 
 AUDIT = Text("Audit trail", "审计记录")
 _BUDGET = MAX_CARD_BYTES - 1024
+# What an export counts: English singular and plural, the Chinese with its measure word.
+COUNTED: dict[str, tuple[str, str, str]] = {
+    "accounts": ("account", "accounts", "个账户"),
+    "withdrawals": ("withdrawal", "withdrawals", "笔提取记录"),
+    "audit": ("audit entry", "audit entries", "条审计记录"),
+}
 
 
 def _line(entry: Mapping[str, object], zone: str) -> Text:
@@ -56,12 +62,20 @@ def _latest(count: int) -> Text:
     return Text(f"the latest {plural(count, 'entry', 'entries')}", f"最近 {count} 条")
 
 
-def export_card(what: str, count: int, file_name: str) -> dict:
-    """Says what the file message just sent holds."""
-    noun = EXPORTS[what]
+def export_card(
+    what: str, count: int, file_name: str, *, rows: int | None = None, zone: str | None = None
+) -> dict:
+    """Says what the workbook just sent holds: `count` records in `rows` rows (more when an
+    account or withdrawal has cash in several currencies, one row each)."""
+    noun, nouns, zh_noun = COUNTED[what]
     title = Text("Export sent", "导出已发送")
+    en = "{file}: " + plural(count, noun, nouns)
+    zh = f"{{file}}：{count} {zh_noun}"
+    if rows is not None and rows != count:
+        en += f", {plural(rows, 'row')}: one per currency"
+        zh += f"，{rows} 行（每种币种一行）"
+    where = Text.data(zone, f" {zone} 时区") if zone else Text("the configured zone", "配置的时区")
     body = Text(
-        "{file}: {count} {noun}, CSV (UTF-8), times in the configured zone.",
-        "{file}：{count} 条{noun}，CSV（UTF-8），时间为配置的时区。",
-    ).format(file=Text.markup(code(file_name)), count=count, noun=noun)
+        en + ". Excel workbook; times in {zone}.", zh + "。Excel 工作簿，时间为{zone}。"
+    ).format(file=Text.markup(code(file_name)), zone=where)
     return card(header(title, "green"), [markdown(body)], summary=title)

@@ -434,7 +434,7 @@ GRAMMAR: tuple[Subcommand, ...] = (
     Subcommand(
         "export",
         "/referral export accounts|withdrawals|audit",
-        Text("The records as a CSV file, here", "以 CSV 文件导出记录到此会话"),
+        Text("The records as an Excel workbook, here", "以 Excel 工作簿导出记录到此会话"),
         _export,
     ),
     Subcommand(

@@ -94,7 +94,7 @@ class Pipeline:
             self.ctx.check_limit(operation)
             req = Request(operation, method, path, params, query, headers, body, token)
             # every value of a repeatable parameter (get_detail's options=a&options=b)
-            req.extra["query_lists"] = parse_qs(parts.query, keep_blank_values=True)
+            req.extra["query_lists"] = parse_qs(urlsplit(target).query, keep_blank_values=True)
             status, extra, response = 200, {}, route.handler(self.ctx, req)
             after = self._take_failure(operation, after=True)
             if after is not None and after.kind == "no_trans_time":

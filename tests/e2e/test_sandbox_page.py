@@ -292,10 +292,18 @@ def test_a_bonus_lands_as_a_notice_and_a_leaver_is_asked_about_in_the_hr_group(
     told = sandbox.world.emulator.messages_in(sandbox.world.p2p_chat("ou_chen"))
     assert any("Your referral bonus grew" in str(m.content) for m in told)
 
-    # Zhao Lei leaves the company, from the directory.
+    # Zhao Lei leaves the company, from the directory: an action, drawn as a button.
     page.locator("[data-tab=directory]").click()
     row = page.locator("[data-person=ou_zhao]")
-    row.get_by_test_id("leave").click()
+    offboard = row.get_by_role("button", name="Offboard…")
+    expect(offboard).to_have_attribute(
+        "title", "Make Zhao Lei leave the company: Feishu tells the bot"
+    )
+    # Emails, mobiles and open_ids each keep to one line: none is broken mid-word.
+    assert directory_lines(page) == {
+        text: 1 for e in sandbox.world.directory for text in directory_texts(e)
+    }
+    offboard.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Zhao Lei leaves the company?")
     dialog.get_by_role("button", name="Confirm").click()
@@ -303,7 +311,7 @@ def test_a_bonus_lands_as_a_notice_and_a_leaver_is_asked_about_in_the_hr_group(
         page.get_by_test_id("toast").filter(has_text="Zhao Lei left the company")
     ).to_be_visible()
     expect(row.get_by_test_id("left")).to_have_text("Left")
-    expect(row.get_by_test_id("leave")).to_have_count(0)
+    expect(row.get_by_role("button")).to_have_count(0)
 
     # The bot asks the HR group; Keep decides it in place.
     leaver = cards.filter(has_text="A referrer has left")
@@ -318,6 +326,31 @@ def test_a_bonus_lands_as_a_notice_and_a_leaver_is_asked_about_in_the_hr_group(
     assert zhao["enabled"]
     expect(cards).to_have_count(2)  # the notice and the leaver card, nothing else
     assert errors == []
+
+
+def directory_texts(employee) -> list[str]:
+    """What the directory shows of a person that must not break: open_id, email, mobile."""
+    mobile = f"+{employee.mobile[0]} {employee.mobile[1]}" if employee.mobile else None
+    return [t for t in (employee.open_id, employee.email, mobile) if t]
+
+
+def directory_lines(page) -> dict[str, int]:
+    """How many lines each open_id, email and mobile in the directory takes on screen."""
+    return page.evaluate(
+        """() => {
+          const lines = {};
+          const walker = document.createTreeWalker(
+            document.querySelector("#tab-directory"), NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const text = node.textContent.trim();
+            if (!/^(ou_|\\+\\d)|@/.test(text)) continue;
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            lines[text] = range.getClientRects().length;
+          }
+          return lines;
+        }"""
+    )
 
 
 def test_the_second_digest_posted_carries_the_chart_of_the_totals(
