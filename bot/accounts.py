@@ -66,6 +66,7 @@ class AccountRecord:
     registered_by: str | None = None
     account: Account | None = None
     seen_at: datetime | None = None
+    version: int = 0  # grows with each change of what its card shows
 
 
 def to_cents(value: Decimal | float | int | str) -> Decimal:

@@ -24,6 +24,7 @@ from bot.records.store import (
     BUSY_TIMEOUT,
     AccountBook,
     AuditLog,
+    Database,
     Welcomes,
     open_database,
     utcnow,
@@ -31,11 +32,11 @@ from bot.records.store import (
 from bot.records.withdrawals import WithdrawalBook
 from bot.server import HttpServer
 from bot.web import create_web_app
-from bot.worker import StoreTrouble, WorkerPool
-from handlers import card_actions, events, withdrawals
+from bot.worker import MAX_AGE, StoreTrouble, WorkerPool
+from handlers import card_actions, events, payouts
 from handlers.digest import DigestService
 from handlers.reconcile import ReconcileService
-from handlers.services import Services
+from handlers.services import INTERIM_AFTER, Services
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class ReferralBot:
         api: OpenApi | None = None,
         busy_timeout: float = BUSY_TIMEOUT,
         notice_window: timedelta = NOTICE_WINDOW,
+        interim_after: timedelta = INTERIM_AFTER,
+        payout_window: timedelta = MAX_AGE,
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -103,6 +106,8 @@ class ReferralBot:
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
             notices=notices,
+            interim_after=interim_after,
+            payout_window=payout_window,
         )
         self.reconcile = ReconcileService(
             settings,
@@ -112,6 +117,7 @@ class ReferralBot:
             messenger,
             holder=self.owner,
             accounts=self.services.accounts,
+            before_run=lambda: payouts.settle_all_later(self.services),
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(
@@ -247,7 +253,7 @@ class ReferralBot:
             )
         self._running = True
         self.housekeeper.start()  # beats, and takes back work of processes that died
-        withdrawals.resume_unfinished(self.services)
+        payouts.resume(self.services)
         self.pool.start()
         self.card_actions.start()
         if schedule:

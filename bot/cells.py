@@ -6,18 +6,21 @@ some skip a leading tab or carriage return first), so a referrer who calls thems
 injection: put a `'` before such a text cell; spreadsheets show the text and no formula. Only
 text is touched: an amount of -5.00 is a number and stays one, or the sums break.
 
-Every writer of a spreadsheet (the CSV exports; any xlsx writer later) turns its values into
-cells with `cell`, so the rule is kept in this one place.
+Every writer of a spreadsheet turns its text through `neutralise`, so the rule is kept in this
+one place: the CSV exports with `cell`, the Excel workbooks (`bot/workbook.py`) for their text
+cells.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 # What a spreadsheet may take for the start of a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-Value = str | int | Decimal | None
+# A time is an aware datetime already in the configured zone.
+Value = str | int | Decimal | datetime | None
 
 
 def neutralise(text: str) -> str:
@@ -27,12 +30,21 @@ def neutralise(text: str) -> str:
 
 
 def cell(value: Value) -> str:
-    """A value as a CSV cell: text neutralised, an int or Decimal as its number, None empty."""
+    """A value as a CSV cell: text neutralised, an int or Decimal as its number, a time as
+    "2026-11-22 09:00:00 +08:00", None empty."""
     if value is None:
         return ""
     if isinstance(value, int | Decimal):
         return str(value)
+    if isinstance(value, datetime):
+        return local_stamp(value)
     return neutralise(value)
+
+
+def local_stamp(moment: datetime) -> str:
+    """An aware time as "2026-11-22 09:00:00 +08:00", in its own zone."""
+    offset = moment.strftime("%z")  # "+0800"; %:z needs Python 3.12
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset[:3]}:{offset[3:]}"
 
 
 def cells(values: list[Value]) -> list[str]:

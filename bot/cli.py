@@ -1,4 +1,5 @@
-"""`referral-bot`: serve the bot, try it in a sandbox, or import existing accounts."""
+"""`referral-bot`: serve the bot, try it in a sandbox, import existing accounts, export, back up
+or forget records."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="referral-bot",
         description="Feishu chat bot for Feishu Hire referral-bonus accounts.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    # Required: no command is a bad invocation (exit 2 with the usage), as argparse does.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser("serve", help="run the callback server and the digest schedule")
     serve.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     sandbox = commands.add_parser(
@@ -63,18 +66,28 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     export = commands.add_parser(
         "export",
-        help="write the bot's records as CSV",
-        description="Write the known accounts, the withdrawals or the audit trail as CSV "
-        "(UTF-8 with a BOM, for Excel and WPS; times in the configured zone; money as plain "
-        "decimals with a currency column) to FILE, or to standard output.",
+        help="write the bot's records as CSV or an Excel workbook",
+        description="Write the known accounts, the withdrawals or the audit trail to FILE, or "
+        "to standard output: as CSV (UTF-8 with a BOM; times in the configured zone; money as "
+        "plain decimals with a currency column), for programs, or as an Excel workbook (IDs "
+        "as text, money as numbers, times as dates), for people opening it in Excel or WPS.",
         epilog="exit status: 0 written, 2 bad invocation (settings, database, file)",
     )
     export.add_argument("what", choices=("accounts", "withdrawals", "audit"))
     export.add_argument("--out", metavar="FILE", help="write here (default standard output)")
+    export.add_argument(
+        "--format", choices=("csv", "xlsx"), default="csv", help="file format (default csv)"
+    )
     export.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+    _add_db(commands)
+    _add_forget(commands)
     args = parser.parse_args(argv)
-    if args.command == "export":  # the CSV may be the output: no log lines among it
-        return _export(args.what, args.out, args.config)
+    if args.command == "db":
+        return _db(args)
+    if args.command == "forget":
+        return _forget(" ".join(args.who), args.config)
+    if args.command == "export":  # the file may be the output: no log lines among it
+        return _export(args.what, args.out, args.format, args.config)
     if args.command == "import":  # logs only warnings, printed above its progress bar
         return _import(args.file, args.config)
     if args.command == "doctor":  # its report is the output; no log lines among it
@@ -90,8 +103,19 @@ def main(argv: list[str] | None = None) -> int:
         return run_sandbox(
             port=args.port, open_browser=not args.no_browser, long_connection=args.long_connection
         )
-    parser.print_help()
-    return 0
+    parser.error(f"unknown command {args.command!r}")  # exits 2; argparse knows them all
+    return 2
+
+
+def version() -> str:
+    """The installed package's version (what `pip install` recorded)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("referral-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _settings(config_path: str | None) -> Settings | None:
@@ -107,6 +131,7 @@ def _serve(config_path: str | None) -> int:
     settings = _settings(config_path)
     if settings is None:
         return 2
+    logging.getLogger().setLevel(settings.log_level)
     from bot.app import ReferralBot
     from bot.records.store import DatabaseUnavailable
 
@@ -143,11 +168,17 @@ def _doctor(config_path: str | None) -> int:
     return 0 if all(check.ok for check in checks) else 1
 
 
-def _export(what: str, out: str | None, config_path: str | None) -> int:
+def _export(what: str, out: str | None, file_format: str, config_path: str | None) -> int:
+    if out is None and file_format == "xlsx" and sys.stdout.isatty():
+        print(
+            "referral-bot: a workbook is binary: give --out FILE or redirect standard output",
+            file=sys.stderr,
+        )
+        return 2
     settings = _settings(config_path)
     if settings is None:
         return 2
-    from bot.exports import write_csv
+    from bot.exports import write
     from bot.records.store import Database
 
     try:
@@ -157,11 +188,11 @@ def _export(what: str, out: str | None, config_path: str | None) -> int:
         return 2
     try:
         if out is None:
-            write_csv(what, database, settings.digest_tz, sys.stdout.buffer)
+            write(what, database, settings.digest_tz, sys.stdout.buffer, format=file_format)
             sys.stdout.buffer.flush()
         else:
             with open(out, "wb") as stream:
-                write_csv(what, database, settings.digest_tz, stream)
+                write(what, database, settings.digest_tz, stream, format=file_format)
     except OSError as exc:
         print(f"referral-bot: cannot write {out or 'standard output'}: {exc}", file=sys.stderr)
         return 2
@@ -223,6 +254,103 @@ def _import(path: str, config_path: str | None) -> int:
         database.close()
     print(result.summary())
     return 0 if result.complete else 1
+
+
+def _add_db(commands: argparse._SubParsersAction) -> None:
+    db = commands.add_parser("db", help="work on the records' database: back it up")
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    backup = actions.add_parser(
+        "backup",
+        help="a consistent copy of the SQLite records, while the bot runs",
+        description="Copy the SQLite database (REFERRAL_BOT_DB) to FILE with SQLite's online "
+        "backup: the bot keeps running, and the copy holds every change committed before it "
+        "began, including those still in the -wal file. The copy is one file (no -wal beside "
+        "it), checked before it replaces FILE, readable by its owner only. For PostgreSQL use "
+        "pg_dump.",
+        epilog="exit status: 0 copied, 2 bad invocation (settings, database, FILE)",
+    )
+    backup.add_argument("file", metavar="FILE", help="where the copy goes (replaced if there)")
+    backup.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+
+
+def _db(args: argparse.Namespace) -> int:
+    settings = _settings(args.config)
+    if settings is None:
+        return 2
+    from bot.backup import BackupError, backup, is_postgres
+
+    if is_postgres(settings.db_path):
+        print(
+            "referral-bot: the records are in PostgreSQL: back them up with pg_dump"
+            " (pg_dump --format=custom --file=FILE <database URL>)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(backup(settings.db_path, args.file).summary())
+    except BackupError as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_forget(commands: argparse._SubParsersAction) -> None:
+    forget = commands.add_parser(
+        "forget",
+        help="remove a person's contact details and names from the records",
+        description="Remove the person's emails, mobiles, names and Feishu IDs from every "
+        "record and the audit, a pseudonym (forgotten-...) taking their place; account IDs, "
+        "order ids, amounts and times stay. Audited; running it again changes nothing more.",
+        epilog="exit status: 0 forgotten (or already), 1 no such person, 2 bad invocation",
+    )
+    forget.add_argument(
+        "who",
+        metavar="WHO",
+        nargs="+",
+        help="an account ID, an email, a mobile (+86 18900001111, or a bare mainland number), "
+        "an open_id (ou_...) or the pseudonym given before",
+    )
+    forget.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+
+
+def _forget(who: str, config_path: str | None) -> int:
+    settings = _settings(config_path)
+    if settings is None:
+        return 2
+    import getpass
+
+    from bot.forget import BadWho, NoSuchPerson, forget
+    from bot.records.store import Database
+
+    if not Path(settings.db_path).is_file():
+        print(f"referral-bot: {settings.db_path} does not exist (REFERRAL_BOT_DB)", file=sys.stderr)
+        return 2
+    try:
+        database = Database(settings.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        done = forget(database, who, actor=f"cli:{getpass.getuser()}")
+    except BadWho as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    except NoSuchPerson:
+        print(f"referral-bot: no record holds {who}; nothing to forget", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"referral-bot: cannot change {settings.db_path}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    print(done.summary())
+    if not done.wal_emptied:
+        print(
+            f"referral-bot: {settings.db_path}-wal may still hold old pages: readers kept it"
+            " busy; run forget again when the bot is quieter",
+            file=sys.stderr,
+        )
+    return 0
 
 
 @contextmanager

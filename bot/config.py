@@ -41,10 +41,21 @@ DEFAULTS: dict[str, str | None] = {
     "REFERRAL_BOT_OFFBOARDING": "ask",
     "REFERRAL_BOT_TRANSPORT": "webhook",
     "REFERRAL_BOT_PUBLIC_URL": "",
+    "REFERRAL_BOT_LOG_LEVEL": "INFO",
+    # A second encrypt key and verification token also accepted, while one is being changed.
+    "LARK_ENCRYPT_KEY_PREVIOUS": "",
+    "LARK_VERIFICATION_TOKEN_PREVIOUS": "",
 }
 TRANSPORTS = ("webhook", "long_connection")
 OFFBOARDING_MODES = ("ask", "disable", "off")
-SECRETS = ("LARK_APP_SECRET", "LARK_ENCRYPT_KEY", "LARK_VERIFICATION_TOKEN")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECRETS = (
+    "LARK_APP_SECRET",
+    "LARK_ENCRYPT_KEY",
+    "LARK_VERIFICATION_TOKEN",
+    "LARK_ENCRYPT_KEY_PREVIOUS",
+    "LARK_VERIFICATION_TOKEN_PREVIOUS",
+)
 
 
 class ConfigError(Exception):
@@ -79,6 +90,10 @@ class Settings:
     # webhook: Feishu posts to our URL; long_connection: we dial Feishu (no public URL needed).
     transport: str = "webhook"
     public_url: str = ""  # where Feishu reaches the bot (doctor checks it)
+    log_level: str = "INFO"  # of the `serve` process's log
+    # While a secret is being changed in the console, pushes made with the other one pass too.
+    encrypt_key_previous: str = ""
+    verification_token_previous: str = ""
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"Settings(app_id={self.app_id!r}, domain={self.domain!r}, port={self.port})"
@@ -188,6 +203,12 @@ def _validate(values: dict[str, str]) -> Settings:
             "REFERRAL_BOT_PUBLIC_URL must be a URL like https://bot.example.com,"
             f" got {public_url!r}"
         )
+    log_level = values["REFERRAL_BOT_LOG_LEVEL"].strip().upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(
+            f"REFERRAL_BOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)},"
+            f" got {values['REFERRAL_BOT_LOG_LEVEL']!r}"
+        )
     flags = {}
     for name in (
         "REFERRAL_BOT_ALLOW_UNSIGNED",
@@ -245,6 +266,9 @@ def _validate(values: dict[str, str]) -> Settings:
         offboarding=offboarding,
         transport=transport,
         public_url=public_url,
+        log_level=log_level,
+        encrypt_key_previous=values["LARK_ENCRYPT_KEY_PREVIOUS"],
+        verification_token_previous=values["LARK_VERIFICATION_TOKEN_PREVIOUS"],
     )
 
 

@@ -1,19 +1,24 @@
-"""The bot's records as CSV, for finance and HR: `referral-bot export` and `/referral export`.
+"""The bot's records as files for finance and HR: `referral-bot export` and `/referral export`.
 
-Every file is UTF-8 with a byte-order mark (Excel and WPS otherwise show Chinese as mojibake),
-has one header row in English, and shows every time in the configured zone as
-"2026-11-22 09:00:00 +08:00". Money is a plain decimal with two places ("300.00") next to its
-currency code, never a formatted string, so a spreadsheet can sum it.
+Two formats from the same rows. CSV, for machines (the CLI's default): UTF-8 with a byte-order
+mark (Excel and WPS otherwise show Chinese as mojibake), one header row in English, every time
+in the configured zone as "2026-11-22 09:00:00 +08:00", money as a plain decimal with two places
+("300.00") next to its currency code. An Excel workbook (`bot/workbook.py`), for people (the
+chat's format): IDs as text cells, so a 19-digit account ID keeps its digits, money and points
+as numbers, times as dates.
 
 Points and cash, in accounts and in withdrawals, are one row per currency: an account (or a
 withdrawal) with CNY and USD cash is two rows, and only its first row carries `points` (the
 others leave it empty), so `SUM(points)` counts each account once and `SUMIF(cash_currency,
 "CNY", cash_amount)` adds up the yuan. An account without cash is one row with the currency
 and amount empty. Withdrawals show what Feishu paid out once a request is `withdrawn`, and what
-was asked for otherwise: finance sums the rows whose `state` is `withdrawn`.
+was asked for otherwise: finance sums the rows whose `state` is `withdrawn`. The audit keeps its
+codes (`action`, `outcome`, `detail`) for machines, and beside them the entry as an English
+`sentence` for people.
 
-Rows are read through a database cursor and written as they come: a large table is never held
-in memory. Every cell goes through `bot.cells.cell`: text that a spreadsheet would take for a
+Rows are built from typed values (text, int, Decimal, an aware datetime in the zone, None), read
+through a database cursor and written as they come: a large table is never held in memory.
+Every text goes through `bot.cells.neutralise`: text that a spreadsheet would take for a
 formula (a name starting with `=`) is neutralised, numbers are written as numbers.
 """
 
@@ -23,17 +28,21 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from bot.accounts import to_cents
-from bot.cells import Value, cells
-from bot.records.store import Database
+from bot.cells import Value, cell, cells
+from bot.export_names import Names
+from bot.records.store import AUDIT_ORDER, Database
+from cards.audit_sentences import PLAIN, sentence
 
 KINDS = ("accounts", "withdrawals", "audit")
+FORMATS = ("csv", "xlsx")
 STATUS_WORDS = {1: "enabled", 2: "disabled"}
 
 ACCOUNT_COLUMNS = (
@@ -45,7 +54,8 @@ ACCOUNT_COLUMNS = (
     "referrer_email",
     "referrer_mobile",
     "registered_with",
-    "registered_by",
+    "registered_by",  # a name, when one is known (bot/export_names.py)
+    "registered_by_open_id",
     "registered_at",
     "last_seen_at",
     "points",
@@ -81,53 +91,97 @@ AUDIT_COLUMNS = (
     "detail",
     "via",
     "chat_id",
+    "sentence",
 )
 COLUMNS = {"accounts": ACCOUNT_COLUMNS, "withdrawals": WITHDRAWAL_COLUMNS, "audit": AUDIT_COLUMNS}
 
 
-def write_csv(kind: str, database: Database, zone: str, out: BinaryIO) -> int:
-    """Write the `kind` table (accounts, withdrawals or audit) as CSV bytes to `out`; returns
-    the number of records (accounts, withdrawals, audit entries) written."""
-    if kind not in KINDS:
-        raise ValueError(f"cannot export {kind!r}: choose one of {', '.join(KINDS)}")
-    tz = ZoneInfo(zone)
+# Who an open_id is, by name, else the open_id; by default `Names`: as the records know them.
+NameOf = Callable[[str | None], str]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a file holds: records (accounts, withdrawals, audit entries) and the rows they
+    took (an account with cash in two currencies is two rows)."""
+
+    records: int
+    rows: int
+
+
+def write(
+    kind: str,
+    database: Database,
+    zone: str,
+    out: BinaryIO,
+    *,
+    format: str = "csv",
+    names: NameOf | None = None,
+) -> Written:
+    """Write the `kind` table (accounts, withdrawals or audit) in `format` to `out`."""
+    if format not in FORMATS:
+        raise ValueError(f"cannot write {format!r}: choose one of {', '.join(FORMATS)}")
+    if format == "xlsx":
+        from bot.workbook import write_xlsx  # openpyxl is loaded only for a workbook
+
+        return write_xlsx(kind, database, zone, out, names=names)
+    return write_csv(kind, database, zone, out, names=names)
+
+
+def write_csv(
+    kind: str, database: Database, zone: str, out: BinaryIO, *, names: NameOf | None = None
+) -> Written:
+    """Write the `kind` table as CSV bytes to `out`."""
+    records = rows_of(kind, database, zone, names)
     out.write(codecs.BOM_UTF8)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:
         writer = csv.writer(text)
         writer.writerow(COLUMNS[kind])
-        count = 0
-        for rows in _records(kind, database, tz):
+        count = lines = 0
+        for rows in records:
             writer.writerows(cells(row) for row in rows)
             count += 1
+            lines += len(rows)
         text.flush()
     finally:
         text.detach()  # leave `out` open: it is the caller's
-    return count
+    return Written(count, lines)
+
+
+def rows_of(
+    kind: str, database: Database, zone: str, names: NameOf | None = None
+) -> Iterator[list[Row]]:
+    """Each record's rows, one record at a time, in the order of `COLUMNS[kind]`."""
+    if kind not in KINDS:
+        raise ValueError(f"cannot export {kind!r}: choose one of {', '.join(KINDS)}")
+    return _records(kind, database, ZoneInfo(zone), names or Names(database))
+
+
+def moment(iso: str | None, tz: ZoneInfo) -> datetime | None:
+    """A stored UTC ISO time as an aware datetime in the zone; None for none."""
+    if not iso:
+        return None
+    stored = datetime.fromisoformat(iso)
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=UTC)
+    return stored.astimezone(tz)
 
 
 def local_time(iso: str | None, tz: ZoneInfo) -> str:
     """A stored UTC ISO time as "2026-11-22 09:00:00 +08:00" in the zone; "" for none."""
-    if not iso:
-        return ""
-    moment = datetime.fromisoformat(iso)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(tz)
-    offset = local.strftime("%z")  # "+0800"; %:z needs Python 3.12
-    return local.strftime("%Y-%m-%d %H:%M:%S ") + f"{offset[:3]}:{offset[3:]}"
+    return cell(moment(iso, tz))
 
 
 Row = list[Value]
 
 
-def _records(kind: str, database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
-    """Each record's rows, one record at a time."""
+def _records(kind: str, database: Database, tz: ZoneInfo, names: NameOf) -> Iterator[list[Row]]:
     if kind == "accounts":
-        return (_account_rows(row, tz) for row in _cursor(database, "accounts", "rowid"))
+        return (_account_rows(row, tz, names) for row in _cursor(database, "accounts", "rowid"))
     if kind == "withdrawals":
         return _withdrawals(database, tz)
-    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", "id"))
+    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", AUDIT_ORDER))
 
 
 def _cursor(database: Database, table: str, order: str) -> Iterator[dict]:
@@ -152,7 +206,7 @@ def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
         yield _withdrawal_rows(dict(zip(names, values, strict=True)), tz)
 
 
-def _account_rows(row: dict, tz: ZoneInfo) -> list[Row]:
+def _account_rows(row: dict, tz: ZoneInfo, names: NameOf) -> list[Row]:
     referrer = json.loads(row["referrer"]) if row.get("referrer") else {}
     known = row["status"] is not None
     head: Row = [
@@ -164,9 +218,10 @@ def _account_rows(row: dict, tz: ZoneInfo) -> list[Row]:
         referrer.get("email") or "",
         referrer.get("mobile") or "",
         row.get("contact") or "",
+        names(row.get("registered_by")),
         row.get("registered_by") or "",
-        local_time(row.get("registered_at"), tz),
-        local_time(row.get("seen_at"), tz),
+        moment(row.get("registered_at"), tz),
+        moment(row.get("seen_at"), tz),
     ]
     points = (row["points"] or 0) if known else None
     return _with_cash(head, points, _cash(row.get("cash")))
@@ -185,12 +240,12 @@ def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[Row]:
         row["kind"] or "",
         row["state"] or "",
         row["requested_by"] or "",
-        local_time(row["requested_at"], tz),
+        moment(row["requested_at"], tz),
         row["approved_by"] or "",
-        local_time(row["approved_at"], tz),
+        moment(row["approved_at"], tz),
         row["decided_by"] or "",
         row["order_id"] or "",
-        local_time(row["trans_time"], tz),
+        moment(row["trans_time"], tz),
     ]
     rows = _with_cash(head, points or 0, cash)
     return [[*r, row["error"] or ""] for r in rows]
@@ -199,7 +254,7 @@ def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[Row]:
 def _audit_row(row: dict, tz: ZoneInfo) -> Row:
     return [
         row["id"],
-        local_time(row["at"], tz),
+        moment(row["at"], tz),
         row["actor"] or "",
         row["action"] or "",
         row["account_id"] or "",
@@ -207,6 +262,7 @@ def _audit_row(row: dict, tz: ZoneInfo) -> Row:
         row["detail"] or "",
         row["via"] or "",
         row["chat_id"] or "",
+        sentence(row, PLAIN).en,
     ]
 
 
@@ -229,5 +285,5 @@ def latest_audit(database: Database, account_id: str | None = None, limit: int =
     """The newest audit entries first, for one account when given (the `/referral audit`
     card reads the same table as the audit export)."""
     where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
-    rows = database.db["audit"].rows_where(where, params, order_by="id DESC", limit=limit)
+    rows = database.db["audit"].rows_where(where, params, order_by="at DESC, id DESC", limit=limit)
     return list(rows)

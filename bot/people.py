@@ -3,18 +3,18 @@
 An account is found by any contact the records learned for it: the email or mobile it was
 registered with, and its referrer's open_id, email and mobile as get_account_assets reported
 them. Feishu writes a mobile as "+8618900001111", HR as "+86 18900001111" or "18900001111":
-`mobile_key` turns each into the same key.
+`mobile_key` (bot/mobiles.py) turns each into the same key.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_NOT_DIGITS = re.compile(r"\D")
-_MAINLAND = re.compile(r"^1\d{10}$")
+from bot.mobiles import mobile_key
 
 OPEN_ID, EMAIL, MOBILE = "open_id", "email", "mobile"
+
+__all__ = ["EMAIL", "MOBILE", "OPEN_ID", "Person", "contact_keys", "email_key", "mobile_key"]
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,6 @@ class Person:
 
 def email_key(email: str) -> str:
     return email.strip().lower()
-
-
-def mobile_key(mobile: str, code: str | None = None) -> str:
-    """Digits with the country code; a bare mainland number gets 86."""
-    digits = _NOT_DIGITS.sub("", mobile)
-    if code:
-        return _NOT_DIGITS.sub("", code) + digits
-    if _MAINLAND.match(digits) and not mobile.strip().startswith("+"):
-        return "86" + digits
-    return digits
 
 
 def contact_keys(contact: str | None) -> list[tuple[str, str]]:

@@ -1,15 +1,19 @@
 """A withdrawal request as a small state machine, and the rules of who may decide it. Pure.
 
-    requested ──approve──▶ approved ──▶ withdrawn
-        │  ▲                    └─────▶ failed
+    requested ──approve──▶ approved ──▶ withdrawn ◀──────┐
+        │  ▲                  │  └────▶ failed ◀───────┤ settled (bot/settlement.py)
+        │  │                  └──gave up──▶ uncertain ─┤
+        │  │                                           └──▶ closed
         │  └─ re-asked (the balance changed: new amounts, approve again)
         ├──cancel──▶ cancelled
-        └──24 h────▶ expired
+        ├──24 h────▶ expired
+        └──empty───▶ closed (the balance was found empty at approval: nothing to pay out)
 
 Nothing is withdrawn until someone other than the requester approves (only the configured
 approvers when there are any; the requester too only when self-approval is on). The order id
 that makes the withdraw call idempotent is chosen when the request moves to "approved", and
-every retry uses that one id.
+every retry uses that one id, the settling of an uncertain withdrawal included. An account has
+at most one open request (requested, approved or uncertain).
 """
 
 from __future__ import annotations
@@ -28,18 +32,29 @@ class State(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # Ended without a payout because there was nothing to pay out (see `Withdrawal.error`).
+    CLOSED = "closed"
+    # Approved, but whether Feishu paid it out cannot be known yet: the withdraw call was given
+    # up (hours of failures, or repeated errors) or its answer lacked `trans_time`.
+    UNCERTAIN = "uncertain"
 
 
 # requested → requested is the re-ask: new amounts, still waiting for an approval.
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.REQUESTED: frozenset({State.REQUESTED, State.APPROVED, State.CANCELLED, State.EXPIRED}),
-    State.APPROVED: frozenset({State.WITHDRAWN, State.FAILED}),
+    State.REQUESTED: frozenset(
+        {State.REQUESTED, State.APPROVED, State.CANCELLED, State.EXPIRED, State.CLOSED}
+    ),
+    State.APPROVED: frozenset({State.WITHDRAWN, State.FAILED, State.UNCERTAIN}),
+    State.UNCERTAIN: frozenset({State.WITHDRAWN, State.FAILED, State.CLOSED}),
     State.WITHDRAWN: frozenset(),
     State.FAILED: frozenset(),
     State.CANCELLED: frozenset(),
     State.EXPIRED: frozenset(),
+    State.CLOSED: frozenset(),
 }
 FINAL = frozenset(state for state, onward in TRANSITIONS.items() if not onward)
+# Not yet ended: an account has at most one of these.
+OPEN = frozenset(TRANSITIONS) - FINAL
 
 
 def can_move(current: State, to: State) -> bool:
@@ -96,8 +111,10 @@ class Withdrawal:
     trans_time: datetime | None = None  # when Feishu recorded the withdrawal
     withdrawn: Amounts | None = None  # as Feishu reported it
     decided_by: str | None = None  # who cancelled
-    error: str | None = None
+    error: str | None = None  # why it failed, was closed, or is uncertain
     reasked: bool = False  # the amounts changed since the first request
+    uncertain_at: datetime | None = None  # when the bot stopped knowing the outcome
+    settled_by: str | None = None  # how an uncertain outcome became known (bot/settlement.py)
 
 
 class Refusal(StrEnum):

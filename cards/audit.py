@@ -1,8 +1,7 @@
 """The audit card (`/referral audit [<who>]`) and the receipt of an export (`/referral export`).
 
-An audit entry is the audit table's row as a mapping: `at` (UTC ISO), `actor` (an open_id,
-shown by name with Feishu's `<at>` tag), `action`, `account_id`, `outcome`, `detail`. Every
-field is data (a detail holds what someone typed) and is shown escaped.
+An audit entry is the audit table's row as a mapping; each is shown as its sentence in the
+reader's language (`cards/audit_sentences.py`), marked only when refused or failed, with when.
 """
 
 from __future__ import annotations
@@ -10,46 +9,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from cards.audit_sentences import mark, sentence
 from cards.layout import (
     MAX_CARD_BYTES,
     card,
     card_size,
     stack,
 )
-from cards.text import Text, code, escape, header, markdown, mention, plural
+from cards.text import Text, code, escape, header, markdown, plural
 from cards.when import stamp, zone_footer
 
 AUDIT = Text("Audit trail", "审计记录")
-DETAIL_CHARS = 200
 _BUDGET = MAX_CARD_BYTES - 1024
-OK_OUTCOMES = ("ok",)
-EXPORTS: dict[str, Text] = {
-    "accounts": Text("accounts", "账户"),
-    "withdrawals": Text("withdrawals", "提取记录"),
-    "audit": Text("audit entries", "审计记录"),
+# What an export counts: English singular and plural, the Chinese with its measure word.
+COUNTED: dict[str, tuple[str, str, str]] = {
+    "accounts": ("account", "accounts", "个账户"),
+    "withdrawals": ("withdrawal", "withdrawals", "笔提取记录"),
+    "audit": ("audit entry", "audit entries", "条审计记录"),
 }
 
 
-def _line(entry: Mapping[str, str | None], zone: str) -> Text:
-    who = mention(entry.get("actor"))
-    when = stamp(datetime.fromisoformat(entry["at"]), zone) if entry.get("at") else "—"
-    outcome = entry.get("outcome") or "—"
-    mark = "✅" if outcome in OK_OUTCOMES else "⚠️"
-    what = code(entry.get("action") or "—")
-    first = f"{mark} {who} · {escape(when)}"
-    account = entry.get("account_id")
-    en = f"{what} · {escape(outcome)}"
-    zh = f"{what} · {escape(outcome)}"
-    if account:
-        en += f" · account {code(account)}"
-        zh += f" · 账户 {code(account)}"
-    detail = (entry.get("detail") or "").replace("\n", " ")
-    if detail:
-        if len(detail) > DETAIL_CHARS:
-            detail = detail[: DETAIL_CHARS - 1] + "…"
-        en += f" · {escape(detail)}"
-        zh += f" · {escape(detail)}"
-    return Text(f"{first}\n{en}", f"{first}\n{zh}")
+def _line(entry: Mapping[str, object], zone: str) -> Text:
+    at = entry.get("at")
+    when = stamp(datetime.fromisoformat(str(at)), zone) if at else "—"
+    flag = mark(entry)
+    said = sentence(entry)
+    lead = f"{flag} " if flag else ""
+    small = f"<font color='grey'>{escape(when)}</font>"
+    return Text(f"{lead}{said.md_en}\n{small}", f"{lead}{said.md_zh}\n{small}")
 
 
 def audit_card(
@@ -78,12 +65,20 @@ def _latest(count: int) -> Text:
     return Text(f"the latest {plural(count, 'entry', 'entries')}", f"最近 {count} 条")
 
 
-def export_card(what: str, count: int, file_name: str) -> dict:
-    """Says what the file message just sent holds."""
-    noun = EXPORTS[what]
+def export_card(
+    what: str, count: int, file_name: str, *, rows: int | None = None, zone: str | None = None
+) -> dict:
+    """Says what the workbook just sent holds: `count` records in `rows` rows (more when an
+    account or withdrawal has cash in several currencies, one row each)."""
+    noun, nouns, zh_noun = COUNTED[what]
     title = Text("Export sent", "导出已发送")
+    en = "{file}: " + plural(count, noun, nouns)
+    zh = f"{{file}}：{count} {zh_noun}"
+    if rows is not None and rows != count:
+        en += f", {plural(rows, 'row')}: one per currency"
+        zh += f"，{rows} 行（每种币种一行）"
+    where = Text.data(zone, f" {zone} 时区") if zone else Text("the configured zone", "配置的时区")
     body = Text(
-        "{file}: {count} {noun}, CSV (UTF-8), times in the configured zone.",
-        "{file}：{count} 条{noun}，CSV（UTF-8），时间为配置的时区。",
-    ).format(file=Text.markup(code(file_name)), count=count, noun=noun)
+        en + ". Excel workbook; times in {zone}.", zh + "。Excel 工作簿，时间为{zone}。"
+    ).format(file=Text.markup(code(file_name)), zone=where)
     return card(header(title, "green"), [markdown(body)], summary=title)

@@ -1,4 +1,5 @@
-"""The status digest card: totals, what changed since the last digest, what could not be read.
+"""The status digest card: totals, what changed since the last scheduled digest, what could not
+be read. The header says which kind it is, scheduled or asked for on demand, and its moment.
 
 Lines go most important first (failures, status changes, balance changes, new accounts) and stop
 before the card would pass Feishu's 30 KB limit; the rest is counted in an "and N more" line
@@ -15,7 +16,7 @@ from datetime import datetime
 from bot.accounts import Account
 from bot.digest_model import Change, Totals
 from cards.account import status_tag
-from cards.chart import totals_chart
+from cards.chart import totals_charts
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr
 from cards.money import balance_text as money_balance
 from cards.money import change_text
@@ -23,7 +24,9 @@ from cards.names import named
 from cards.text import Text, code, header, join, markdown, plural, words
 from cards.when import stamp, zone_footer
 
-TITLE = Text("Referral accounts digest", "内推账户日报")
+TITLE = Text("Referral accounts digest", "内推账户摘要")
+SCHEDULED = Text("Scheduled · {when}", "定时 · {when}")
+ON_DEMAND = Text("On demand · {when}", "按需 · {when}")
 SHOW_ALL = Text("Show all accounts", "查看全部账户")
 # The card_actions table already answers this value with the account list card.
 SHOW_ALL_VALUE = {"action": "list"}
@@ -31,10 +34,19 @@ NO_ACCOUNTS = Text(
     "No referral accounts known yet. Register one with `/referral register <email>`.",
     "还没有已知的内推账户。使用 `/referral register <email>` 注册一个。",
 )
-NO_CHANGES = Text("No changes since the last digest.", "自上次日报以来没有变化。")
+NO_CHANGES = Text("No changes since the last scheduled digest.", "自上一份定时摘要以来没有变化。")
+# Changes are told against the last scheduled digest only: one on demand is no baseline.
 FIRST = Text(
-    "This is the first digest: changes will show from the next one.",
-    "这是第一份日报，下一份起将显示变化。",
+    "This is the first scheduled digest: changes will show from the next one.",
+    "这是第一份定时摘要，下一份起将显示变化。",
+)
+NO_BASELINE = Text(
+    "No scheduled digest yet: changes will show once one has been posted.",
+    "还没有定时摘要，发送过一份后将显示变化。",
+)
+SINCE = Text(
+    "Changes since the scheduled digest of {when}",
+    "自 {when} 的定时摘要以来的变化",
 )
 # Lines shown at most, whatever their size: a chat card is read, not searched.
 MAX_LINES = 60
@@ -46,7 +58,7 @@ class DigestView:
     chat) with the reason in plain words (shown escaped); `names` maps an account ID to its
     holder's name or contact, in plain words (see `cards.names`)."""
 
-    taken_at: datetime
+    taken_at: datetime  # the digest's moment
     known: int
     accounts: Sequence[Account]
     totals: Totals
@@ -55,10 +67,11 @@ class DigestView:
     undelivered: Sequence[tuple[str, Text]] = ()
     since: datetime | None = None
     zone: str = "UTC"
-    first: bool = False
+    first: bool = False  # no scheduled digest came before: nothing to compare with
     names: Mapping[str, Text] = field(default_factory=dict)
-    # Totals of the scheduled digests to chart, oldest first (this one last, when scheduled).
+    # Totals to chart, oldest first: the scheduled digests before this one, then this one.
     history: Sequence[tuple[datetime, Totals]] = ()
+    scheduled: bool = True  # False: asked for on demand
 
 
 def delta_text(change: Change) -> Text | None:
@@ -113,7 +126,7 @@ def failure_line(account_id: str, reason: Text, names: Mapping[str, Text] | None
 def undelivered_line(chat_id: str, reason: Text) -> Text:
     return Text(
         "The last digest could not be posted to {chat}: {reason}",
-        "上一份日报未能发送到 {chat}：{reason}",
+        "上一份摘要未能发送到 {chat}：{reason}",
     ).format(chat=Text.markup(code(chat_id)), reason=words(reason))
 
 
@@ -170,26 +183,23 @@ def _ranked_lines(view: DigestView) -> list[tuple[int, Text]]:
 def digest_card(view: DigestView, *, max_lines: int = MAX_LINES) -> dict:
     """The digest card; never larger than Feishu's card limit however many lines there are."""
     template = "red" if view.failures or view.undelivered else "blue"
-    head = header(TITLE, template, subtitle=Text.same(stamp(view.taken_at, view.zone)))
-    summary = TITLE + Text.same(f" · {stamp(view.taken_at, view.zone)}")
+    kind = SCHEDULED if view.scheduled else ON_DEMAND
+    subtitle = kind.format(when=stamp(view.taken_at, view.zone))
+    head = header(TITLE, template, subtitle=subtitle)
+    summary = TITLE + Text.same(" · ") + subtitle
     # The subtitle's time, and every other, is local to the zone the footer names.
     footer = zone_footer(view.zone)
     if not view.known:
         return card(head, [markdown(NO_ACCOUNTS), footer], summary=summary)
 
     top = [markdown(totals_text(view))]
-    chart = totals_chart(view.history, view.zone)
-    if chart is not None:
-        top.append(chart)
+    top.extend(totals_charts(view.history, view.zone, scheduled=view.scheduled))
     if view.undelivered:
         top.append(markdown(join(undelivered_line(c, r) for c, r in view.undelivered)))
     if view.first:
-        note = FIRST
+        note = FIRST if view.scheduled else NO_BASELINE
     elif view.since is not None:
-        note = Text(
-            f"Changes since {stamp(view.since, view.zone)}",
-            f"自 {stamp(view.since, view.zone)} 以来的变化",
-        )
+        note = SINCE.format(when=stamp(view.since, view.zone))
     else:
         note = NO_CHANGES
     top.append(markdown(note, size="notation"))

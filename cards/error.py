@@ -1,9 +1,11 @@
-"""Cards that say something went wrong, or that the sender may not use the bot."""
+"""Cards that say something went wrong (or is going wrong and being waited out), or that the
+sender may not use the bot."""
 
 from __future__ import annotations
 
 from cards.layout import card
 from cards.text import Text, command, header, markdown, plain
+from cards.when import zone_footer
 
 USAGE = Text("Usage", "用法")
 NOT_ALLOWED = Text("You are not allowed", "你没有权限")
@@ -26,6 +28,15 @@ def error_card(title: Text, detail: Text, *, usage: str | None = None) -> dict:
             )
         )
     return card(header(title, "red"), elements, summary=title)
+
+
+def waiting_card(title: Text, detail: Text, *, zone: str | None = None) -> dict:
+    """An orange card: the work is held up and the bot keeps at it (the card is updated later).
+    A `detail` that tells a time gives its `zone`, named once in the footer."""
+    elements = [{"tag": "div", "text": plain(detail)}]
+    if zone is not None:
+        elements.append(zone_footer(zone))
+    return card(header(title, "orange"), elements, summary=title)
 
 
 def not_allowed_card() -> dict:

@@ -121,6 +121,12 @@ def join(parts: Iterable[Text], sep: str = "\n") -> Text:
     return Text(sep.join(t.md_en for t in items), sep.join(t.md_zh for t in items))
 
 
+def sentences(*parts: Text) -> Text:
+    """Sentences one after another: a space between them in English, none in Chinese (whose
+    full stop needs none). A separator is no text of its own, so it is never a `Text`."""
+    return Text(" ".join(t.en for t in parts), "".join(t.zh for t in parts))
+
+
 def plural(count: int, noun: str, nouns: str | None = None, *, shown: str | None = None) -> str:
     """The count, with thousands separators, and the English noun that fits it: "1 account",
     "1,500 accounts", "-1 point". `nouns` is an irregular plural; `shown` the count as printed

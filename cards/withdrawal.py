@@ -35,6 +35,11 @@ TITLES: dict[State, tuple[Text, str]] = {
     State.FAILED: (Text("Withdrawal failed", "提取失败"), "red"),
     State.CANCELLED: (Text("Withdrawal cancelled", "提取已取消"), "grey"),
     State.EXPIRED: (Text("Withdrawal request expired", "提取申请已过期"), "grey"),
+    State.CLOSED: (Text("Withdrawal closed: nothing paid out", "提取已关闭：未支付"), "grey"),
+    State.UNCERTAIN: (
+        Text("Withdrawal not confirmed by Feishu", "提取结果未经飞书确认"),
+        "yellow",
+    ),
 }
 STATE_WORDS: dict[State, Text] = {
     State.REQUESTED: Text("waiting for approval", "待批准"),
@@ -43,6 +48,34 @@ STATE_WORDS: dict[State, Text] = {
     State.FAILED: Text("failed", "失败"),
     State.CANCELLED: Text("cancelled", "已取消"),
     State.EXPIRED: Text("expired", "已过期"),
+    State.CLOSED: Text("closed, nothing paid out", "已关闭，未支付"),
+    State.UNCERTAIN: Text("outcome uncertain", "结果未确定"),
+}
+# Why a request was closed: there was nothing left to pay out (at approval, or found when an
+# uncertain withdrawal was settled).
+CLOSED_WHY = Text(
+    "Nothing was paid out: the balance was found empty (paid out elsewhere, such as in "
+    "Feishu's console).",
+    "未支付任何款项：余额已为空（已在别处提取，例如飞书管理后台）。",
+)
+UNCERTAIN_WHY = Text(
+    "Feishu may have paid this out without confirming it. The bot settles it with the same "
+    "order ID at the next balance read or reconciliation; do not pay it out again meanwhile. "
+    "To check now, look for the order ID in Feishu's console.",
+    "飞书可能已支付但未确认。机器人会在下次读取余额或对账时使用同一订单号确认结果，"
+    "在此之前请勿重复支付。如需立即核实，请在飞书管理后台查找该订单号。",
+)
+# How a payout Feishu never confirmed was settled (see bot/settlement.py), instead of its time.
+SETTLED_WITHOUT_TIME = {
+    "reconciliation": Text(
+        "Confirmed by Feishu's reconciliation (which tells no time)",
+        "经飞书对账确认（对账不提供时间）",
+    ),
+    "balance": Text(
+        "Inferred from the balance: the approved amounts left the account, but Feishu sent no "
+        "receipt",
+        "根据余额推断：批准的金额已离开账户，但飞书未返回回执",
+    ),
 }
 
 
@@ -79,6 +112,8 @@ def withdrawal_card(
                     Text.same(stamp(request.trans_time, zone)),
                 )
             )
+        elif request.settled_by in SETTLED_WITHOUT_TIME:
+            lines.append(SETTLED_WITHOUT_TIME[request.settled_by])
     else:
         lines.append(field(Text("To withdraw", "提取金额"), amounts_text(request.amounts)))
     if request.approved_by:
@@ -91,7 +126,11 @@ def withdrawal_card(
         lines.append(field(Text("Expired", "已过期"), Text.same(stamp(request.expires_at, zone))))
     if request.state is State.CANCELLED:
         lines.append(field(Text("Cancelled by", "取消人"), person(request.decided_by)))
-    if request.state is State.FAILED and request.error:
+    if request.state is State.CLOSED:
+        lines.append(CLOSED_WHY)
+    if request.state is State.UNCERTAIN:
+        lines.append(UNCERTAIN_WHY)
+    if request.state in (State.FAILED, State.UNCERTAIN) and request.error:
         lines.append(field(Text("Reason", "原因"), Text.same(request.error)))
     timed = request.state in (State.REQUESTED, State.EXPIRED) or (
         request.state is State.WITHDRAWN and request.trans_time is not None
@@ -102,17 +141,22 @@ def withdrawal_card(
     elements.append(markdown(join(lines)))
     if request.state is State.REQUESTED:
         value = {"withdrawal": request.id}
-        elements.append(hr())
-        elements.append(
-            row(
+        # Never Approve for nothing: approving an empty amount would call withdraw for it.
+        approve = (
+            []
+            if request.amounts.empty
+            else [
                 button(
                     APPROVE,
                     {"action": "approve", **value},
                     element_id="btn_approve",
                     kind="primary",
-                ),
-                button(CANCEL, {"action": "cancel", **value}, element_id="btn_cancel"),
-            )
+                )
+            ]
+        )
+        elements.append(hr())
+        elements.append(
+            row(*approve, button(CANCEL, {"action": "cancel", **value}, element_id="btn_cancel"))
         )
     if timed:
         elements.append(zone_footer(zone))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.accounts import Account, AccountStatus
 from bot.config import Settings
-from bot.people import OPEN_ID, mobile_key
+from bot.mobiles import MAINLAND_CODE, Mobile, mobile_key, parse_mobile
+from bot.people import OPEN_ID
 from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card
@@ -28,17 +29,31 @@ def account_answer(services: Services, account: Account, notice: Text | None) ->
         # As remembered: the referrer that enable's and deactivate's answers leave out.
         account = record.account
     card = account_card(account, contact=record.contact if record else None, notice=notice)
-    return Reply(card, account.account_id)
+    return Reply(card, account.account_id, version=record.version if record else None)
 
 
 REGISTERED = Text("Account registered", "账户已注册")
+# Feishu's create answers with the account a person already has (balance and all).
+ALREADY_REGISTERED = Text("Account already registered", "账户此前已注册")
 
 
 @handles(parser.RegisterByEmail, parser.RegisterByMobile)
 def register(services: Services, asker: Asker, command: parser.Command) -> Reply:
+    account, notice = register_and_remember(services, command, asker.open_id)
+    return account_answer(services, account, notice)
+
+
+def register_and_remember(
+    services: Services,
+    command: parser.RegisterByEmail | parser.RegisterByMobile,
+    registered_by: str | None,
+) -> tuple[Account, Text]:
+    """Create the account and remember it; the notice says whether it is new to the records
+    or one they already held (create answers a person's existing account)."""
     account, contact = register_contact(services, command)
-    services.accounts.remember(account, contact=contact, registered_by=asker.open_id)
-    return account_answer(services, account, REGISTERED)
+    known = services.accounts.get(account.account_id) is not None
+    services.accounts.remember(account, contact=contact, registered_by=registered_by)
+    return account, ALREADY_REGISTERED if known else REGISTERED
 
 
 def register_contact(
@@ -48,7 +63,7 @@ def register_contact(
     if isinstance(command, parser.RegisterByEmail):
         return services.gateway.register_by_email(command.email), command.email
     account = services.gateway.register_by_mobile(command.code, command.number)
-    return account, f"+{command.code} {command.number}"
+    return account, str(Mobile(command.code, command.number))
 
 
 @handles(parser.RegisterByMention)
@@ -76,19 +91,18 @@ def register_mentioned(
                 ),
             )
         )
-    account, contact = register_contact(services, by)
-    services.accounts.remember(account, contact=contact, registered_by=asker.open_id)
+    account, notice = register_and_remember(services, by, asker.open_id)
     services.accounts.link(account.account_id, OPEN_ID, mention.open_id)
-    return account_answer(services, account, REGISTERED)
+    return account_answer(services, account, notice)
 
 
 def split_mobile(mobile: str) -> tuple[str, str]:
-    """Feishu's "+8618900001111" as (code, number). Only +86 has a fixed length we can rely on;
-    elsewhere the last ten digits are taken as the number (the usual national length)."""
-    key = mobile_key(mobile)
-    if mobile.startswith("+86") or not mobile.startswith("+"):
-        return "86", key[2:] if key.startswith("86") else key
-    return key[:-10] or "86", key[-10:]
+    """Feishu's "+85261234567" as (code, number). Digits with no code to be told go as a
+    mainland number: create's `code` is optional, and 86 is what it means then."""
+    parsed = parse_mobile(mobile)
+    if parsed is None:
+        return MAINLAND_CODE, mobile_key(mobile)
+    return parsed.code, parsed.number
 
 
 @handles(parser.Show)

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
@@ -31,15 +32,14 @@ from bot.records.inbox import Press as PressState
 from bot.records.store import utcnow
 from bot.withdrawals import Kind
 from cards.account_list import account_list_card
-from cards.error import error_card
 from cards.notice import leaver_card
 from cards.text import Text, mention
-from handlers import access, account_cards, withdrawals
-from handlers.account_commands import REGISTERED, register_contact
-from handlers.answers import explain
+from handlers import access, account_cards, audit_trail, withdrawals
+from handlers.account_commands import register_and_remember
+from handlers.answers import could_not, explain
+from handlers.audit_trail import NOT_ADMIN, OK, Act, failed
 from handlers.people_commands import find_card
 from handlers.presses import (
-    MONEY_ACTIONS,
     SOMETHING_WRONG,
     WORKING,
     Outcome,
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 # Feishu allows 3 s for the whole answer, network included.
 ANSWER_BUDGET = 2.0
 # A delayed update sent before Feishu has our answer fails or is reverted; give it this long.
-ANSWER_FLIGHT = 0.5
+ANSWER_FLIGHT = account_cards.SETTLE.total_seconds()
 
 
 class CardActions:
@@ -110,7 +110,7 @@ class CardActions:
         if refusal is not None:
             return refusal
         if not access.allowed(self._services.settings, press.open_id, press.action, via="button"):
-            self._audit(press, "refused", "not an admin")
+            self._audit(press, NOT_ADMIN)
             return Outcome(Text("You are not allowed to do this", "你没有权限执行此操作"), "error")
         state = self._services.inbox.begin_press(press.event_id, "card.action.trigger")
         if state is PressState.DONE:
@@ -128,33 +128,36 @@ class CardActions:
 
     def _perform(self, press: Press) -> Outcome:
         inbox = self._services.inbox
+        begun = utcnow()  # the act's time in the audit, however long it takes
         try:
             outcome = self._run(press)
         except OpenApiError as exc:
-            self._audit(press, f"error {exc.code}", exc.msg)
+            self._audit(press, failed(exc), begun)
             # Failed, not done: should Feishu deliver the press again, it is carried out.
             inbox.end_press(press.event_id, ok=False, error=str(exc))
             return Outcome(explain(exc), "error")
         except Exception as exc:
             inbox.end_press(press.event_id, ok=False, error=f"{type(exc).__name__}: {exc}")
             raise
-        if press.action not in MONEY_ACTIONS:
-            self._audit(press, "ok")
-        else:  # they audit what they decided themselves; count the press by its answer
-            self._services.metrics.presses.labels(press.action, outcome.kind).inc()
+        # A press that decided more than "done" (a withdrawal's) says so.
+        self._audit(press, outcome.act or OK, begun)
         inbox.end_press(press.event_id, ok=True)
         return outcome
 
-    def _audit(self, press: Press, outcome: str, detail: str | None = None) -> None:
-        self._services.metrics.presses.labels(press.action, outcome).inc()
-        self._services.audit.record(
+    def _audit(self, press: Press, act: Act, begun: datetime | None = None) -> None:
+        """The press's one audit entry (and its count in the metrics)."""
+        self._services.metrics.presses.labels(press.action, act.outcome).inc()
+        if press.withdrawal is not None and "request" not in act.facts:
+            act = replace(act, facts={**act.facts, "request": press.withdrawal})
+        audit_trail.record(
+            self._services,
+            act,
             actor=press.open_id,
             action=press.action,
             account_id=press.account_id,
-            outcome=outcome,
-            detail=detail,
             via="button",
             chat_id=press.chat_id,
+            at=begun,
         )
 
     def _run(self, press: Press) -> Outcome:
@@ -162,7 +165,7 @@ class CardActions:
         if press.action in ("approve", "cancel"):
             decide = withdrawals.approve if press.action == "approve" else withdrawals.cancel
             answer = decide(services, press.withdrawal, press.open_id)
-            return Outcome(answer.text, answer.kind, answer.card)
+            return Outcome(answer.text, answer.kind, answer.card, answer.act)
         if press.action == "withdraw":
             return self._request_withdrawal(press)
         if press.action == "withdrawals":
@@ -182,12 +185,12 @@ class CardActions:
             card = find_card(services, press.text or "", press.offset or 0)
             return Outcome(Text("Page turned", "已翻页"), "success", card)
         if press.action == "register":
-            account, contact = register_contact(services, registration(press.contact))
-            services.accounts.remember(account, contact=contact, registered_by=press.open_id)
+            command = registration(press.contact)
+            account, notice = register_and_remember(services, command, press.open_id)
             if press.message_id:  # the card becomes the new account's card
                 services.accounts.note_card(press.message_id, account.account_id, press.chat_id)
-            card = account_cards.render(services, account.account_id, REGISTERED)
-            return Outcome(REGISTERED, "success", card)
+            card = account_cards.render(services, account.account_id, notice)
+            return Outcome(notice, "success", card)
         if press.action == "list":
             card = account_list_card(
                 services.accounts.all(),
@@ -210,19 +213,16 @@ class CardActions:
                 account = services.gateway.get_assets(account_id)
             # Their answer has no referrer; the records keep the one get_account_assets gave.
             services.accounts.remember(account)
-            card = account_cards.render(services, account_id)
+            card, shown = account_cards.current(services, account_id) or (None, None)
             if press.action == "show":
                 sent = services.messenger.send_card(
                     press.chat_id, card, uuid=f"show-{press.event_id}"
                 )
-                services.accounts.note_card(sent, account_id, press.chat_id)
+                account_cards.noted(services, sent, account_id, press.chat_id, shown)
                 return Outcome(Text("Account card sent", "已发送账户卡片"), "success")
-            # After the pressed card's own answer has reached Feishu, or that answer would
-            # overwrite a newer state on it.
+            # The others; the pressed card gets this state from the answer.
             skip = (press.message_id,) if press.message_id else ()
-            account_cards.refresh_later(
-                services, account_id, skip=skip, delay=timedelta(seconds=ANSWER_FLIGHT)
-            )
+            account_cards.refresh_later(services, account_id, skip=skip)
         toast = {
             "enable": Text("Account enabled", "账户已启用"),
             "disable": Text("Account disabled", "账户已停用"),
@@ -239,14 +239,14 @@ class CardActions:
             Kind.ALL,
             requested_by=press.open_id or "",
             chat_id=press.chat_id,
-            via="button",
         )
         if answer.withdrawal is not None and press.chat_id:
             sent = services.messenger.send_card(
                 press.chat_id, answer.card, uuid=f"withdraw-{press.event_id}"
             )
-            services.withdrawals.note_message(answer.withdrawal.id, sent)
-        return Outcome(answer.text, answer.kind)
+            if answer.new:  # the account's open request keeps its first card
+                services.withdrawals.note_message(answer.withdrawal.id, sent)
+        return Outcome(answer.text, answer.kind, act=answer.act)
 
     def _current(self, press: Press, toast: Text) -> Outcome:
         """The card from the bot's records, without calling the API."""
@@ -267,19 +267,21 @@ class CardActions:
             log.exception("button press %s failed", press.event_id)
             outcome = Outcome(SOMETHING_WRONG, "error")
         notice = outcome.toast if outcome.kind == "error" else None
+        time.sleep(max(0.0, answered_at + ANSWER_FLIGHT - time.monotonic()))
+        # Rendered now, not when the work ended: a change made meanwhile shows.
+        card, version = outcome.card, None
         if press.account_id:
-            card = account_cards.render(self._services, press.account_id, notice)
-        else:
-            card = outcome.card
+            shown = account_cards.current(self._services, press.account_id, notice)
+            card, version = shown if shown else (None, None)
         if card is None:
             if notice is not None:
                 self._tell_in_chat(press, notice)
             return
-        time.sleep(max(0.0, answered_at + ANSWER_FLIGHT - time.monotonic()))
         messenger = self._services.messenger
         if press.token:
             try:
                 messenger.update_card_by_token(press.token, card)
+                self._caught_up(press, version, notice)
                 return
             except OpenApiError as exc:
                 log.warning("delayed update by token failed, patching instead: %s", exc)
@@ -287,6 +289,7 @@ class CardActions:
             return
         try:
             messenger.update_card(press.message_id, card)
+            self._caught_up(press, version, notice)
         except OpenApiError as exc:
             log.warning("card %s not updated now, queued: %s", press.message_id, exc)
             if press.account_id:
@@ -294,10 +297,20 @@ class CardActions:
                     self._services, press.account_id, only=(press.message_id,), notice=notice
                 )
 
+    def _caught_up(self, press: Press, shown: int | None, notice: Text | None) -> None:
+        """The late update showed version `shown`; a change made while it was under way may
+        have been patched onto the card before it landed: then patch the card again."""
+        if not (press.account_id and press.message_id) or shown is None:
+            return
+        if account_cards.version(self._services, press.account_id) != shown:
+            account_cards.refresh_later(
+                self._services, press.account_id, only=(press.message_id,), notice=notice
+            )
+
     def _tell_in_chat(self, press: Press, what: Text) -> None:
         if not press.chat_id:
             return
-        card = error_card(Text("Could not do that", "操作未完成"), what)
+        card = could_not(what)
         try:
             self._services.messenger.send_card(
                 press.chat_id, card, uuid=f"press-failed-{press.event_id}"

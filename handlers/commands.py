@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 
 from bot.feishu.openapi import OpenApiError
+from bot.records.store import utcnow
 from bot.worker import RetryLater
-from cards.error import error_card, not_allowed_card
+from cards.error import not_allowed_card
 from cards.text import Text
-from handlers import access, parser, people
-from handlers.answers import explain
+from handlers import access, answers, audit_trail, parser, people
+from handlers.audit_trail import OK, Act
 from handlers.registry import HANDLERS, Asker, Reply, check_complete
 from handlers.services import Services
 
@@ -34,44 +36,37 @@ CHANGES = (*ONCE_ONLY, parser.Enable, parser.Disable)
 def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] = ()) -> Reply:
     """Answer one message's text with a card (parse, authorize, act, audit). `bot_keys` are the
     mention keys that stand for the bot itself."""
+    begun = utcnow()  # the act's time in the audit, however long it takes
     try:
         command = parser.parse(text, ignore=bot_keys)
     except parser.NotACommand:
-        return Reply(
-            error_card(
-                Text("Not a command", "无法识别的命令"),
-                Text(
-                    "I only understand /referral commands. Send /referral help for the list.",
-                    "我只能理解 /referral 命令，发送 /referral help 查看全部命令。",
-                ),
-                usage=parser.GENERAL_USAGE,
-            )
-        )
+        return Reply(answers.not_a_command(parser.GENERAL_USAGE))
     except parser.UsageError as exc:
-        _audit(services, asker, "usage", None, "usage error", exc.problem.en)
-        return Reply(error_card(Text("Wrong command", "命令有误"), exc.problem, usage=exc.usage))
+        _audit(services, asker, "usage", None, _wrong(exc.problem), begun)
+        return Reply(answers.wrong_command(exc.problem, exc.usage))
 
     action, account_id = describe(command)
     if not access.allowed(services.settings, asker.open_id, action):
-        _audit(services, asker, action, account_id, "refused", "not an admin")
+        _audit(services, asker, action, account_id, audit_trail.NOT_ADMIN, begun)
         return Reply(not_allowed_card())
     changes = isinstance(command, CHANGES) and asker.event_id is not None
     once = changes and isinstance(command, ONCE_ONLY)
     if changes and not services.inbox.begin_once(asker.event_id):
         # An earlier run began the call and was cut off before Feishu's answer was kept.
         if once:
-            _audit(services, asker, action, account_id, "uncertain", "interrupted mid-call")
-            return Reply(_uncertain_card())
+            uncertain = Act("uncertain", "interrupted mid-call", {"why": "interrupted"})
+            _audit(services, asker, action, account_id, uncertain, begun)
+            return Reply(answers.uncertain_registration())
         asker = replace(asker, resumed=True)
     try:
         reply = HANDLERS[type(command)](services, asker, command)
     except people.NotOne as exc:
-        _audit(services, asker, action, account_id, "no match")
+        _audit(services, asker, action, account_id, Act("no match"), begun)
         return Reply(exc.card)
     except people.UnknownMention as exc:
-        problem = Text(f"Who is {exc}? Mention the person again.", f"{exc} 是谁？请重新 @该员工。")
-        _audit(services, asker, action, account_id, "usage error", problem.en)
-        return Reply(error_card(Text("Wrong command", "命令有误"), problem))
+        problem = answers.unknown_mention(str(exc))
+        _audit(services, asker, action, account_id, _wrong(problem), begun)
+        return Reply(answers.wrong_command(problem))
     except OpenApiError as exc:
         if exc.transient and not (once and exc.may_have_acted):
             # Feishu is out of reach: the whole event waits and is run again (see
@@ -79,23 +74,17 @@ def run(services: Services, asker: Asker, text: str, bot_keys: Collection[str] =
             if changes and not exc.may_have_acted:
                 services.inbox.clear_once(asker.event_id)  # it certainly did not happen
             raise RetryLater(str(exc)) from None
-        _audit(services, asker, action, account_id, f"error {exc.code}", exc.msg)
+        _audit(services, asker, action, account_id, audit_trail.failed(exc), begun)
         if once and exc.may_have_acted:
-            return Reply(_uncertain_card(explain(exc)))
-        return Reply(error_card(Text("Could not do that", "操作未完成"), explain(exc)))
-    _audit(services, asker, action, reply.account_id or account_id, "ok")
+            return Reply(answers.uncertain_registration(exc))
+        return Reply(answers.could_not(answers.explain(exc)))
+    # A handler that decided more than "done" (a withdrawal request, an export) says so.
+    _audit(services, asker, action, reply.account_id or account_id, reply.act or OK, begun)
     return reply
 
 
-def _uncertain_card(reason: Text | None = None) -> dict:
-    detail = Text(
-        "Feishu did not confirm the registration, and it may have taken effect. "
-        "Check the person's referral account in Feishu Hire before registering again.",
-        "飞书未确认注册结果，注册可能已经生效。请先在飞书招聘中核实该员工的内推账户，再决定是否重新注册。",
-    )
-    if reason is not None:
-        detail = reason + Text.same(" ") + detail
-    return error_card(Text("Not sure it was registered", "无法确认是否已注册"), detail)
+def _wrong(problem: Text) -> Act:
+    return Act("usage error", problem.en, {"reason": audit_trail.bilingual(problem)})
 
 
 def _audit(
@@ -103,32 +92,44 @@ def _audit(
     asker: Asker,
     action: str,
     account_id: str | None,
-    outcome: str,
-    detail: str | None = None,
+    act: Act,
+    begun: datetime,
 ) -> None:
-    services.metrics.commands.labels(action, outcome).inc()
-    services.audit.record(
+    """The command's one audit entry (and its count in the metrics)."""
+    services.metrics.commands.labels(action, act.outcome).inc()
+    audit_trail.record(
+        services,
+        act,
         actor=asker.open_id,
         action=action,
         account_id=account_id,
-        outcome=outcome,
-        detail=detail,
         chat_id=asker.chat_id,
+        at=begun,
     )
+
+
+# The subcommand's own name where the type's differs (the audit and metrics read it).
+_NAMES: dict[type, str] = {
+    parser.RegisterByEmail: "register",
+    parser.RegisterByMobile: "register",
+    parser.RegisterByMention: "register",
+    parser.ListAccounts: "list",
+    parser.PostDigest: "digest",
+}
+
+
+def action_of(kind: type) -> str:
+    """The audit's name for a type of command."""
+    return _NAMES.get(kind, kind.__name__.lower())
 
 
 def describe(command: parser.Command) -> tuple[str, str | None]:
     """The audit's name for a command and the account it concerns, when it names one by ID."""
     match command:
-        case parser.RegisterByEmail() | parser.RegisterByMobile() | parser.RegisterByMention():
-            return "register", None
         case parser.Show(who) | parser.Enable(who) | parser.Disable(who):
             named = who.account_id if who.mobile is None else None
-            return type(command).__name__.lower(), named
-    # The subcommand's own name where the type's differs (the audit and metrics read it).
-    return {parser.ListAccounts: "list", parser.PostDigest: "digest"}.get(
-        type(command), type(command).__name__.lower()
-    ), None
+            return action_of(type(command)), named
+    return action_of(type(command)), None
 
 
 # The command modules register their handlers on import.

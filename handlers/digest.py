@@ -1,19 +1,24 @@
-"""The status digest: fetch every known account, compare with the last digest, post the card.
+"""The status digest: fetch every known account, compare with the last scheduled digest, post
+the card.
 
 Scheduled runs post to every chat in `settings.digest_chats`, once per fire time across all
 processes sharing the database (a lease on the run, then one per chat, as for every scheduled
-report: `scheduled_reports`), and compare only with the previous scheduled run. A post that fails
-while Feishu is in trouble is tried again with backoff until the schedule's grace ends (its uuid
-keeps it single). A stop cuts a run off within seconds, even while it fetches, and lets go of its
-lease; the next start finishes it. `/referral digest` runs the same
-digest for one chat and answers with its card. From the second scheduled digest on, the card
-charts the totals of the last 30 scheduled digests; on demand, of the last 30 finished ones.
+report: `scheduled_reports`). A post that fails while Feishu is in trouble is tried again with
+backoff until the schedule's grace ends (its uuid keeps it single). A stop cuts a run off within
+seconds, even while it fetches, and lets go of its lease; the next start finishes it.
+`/referral digest` runs the same digest for one chat and answers with its card.
+
+Either kind compares with the last scheduled digest: one asked for on demand is recorded but is
+no baseline, so the group's next scheduled digest still tells every change. The card charts the
+totals of the last scheduled digests and its own, once there is one before it: from the second
+scheduled digest on, and on demand after the first. A digest reads the clock once, after
+fetching; that moment is its header's, its snapshots' and its chart point's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,6 +80,7 @@ class DigestService(ScheduledReport):
         *,
         holder: str | None = None,
         post_retry_first: float = POST_RETRY_FIRST,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__(
             settings,
@@ -86,6 +92,8 @@ class DigestService(ScheduledReport):
         self._accounts = accounts
         self._gateway = gateway
         self.post_retry_first = post_retry_first
+        # What a digest reads its moment from (tests set a fixed one).
+        self.clock = clock
 
     # --- on demand ---------------------------------------------------------------------------
     def card_for_chat(self, chat_id: str) -> dict:
@@ -135,28 +143,30 @@ class DigestService(ScheduledReport):
     def _collect(self, run_id: int, kind: str) -> Digest:
         records = self._accounts.all()
         fetched, failures = self._fetch_all([r.account_id for r in records])
-        # A scheduled digest reports what changed since the last scheduled one, whatever was
-        # asked for on demand in between; on demand, since the last digest of either kind.
-        baseline = SCHEDULED if kind == SCHEDULED else None
-        previous_run = self.records.previous_finished(run_id, baseline)
-        previous = self.records.latest_snapshots(run_id, baseline)
-        self.records.save_snapshots(run_id, fetched)
+        moment = self.clock()
+        # Either kind reports what changed since the last scheduled digest, whatever was asked
+        # for on demand in between.
+        previous_run = self.records.previous_finished(run_id, SCHEDULED)
+        previous = self.records.latest_snapshots(run_id, SCHEDULED)
+        self.records.save_snapshots(run_id, fetched, moment)
         undelivered = self.records.undelivered_before(run_id)
         zone = self._settings.digest_tz
         digest_totals = totals(fetched)
+        first = previous_run is None and not previous
         view = DigestView(
-            taken_at=utcnow().astimezone(ZoneInfo(zone)),
+            taken_at=moment.astimezone(ZoneInfo(zone)),
+            scheduled=kind == SCHEDULED,
             known=len(records),
             accounts=fetched,
             totals=digest_totals,
-            changes=changes(previous, fetched, first=previous_run is None and not previous),
+            changes=changes(previous, fetched, first=first),
             failures=[(account_id, reason) for account_id, reason, _ in failures],
             undelivered=[(chat, Text(en, zh)) for chat, en, zh in undelivered],
-            since=previous_run.started_at.astimezone(ZoneInfo(zone)) if previous_run else None,
+            since=previous_run.moment.astimezone(ZoneInfo(zone)) if previous_run else None,
             zone=zone,
-            first=previous_run is None and not previous,
+            first=first,
             names=self._names(),
-            history=self._history(run_id, kind, digest_totals),
+            history=self._history(run_id, kind, moment, digest_totals),
         )
         return Digest(
             run_id=run_id,
@@ -171,16 +181,15 @@ class DigestService(ScheduledReport):
         named = ((r.account_id, record_name(r)) for r in self._accounts.all())
         return {account_id: name for account_id, name in named if name is not None}
 
-    def _history(self, run_id: int, kind: str, now: Totals) -> list[tuple[datetime, Totals]]:
-        """The totals to chart: a scheduled digest's own after the scheduled ones before it; on
-        demand, the last scheduled ones alone (the chart is of scheduled digests). The card
-        draws it from two digests on."""
-        if kind != SCHEDULED:
-            return self.records.scheduled_totals()
-        scheduled_for = self.records.run(run_id).scheduled_for
-        assert scheduled_for is not None, "a scheduled run has its fire time"
-        earlier = self.records.scheduled_totals(before=scheduled_for, limit=CHART_RUNS - 1)
-        return [*earlier, (scheduled_for, now)]
+    def _history(
+        self, run_id: int, kind: str, moment: datetime, now: Totals
+    ) -> list[tuple[datetime, Totals]]:
+        """The totals to chart: the scheduled digests before this one, then this one's own at
+        its moment (on demand too: "now" after the scheduled ones). The card draws it from two
+        points on."""
+        before = self.records.run(run_id).scheduled_for if kind == SCHEDULED else None
+        earlier = self.records.scheduled_totals(before=before, limit=CHART_RUNS - 1)
+        return [*earlier, (moment, now)]
 
     def _fetch_all(
         self, account_ids: Sequence[str]

@@ -20,9 +20,17 @@ from bot.feishu.openapi import OpenApiError
 from bot.feishu.referral import from_sdk
 from bot.records.inbox import INTERNAL, InboxEvent
 from bot.worker import GiveUp, RetryLater
-from cards.error import error_card
-from cards.text import Text
-from handlers import account_cards, commands, entry_points, leavers, notices, withdrawals
+from handlers import (
+    account_cards,
+    answers,
+    commands,
+    entry_points,
+    leavers,
+    notices,
+    payouts,
+    waiting,
+    withdrawals,
+)
 from handlers.people import Mention
 from handlers.services import Services
 
@@ -45,6 +53,7 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
         chat_id=message.chat_id,
         message_id=message.message_id,
         event_id=event_id,
+        in_group=message.chat_type != "p2p",
         mentions=tuple(
             Mention(m.key, _open_id(m), m.name or "")
             for m in mentions
@@ -58,35 +67,44 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
             saved.get("account_id"),
             saved.get("track", True),
             saved.get("withdrawal_id"),
+            saved.get("version"),
         )
     else:
         if message.message_type == "text":
             # The bot's own mention never names an account.
             bot_keys = [m.key for m in mentions if m.key and _open_id(m) == bot_id]
-            # Raises RetryLater while Feishu cannot be reached; nothing was done then.
-            reply = commands.run(services, asker, _text(message.content), bot_keys)
+            try:
+                reply = commands.run(services, asker, _text(message.content), bot_keys)
+            except RetryLater:
+                # Feishu cannot be reached or keeps failing; nothing was done. The event
+                # waits, and the person hears so soon (handlers/waiting.py).
+                waiting.schedule(services, event_id)
+                raise
         else:
-            reply = commands.Reply(NOT_TEXT)
+            reply = commands.Reply(answers.not_text())
         saved = {
             "card": reply.card,
             "account_id": reply.account_id,
             "track": reply.track,
             "withdrawal_id": reply.withdrawal_id,
+            "version": reply.version,
         }
         services.inbox.save_reply(event_id, saved)
-    sent = _send_reply(services, message.message_id, message.chat_id, reply.card, event_id)
+    # The uuid makes a retried reply (same event) land once; an interim answer is replaced.
+    sent = waiting.deliver(
+        services,
+        event_id,
+        message.message_id,
+        message.chat_id,
+        reply.card,
+        uuid=f"reply-{event_id}",
+    )
     if reply.withdrawal_id is not None:
         services.withdrawals.note_message(reply.withdrawal_id, sent)
     if reply.account_id and reply.track:
-        services.accounts.note_card(sent, reply.account_id, message.chat_id)
+        account_cards.noted(services, sent, reply.account_id, message.chat_id, reply.version)
         # The command read or changed the account: older cards of it catch up.
         account_cards.refresh_later(services, reply.account_id, skip=(sent,))
-
-
-NOT_TEXT = error_card(
-    Text("Not a command", "无法识别的命令"),
-    Text("Send me a text command, e.g. /referral help.", "请发送文字命令，例如 /referral help。"),
-)
 
 
 def _text(content: str | None) -> str:
@@ -94,21 +112,6 @@ def _text(content: str | None) -> str:
         return str(json.loads(content or "{}").get("text", ""))
     except (ValueError, AttributeError):
         return ""
-
-
-def _send_reply(
-    services: Services, message_id: str, chat_id: str, card: dict, event_id: str, kind="reply"
-) -> str:
-    try:
-        # The uuid makes a retried reply (same event) land once.
-        return services.messenger.reply_card(
-            message_id, card, chat_id=chat_id, uuid=f"{kind}-{event_id}"
-        )
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not reply: {exc}") from None
-        # The message was withdrawn, or the bot left the chat: nobody can be answered.
-        raise GiveUp(f"could not reply: {exc}") from None
 
 
 def _bot_open_id(services: Services) -> str:
@@ -160,7 +163,12 @@ def _modify_time(value: str | None) -> datetime:
 
 def tell_failure(services: Services, event: InboxEvent, reason: str) -> None:
     """A message event failed for good (Feishu was out of reach for hours): queue the truth
-    for the person, to be sent as soon as Feishu can be reached."""
+    for the person, to be sent as soon as Feishu can be reached. A withdrawal's work given up
+    makes it uncertain (see handlers/payouts.py)."""
+    gave_up = payouts.ON_FAILURE.get(event.event_type)
+    if gave_up is not None:
+        gave_up(services, json.loads(event.payload), reason)
+        return
     if event.event_type != "im.message.receive_v1":
         return
     services.inbox.enqueue(TELL_FAILURE, {"event_id": event.event_id}, key=event.event_id)
@@ -176,31 +184,16 @@ def send_failure_notice(services: Services, event_id: str, payload: dict) -> Non
     command = _text(message.content)
     reply = json.loads(original["reply"]) if original["reply"] else None
     if reply is not None:
-        title = Text("A late answer", "迟到的回复")
-        detail = Text(
-            f"Your command {command!r} was carried out, but Feishu could not be reached to "
-            "answer you for hours. Its answer follows.",
-            f"你的命令 {command!r} 已执行，但飞书长时间无法连接，未能及时回复。结果如下。",
-        )
+        notice = answers.late_answer(command)
     elif original["once_started_at"]:
-        title = Text("Not sure it was done", "无法确认是否完成")
-        detail = Text(
-            f"Your command {command!r} was begun, but Feishu could not be reached for hours "
-            "to confirm it. It may have taken effect: check before sending it again.",
-            f"你的命令 {command!r} 已开始执行，但飞书长时间无法连接，无法确认结果，"
-            "可能已经生效，请核实后再决定是否重新发送。",
-        )
+        notice = answers.maybe_done(command)
     else:
-        title = Text("Not done", "未执行")
-        detail = Text(
-            f"Your command {command!r} was not carried out: Feishu could not be reached for "
-            "hours. Nothing was changed; send it again.",
-            f"你的命令 {command!r} 未执行：飞书长时间无法连接，未做任何更改，请重新发送。",
-        )
+        notice = answers.not_done(command)
     mid, chat = message.message_id, message.chat_id
-    _send_reply(services, mid, chat, error_card(title, detail), event_id, "late")
+    # An interim answer ("still trying") is replaced by the notice.
+    waiting.deliver(services, payload["event_id"], mid, chat, notice, uuid=f"late-{event_id}")
     if reply is not None:
-        _send_reply(services, mid, chat, reply["card"], event_id, "late-answer")
+        waiting.reply(services, mid, chat, reply["card"], uuid=f"late-answer-{event_id}")
 
 
 ROUTES: dict[str, tuple[type, Callable]] = {
@@ -220,7 +213,9 @@ ROUTES: dict[str, tuple[type, Callable]] = {
 INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
     account_cards.REFRESH: account_cards.refresh,
     TELL_FAILURE: send_failure_notice,
+    waiting.INTERIM: waiting.send_interim,
     **withdrawals.INTERNAL_ROUTES,
+    **payouts.INTERNAL_ROUTES,
     **notices.INTERNAL_ROUTES,
 }
 

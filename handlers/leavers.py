@@ -13,10 +13,12 @@ from lark_oapi.api.contact.v3 import P2ContactUserDeletedV3
 
 from bot.accounts import Account
 from bot.feishu.openapi import OpenApiError
-from bot.people import EMAIL, MOBILE, OPEN_ID, email_key, mobile_key
+from bot.people import EMAIL, OPEN_ID, email_key
 from bot.worker import GiveUp, RetryLater
 from cards.notice import leaver_card, leaver_disabled_card
 from cards.text import Text
+from handlers import audit_trail, people
+from handlers.audit_trail import Act, bilingual, failed
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ def handle_user_deleted(services: Services, event_id: str, data: P2ContactUserDe
         account = _account(services, account_id)
         mode = services.settings.offboarding
         if mode == "off":
-            _audit(services, account_id, "off", name)
+            _audit(services, account_id, Act("off"), name)
         elif mode == "disable":
             _disable(services, event_id, name, account)
         else:
@@ -46,11 +48,10 @@ def _accounts_of(services: Services, open_id: str, user) -> list[str]:
     accounts = services.accounts
     found = list(accounts.find_by(OPEN_ID, open_id))
     emails = [user.email, user.enterprise_email] if user else []
-    keys = [(EMAIL, email_key(e)) for e in emails if e]
+    for email in filter(None, emails):
+        found += [a for a in accounts.find_by(EMAIL, email_key(email)) if a not in found]
     if user and user.mobile:
-        keys.append((MOBILE, mobile_key(user.mobile)))
-    for kind, value in keys:
-        found += [a for a in accounts.find_by(kind, value) if a not in found]
+        found += [a for a in people.mobile_accounts(services, user.mobile) if a not in found]
     return found
 
 
@@ -72,7 +73,7 @@ def _account(services: Services, account_id: str) -> Account:
 def _ask(services: Services, event_id: str, name: Text, account: Account) -> None:
     card = leaver_card(name, account)
     _post(services, event_id, account.account_id, card)
-    _audit(services, account.account_id, "asked", name)
+    _audit(services, account.account_id, Act("asked"), name)
 
 
 def _disable(services: Services, event_id: str, name: Text, account: Account) -> None:
@@ -82,12 +83,12 @@ def _disable(services: Services, event_id: str, name: Text, account: Account) ->
         except OpenApiError as exc:
             if exc.transient:
                 raise RetryLater(f"could not disable {account.account_id}: {exc}") from None
-            _audit(services, account.account_id, f"error {exc.code}", f"{name.en}: {exc.msg}")
+            _audit(services, account.account_id, failed(exc), name)
             return
         services.accounts.remember(account)
         account = services.accounts.get(account.account_id).account or account
     _post(services, event_id, account.account_id, leaver_disabled_card(name, account))
-    _audit(services, account.account_id, "disabled", name)
+    _audit(services, account.account_id, Act("disabled"), name)
 
 
 def _post(services: Services, event_id: str, account_id: str, card: dict) -> None:
@@ -106,13 +107,12 @@ def _post(services: Services, event_id: str, account_id: str, card: dict) -> Non
         raise RetryLater(f"leaver card for {account_id}: {trouble}")
 
 
-def _audit(services: Services, account_id: str, outcome: str, name: Text | str) -> None:
-    name = name.en if isinstance(name, Text) else name
-    services.audit.record(
-        actor=None,
-        action="leaver",
-        account_id=account_id,
-        outcome=outcome,
-        detail=f"{name} left ({services.settings.offboarding})",
-        via="event",
+def _audit(services: Services, account_id: str, act: Act, name: Text) -> None:
+    """The leaver's entry for this account: who left, what the bot did about it."""
+    mode = services.settings.offboarding
+    detail = f"{name.en} left ({mode})" + (f": {act.detail}" if act.detail else "")
+    facts = {**act.facts, "name": bilingual(name), "mode": mode}
+    act = Act(act.outcome, detail, facts)
+    audit_trail.record(
+        services, act, actor=None, action="leaver", account_id=account_id, via="event"
     )

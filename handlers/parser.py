@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 
+from bot.mobiles import parse_mobile
 from cards.text import Text
 
 PREFIX = "/referral"
@@ -22,6 +23,8 @@ ACCOUNT_ID = re.compile(r"^\d{1,32}$")
 COUNTRY_CODE = re.compile(r"^\+?(\d{1,4})$")
 NUMBER = re.compile(r"^\d{4,15}$")
 CHINA_MOBILE = re.compile(r"^1\d{10}$")
+# "+85261234567": the code and number written together (bot/mobiles.py tells them apart).
+JOINED_MOBILE = re.compile(r"^\+\d{6,19}$")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ class Me:
 
 
 @dataclass(frozen=True)
+class WhoAmI:
+    """The asker's own open_id and, in a group, the group's chat_id (what the settings take)."""
+
+
+@dataclass(frozen=True)
 class ListAccounts:
     pass
 
@@ -141,6 +149,7 @@ Command = (
     | ListAccounts
     | Find
     | Me
+    | WhoAmI
     | Withdraw
     | Withdrawals
     | Reconcile
@@ -207,13 +216,16 @@ def parse_who(args: list[str], usage: str) -> Who:
             return Who(account_id=arg, mobile=("86", arg))
         if ACCOUNT_ID.match(arg):
             return Who(account_id=arg)
+        joined = _joined_mobile(arg)
+        if joined is not None:
+            return Who(mobile=joined)
         raise UsageError(
             Text(f"'{arg}' names no account. ", f"“{arg}” 无法指明账户。") + WHO_HINT, usage
         )
     if len(args) == 2 and args[0].startswith("+"):
-        code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
-        if code and number:
-            return Who(mobile=(code.group(1), args[1]))
+        mobile = _spaced_mobile(args)
+        if mobile is not None:
+            return Who(mobile=mobile)
     if not args:
         raise UsageError(Text("Say which account. ", "请指明账户。") + WHO_HINT, usage)
     raise UsageError(
@@ -221,6 +233,23 @@ def parse_who(args: list[str], usage: str) -> Who:
         + WHO_HINT,
         usage,
     )
+
+
+def _joined_mobile(arg: str) -> tuple[str, str] | None:
+    """ "+85261234567" as (code, number), when an assigned calling code begins it."""
+    if not JOINED_MOBILE.match(arg):
+        return None
+    mobile = parse_mobile(arg)
+    return (mobile.code, mobile.number) if mobile and NUMBER.match(mobile.number) else None
+
+
+def _spaced_mobile(args: list[str]) -> tuple[str, str] | None:
+    """ "+852 61234567" as (code, number)."""
+    code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
+    if not (code and number):
+        return None
+    mobile = parse_mobile(" ".join(args))
+    return (mobile.code, mobile.number) if mobile else (code.group(1), args[1])
 
 
 def _naming(kind: type[Show] | type[Enable] | type[Disable]):
@@ -302,10 +331,13 @@ def _register(args: list[str], usage: str) -> Command:
         return RegisterByEmail(args[0])
     if len(args) == 1 and CHINA_MOBILE.match(args[0]):
         return RegisterByMobile("86", args[0])
+    joined = _joined_mobile(args[0]) if len(args) == 1 else None
+    if joined is not None:
+        return RegisterByMobile(*joined)
     if len(args) == 2 and args[0].startswith("+"):
-        code, number = COUNTRY_CODE.match(args[0]), NUMBER.match(args[1])
-        if code and number:
-            return RegisterByMobile(code.group(1), args[1])
+        mobile = _spaced_mobile(args)
+        if mobile is not None:
+            return RegisterByMobile(*mobile)
         raise UsageError(
             Text(
                 f"'{' '.join(args)}' is not a mobile number: write +<code> <digits>.",
@@ -372,6 +404,16 @@ GRAMMAR: tuple[Subcommand, ...] = (
         everyone=True,
     ),
     Subcommand(
+        "whoami",
+        "/referral whoami",
+        Text(
+            "Your open_id, and this group's chat_id (everyone)",
+            "查看自己的 open_id 及本群的 chat_id（所有人可用）",
+        ),
+        _no_args(WhoAmI()),
+        everyone=True,
+    ),
+    Subcommand(
         "withdraw",
         "/referral withdraw <who> [points|cash|all]",
         Text("Ask to pay an account's balance out", "申请提取账户余额"),
@@ -398,13 +440,13 @@ GRAMMAR: tuple[Subcommand, ...] = (
     Subcommand(
         "export",
         "/referral export accounts|withdrawals|audit",
-        Text("The records as a CSV file, here", "以 CSV 文件导出记录到此会话"),
+        Text("The records as an Excel workbook, here", "以 Excel 工作簿导出记录到此会话"),
         _export,
     ),
     Subcommand(
         "digest",
         "/referral digest",
-        Text("Post the status digest here", "在此发送账户汇总"),
+        Text("Post the status digest here", "在此发送账户摘要"),
         _no_args(PostDigest()),
     ),
     Subcommand(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.people import EMAIL, MOBILE, OPEN_ID, Person, email_key, mobile_key
+from bot.mobiles import Mobile, mobile_key, parse_mobile, with_code
+from bot.people import EMAIL, MOBILE, OPEN_ID, Person, email_key
 from bot.records.store import utcnow
 from cards.account_list import account_list_card
 from cards.names import record_name
@@ -63,11 +64,11 @@ def account_for(services: Services, mentions: tuple[Mention, ...], who: Who) -> 
         register = f"/referral register {who.email}"
         value = {"action": "register", "contact": who.email}
     elif who.mobile:
-        code, number = who.mobile
-        ids = services.accounts.find_by(MOBILE, mobile_key(number, code))
+        mobile = Mobile(*who.mobile)
+        ids = accounts_by_mobile(services, mobile)
         if not ids and who.account_id:
             return who.account_id  # digits that are no known mobile: an account ID
-        looked_for = f"+{code} {number}"
+        looked_for = str(mobile)
         register = f"/referral register {looked_for}"
         value = {"action": "register", "contact": looked_for}
     else:
@@ -92,28 +93,42 @@ def accounts_of_person(services: Services, open_id: str) -> tuple[list[str], Per
     if person.email:
         found += accounts.find_by(EMAIL, email_key(person.email))
     if person.mobile:
-        found += [i for i in accounts.find_by(MOBILE, mobile_key(person.mobile)) if i not in found]
+        found += [i for i in mobile_accounts(services, person.mobile) if i not in found]
     if len(found) == 1:
         accounts.link(found[0], OPEN_ID, open_id)
     return found, person
+
+
+def accounts_by_mobile(services: Services, mobile: Mobile) -> list[str]:
+    """The accounts known by this mobile: by code and number; else by the number alone, which
+    the records keep when Feishu gave a referrer's mobile without its code. One account found
+    so is linked to the whole mobile, so its records and cards gain the code."""
+    accounts = services.accounts
+    ids = accounts.find_by(MOBILE, mobile.key)
+    if ids:
+        return ids
+    ids = accounts.find_by(MOBILE, mobile.number)
+    if len(ids) == 1:
+        accounts.link(ids[0], MOBILE, mobile.key)
+    return ids
+
+
+def mobile_accounts(services: Services, text: str) -> list[str]:
+    """The accounts known by a mobile as Feishu wrote it ("+85261234567")."""
+    mobile = parse_mobile(text)
+    if mobile is None:  # no code to be told: only the digits as they came can match
+        return services.accounts.find_by(MOBILE, mobile_key(text))
+    return accounts_by_mobile(services, mobile)
 
 
 def _register_offer(person: Person | None, fallback: str) -> tuple[str, dict | None]:
     """The register command for a person, and its button's value when a contact is known."""
     if person is None:
         return fallback, None
-    contact = person.email or (person.mobile and spaced_mobile(person.mobile))
+    contact = person.email or (person.mobile and with_code(person.mobile))
     if not contact:
         return fallback, None
     return f"/referral register {contact}", {"action": "register", "contact": contact}
-
-
-def spaced_mobile(mobile: str) -> str:
-    """ "+8618900001111" as the register command takes it: "+86 18900001111"."""
-    key = mobile_key(mobile)
-    if mobile.startswith("+86") or (key.startswith("86") and len(key) == 13):
-        return f"+86 {key[2:]}"
-    return mobile
 
 
 def matches_card(services: Services, ids: list[str], looked_for: str) -> dict:

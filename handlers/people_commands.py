@@ -1,13 +1,15 @@
-"""The commands about people: `find` (admins) and `me` (everyone)."""
+"""The commands about people: `find` (admins), `me` and `whoami` (everyone)."""
 
 from __future__ import annotations
 
 from bot.accounts import AccountRecord
+from bot.mobiles import mobile_key
 from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.people import no_own_account_card
 from cards.text import Text
+from cards.whoami import whoami_card
 from handlers import parser, people
 from handlers.registry import Asker, Reply, handles
 from handlers.services import Services
@@ -21,6 +23,8 @@ def record_matches(record: AccountRecord, text: str) -> bool:
     fields = [record.account_id, record.contact]
     if referrer is not None:
         fields += [referrer.name_zh, referrer.name_en, referrer.email, referrer.mobile]
+    # "+852 61234567" is found as "+85261234567" too.
+    fields += [f"+{mobile_key(f)}" for f in fields if f and f.startswith("+")]
     return any(needle in value.casefold() for value in fields if value)
 
 
@@ -56,5 +60,13 @@ def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
     account = services.gateway.get_assets(ids[0])
     services.accounts.remember(account)
     record = services.accounts.get(account.account_id)
+    if record is not None and record.account is not None:
+        account = record.account  # as the records keep it: mobiles with their code
     card = account_card(account, contact=record.contact if record else None, read_only=True)
     return Reply(card, account.account_id, track=False)
+
+
+@handles(parser.WhoAmI)
+def whoami(services: Services, asker: Asker, command: parser.WhoAmI) -> Reply:
+    """The IDs the settings take, for anyone: their own open_id, and the group's chat_id."""
+    return Reply(whoami_card(asker.open_id, asker.chat_id if asker.in_group else None))

@@ -17,6 +17,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 )
 
 from cards.text import Text
+from handlers.audit_trail import Act
 from handlers.parser import (
     ACCOUNT_ID,
     PREFIX,
@@ -54,13 +55,13 @@ class Outcome:
     toast: Text
     kind: str  # info | success | error | warning
     card: dict | None = None
+    act: Act | None = None  # what was decided, when more than "done" (see handlers.audit_trail)
 
 
 WORKING = Text("Working on it: the card will update shortly", "处理中，卡片稍后更新")
 SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
 
 ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
-# Withdrawal buttons audit themselves, with what they decided (see handlers/withdrawals.py).
 MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
 ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals", "keep"}
 

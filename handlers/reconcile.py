@@ -7,13 +7,14 @@ calendar month at a time, and at most 100 accounts go in one call. `/referral re
 answers with the report (`reconcile_report`); the schedule (`ReconcileService`) posts the report
 of the previous calendar month to every digest chat once per fire time across all processes
 sharing the database, with the leases, retries and catch-up after a restart of every scheduled
-report (`scheduled_reports`).
+report (`scheduled_reports`). Each run, on demand or scheduled, first settles the withdrawals
+whose outcome is uncertain (`handlers/payouts.py`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -207,6 +208,7 @@ class ReconcileService(ScheduledReport):
         holder: str,
         retry_first: float = RETRY_FIRST,
         accounts: AccountBook | None = None,
+        before_run: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(
             settings, messenger, ReconcileRecords(database), holder, cron=settings.reconcile_cron
@@ -215,6 +217,8 @@ class ReconcileService(ScheduledReport):
         self._gateway = gateway
         self._accounts = accounts
         self.retry_first = retry_first
+        # Queues the settling of uncertain withdrawals (their outcome is the report's business).
+        self._before_run = before_run
 
     def report(self, start: date | None, end: date | None) -> dict:
         return reconcile_report(
@@ -234,6 +238,8 @@ class ReconcileService(ScheduledReport):
             log.info("reconciliation of %s is done or under way elsewhere", scheduled_for)
             return []
         try:
+            if self._before_run is not None:
+                self._before_run()
             result, error = self._reconcile(scheduled_for, first, last)
             if result is not None:
                 card = reconcile_card(result.view(self._accounts))

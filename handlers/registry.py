@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from handlers import parser
+from handlers.audit_trail import Act
 from handlers.people import Mention
 from handlers.services import Services
 
@@ -24,6 +25,8 @@ class Asker:
     resumed: bool = False
     # The message's @-mentions of people (not of the bot), to resolve `@_user_N` keys.
     mentions: tuple[Mention, ...] = ()
+    # Asked in a group chat (`chat_id` is the group's), not in the one-to-one chat.
+    in_group: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class Reply:
     track: bool = True
     # The card is this withdrawal request's: the sent message becomes its receipt.
     withdrawal_id: int | None = None
+    # What the command decided, for its audit entry, when more than "done" (see audit_trail).
+    act: Act | None = None
+    # The account's version (AccountRecord.version) the card shows, when it shows one.
+    version: int | None = None
 
 
 Handler = Callable[[Services, Asker, parser.Command], Reply]

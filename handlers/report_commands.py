@@ -1,9 +1,11 @@
-"""The record commands: `export` sends the records as a CSV file into the chat (the same file as
-`referral-bot export`), and `audit` shows the latest audit entries.
+"""The record commands: `export` sends the records as an Excel workbook into the chat (the
+records of `referral-bot export --format xlsx`: people open a chat's file in Excel or WPS, which
+would turn a 19-digit account ID in a CSV into 6.91817E+18), and `audit` shows the latest audit
+entries.
 
-Admins only (the command runner checks and audits the command). Both read the records through
-a database connection of their own, closed when done; the export streams to a temporary file,
-so a large table is never held in memory.
+Admins only (the command runner checks and audits the command, an export with what it sent).
+Both read the records through a database connection of their own, closed when done; the export
+streams to a temporary file, so a large table is never held in memory.
 """
 
 from __future__ import annotations
@@ -13,47 +15,74 @@ import tempfile
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.exports import latest_audit, write_csv
+from bot.export_names import Ask, Names
+from bot.exports import latest_audit, write
+from bot.feishu.openapi import OpenApiError
 from bot.records.store import Database
 from cards.audit import audit_card, export_card
 from cards.error import error_card
 from cards.text import Text
 from handlers import parser, people
+from handlers.audit_trail import Act
 from handlers.registry import Asker, Reply, handles
 from handlers.services import Services
 
 LATEST = 20
 MAX_FILE_BYTES = 30 * 1024 * 1024  # Feishu's upload limit
+# Feishu's upload takes spreadsheets, .xls and .xlsx alike, as file_type "xls".
+XLSX_FILE_TYPE = "xls"
 
 
 @handles(parser.Export)
 def export(services: Services, asker: Asker, command: parser.Export) -> Reply:
     zone = services.settings.digest_tz
     today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
-    file_name = f"referral-{command.what}-{today.isoformat()}.csv"
-    handle, path = tempfile.mkstemp(prefix="referral-export-", suffix=".csv")
+    file_name = f"referral-{command.what}-{today.isoformat()}.xlsx"
+    handle, path = tempfile.mkstemp(prefix="referral-export-", suffix=".xlsx")
     try:
         database = Database(services.settings.db_path)
         try:
+            names = Names(database, _contact_name(services))
             with os.fdopen(handle, "wb") as stream:
-                count = write_csv(command.what, database, zone, stream)
+                written = write(command.what, database, zone, stream, format="xlsx", names=names)
         finally:
             database.close()
         if os.path.getsize(path) > MAX_FILE_BYTES:
             return Reply(_too_large(command.what), track=False)
         # The event's id makes a retried run post the file message once.
         uuid = f"export-{asker.event_id}" if asker.event_id else None
-        message_id = services.messenger.send_file(asker.chat_id, path, file_name, uuid=uuid)
+        message_id = services.messenger.send_file(
+            asker.chat_id, path, file_name, file_type=XLSX_FILE_TYPE, uuid=uuid
+        )
     finally:
         os.unlink(path)
-    services.audit.record(
-        actor=asker.open_id,
-        action="export_file",
-        outcome="sent",
-        detail=f"{command.what}: {count} records as {file_name} (message {message_id})",
-        chat_id=asker.chat_id,
+    act = Act(
+        "ok",
+        f"{command.what}: {written.records} records in {written.rows} rows as {file_name}"
+        f" (message {message_id})",
+        {"what": command.what, "count": written.records, "file": file_name},
     )
-    return Reply(export_card(command.what, count, file_name), track=False)
+    card = export_card(command.what, written.records, file_name, rows=written.rows, zone=zone)
+    return Reply(card, track=False, act=act)
+
+
+def _contact_name(services: Services) -> Ask:
+    """Asks the contact API for the name of someone the records cannot name; after one
+    failure (outside the contact range, no name scope, Feishu not answering) it stops asking,
+    and the file shows open_ids: the export is not held up for names."""
+    failed = False
+
+    def ask(open_id: str) -> str | None:
+        nonlocal failed
+        if failed:
+            return None
+        try:
+            return services.contacts.person(open_id).name
+        except OpenApiError:
+            failed = True
+            return None
+
+    return ask
 
 
 @handles(parser.Audit)

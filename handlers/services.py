@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from bot.config import Settings
@@ -14,6 +15,10 @@ from bot.records.inbox import Inbox
 from bot.records.notices import NoticeBook
 from bot.records.store import AccountBook, AuditLog, Welcomes
 from bot.records.withdrawals import WithdrawalBook
+
+# Soon enough that the interim answer is read within 30 s of the message, with room for the
+# queue and the send.
+INTERIM_AFTER = timedelta(seconds=25)
 
 
 class DigestPoster(Protocol):
@@ -33,4 +38,10 @@ class Services:
     welcomes: Welcomes
     withdrawals: WithdrawalBook
     notices: NoticeBook
+    # A command held up by a failing Feishu gets an interim answer this long after its message
+    # arrived (handlers/waiting.py); tests shorten it.
+    interim_after: timedelta = INTERIM_AFTER
+    # How long an approved withdrawal's withdraw is retried while Feishu is in trouble before
+    # its outcome is called uncertain: Feishu's own redelivery window (tests shorten it).
+    payout_window: timedelta = timedelta(hours=6)
     metrics: Metrics = field(default_factory=Metrics)

@@ -23,11 +23,13 @@ def withdraw(services: Services, asker: Asker, command: parser.Withdraw) -> Repl
         Kind(command.kind),
         requested_by=asker.open_id or "",
         chat_id=asker.chat_id,
-        via="command",
     )
     if answer.withdrawal is None:
-        return Reply(error_card(Text("Nothing to withdraw", "无法提取"), answer.text))
-    return Reply(answer.card, withdrawal_id=answer.withdrawal.id)
+        card = error_card(Text("Nothing to withdraw", "无法提取"), answer.text)
+        return Reply(card, act=answer.act)
+    # An open request answered again is not re-pointed: its first card stays the one updated.
+    withdrawal_id = answer.withdrawal.id if answer.new else None
+    return Reply(answer.card, withdrawal_id=withdrawal_id, act=answer.act)
 
 
 @handles(parser.Withdrawals)

@@ -1,12 +1,13 @@
-"""Paying out: withdrawal requests, their approval by a second admin, and the withdraw itself.
+"""Withdrawal requests and their approval by a second admin.
 
-A request reads the balance and posts a card with Approve and Cancel. Approving reads the
-balance again (a change asks for approval of the new amounts), then approves with a new order
-id in the same transaction that queues the withdraw in the inbox (`bot.finish_withdrawal`). The
-worker that takes that event makes the one withdraw call, retried only with that order id while
-Feishu is in trouble, and after a restart too; the approving press waits a moment for it so the
-card usually turns into the receipt at once, and otherwise the receipt is patched in shortly
-after. Every request, approval, refusal, cancellation, expiry and result is audited.
+A request reads the balance and posts a card with Approve and Cancel; an account with an open
+request gets that one back instead. Approving reads the balance again: an empty one closes the
+request (nothing is called), a changed one asks for approval of the new amounts; otherwise the
+request is approved with a new order id in the same transaction that queues the withdraw in the
+inbox (`bot.finish_withdrawal`, made in `handlers/payouts.py`). The approving press waits a
+moment for it so the card usually turns into the receipt at once, and otherwise the receipt is
+patched in shortly after. Every request, approval, refusal, cancellation, expiry and result is
+audited: a press or a command returns its `Act` for its runner to write, the jobs write theirs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
 from bot.records.withdrawals import TTL
 from bot.withdrawals import (
-    FINAL,
     Amounts,
     Kind,
     Policy,
@@ -30,22 +30,17 @@ from bot.withdrawals import (
     Withdrawal,
     amounts_of,
 )
-from bot.worker import GiveUp, RetryLater
 from cards.text import Text
-from cards.withdrawal import withdrawal_card
-from handlers import account_cards
-from handlers.answers import explain
+from handlers import payouts
+from handlers.audit_trail import Act, refused
 from handlers.services import Services
+from handlers.withdrawal_trail import SHOW, about, card_of, record, show
 
 log = logging.getLogger(__name__)
 
-FINISH = "bot.finish_withdrawal"
 EXPIRE = "bot.expire_withdrawal"
-SHOW = "bot.show_withdrawal"
 # How long an approving press waits for the withdraw to be made, inside Feishu's 3 s.
 WAIT_FOR_RESULT = 1.2
-# The receipt is patched in only after the press's own answer has surely reached Feishu.
-AFTER_ANSWER = timedelta(seconds=3)
 
 REFUSALS: dict[Refusal, Text] = {
     Refusal.NOT_ADMIN: Text("You are not allowed to do this", "你没有权限执行此操作"),
@@ -68,6 +63,8 @@ class Answer:
     kind: str  # success | info | warning | error
     card: dict | None = None
     withdrawal: Withdrawal | None = None
+    act: Act | None = None  # what was decided, for the audit entry of the press or command
+    new: bool = True  # False: the account's open request, answered instead of a new one
 
 
 def policy(services: Services) -> Policy:
@@ -79,43 +76,6 @@ def policy(services: Services) -> Policy:
     )
 
 
-def card_of(services: Services, request: Withdrawal, notice: Text | None = None) -> dict:
-    record = services.accounts.get(request.account_id)
-    referrer = record.account.referrer if record and record.account else None
-    return withdrawal_card(
-        request,
-        zone=services.settings.digest_tz,
-        referrer=referrer,
-        contact=record.contact if record else None,
-        notice=notice,
-    )
-
-
-def _audit(
-    services: Services,
-    actor: str | None,
-    action: str,
-    request: Withdrawal | None,
-    outcome: str,
-    detail: str | None = None,
-    *,
-    via: str = "button",
-    chat_id: str | None = None,
-    account_id: str | None = None,
-) -> None:
-    services.audit.record(
-        actor=actor,
-        action=action,
-        account_id=request.account_id if request else account_id,
-        outcome=outcome,
-        detail=f"withdrawal #{request.id}" + (f": {detail}" if detail else "")
-        if request
-        else detail,
-        via=via,
-        chat_id=chat_id,
-    )
-
-
 def request(
     services: Services,
     account_id: str,
@@ -123,43 +83,87 @@ def request(
     *,
     requested_by: str,
     chat_id: str | None,
-    via: str,
     ttl: timedelta = TTL,
 ) -> Answer:
-    """Read the balance and open a request for it; a plain-words answer when there is none."""
+    """Read the balance and open a request for it; a plain-words answer when there is none,
+    and the open request when the account has one."""
+    existing = services.withdrawals.open_for(account_id)
+    if existing is not None and existing.state is State.UNCERTAIN:
+        existing = _settle_first(services, existing)
+    if existing is not None:
+        return _already_open(services, existing)
     account = services.gateway.get_assets(account_id)
     services.accounts.remember(account)
     amounts = amounts_of(account, kind)
-    refusal = _cannot_withdraw(account, amounts, kind)
-    if refusal is not None:
-        _audit(
-            services,
-            requested_by,
-            "withdraw",
-            None,
-            "refused",
-            refusal.en,
-            via=via,
-            chat_id=chat_id,
-            account_id=account_id,
-        )
-        return Answer(refusal, "warning")
+    cannot = _cannot_withdraw(account, amounts, kind)
+    if cannot is not None:
+        why, text = cannot
+        act = replace(refused(why, kind=kind.value), account_id=account_id)
+        return Answer(text, "warning", act=act)
     created = services.withdrawals.create(
         account_id, kind, amounts, requested_by=requested_by, chat_id=chat_id, ttl=ttl
     )
+    if created is None:  # another request for the account was written meanwhile
+        existing = services.withdrawals.open_for(account_id)
+        if existing is None:  # ... and decided already
+            return Answer(
+                Text(
+                    "Another request for this account was decided just now: ask again.",
+                    "该账户的另一申请刚刚已处理，请重新申请。",
+                ),
+                "warning",
+                act=replace(refused("decided"), account_id=account_id),
+            )
+        return _already_open(services, existing)
     services.inbox.enqueue(EXPIRE, {"id": created.id}, key=str(created.id), delay=ttl)
-    _audit(services, requested_by, "withdraw", created, "requested", via=via, chat_id=chat_id)
     return Answer(
         Text("Withdrawal requested: another admin must approve", "已申请提取，需另一位管理员批准"),
         "success",
         card_of(services, created),
         created,
+        about(created, Act("requested")),
     )
 
 
-def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> Text | None:
+def _settle_first(services: Services, uncertain: Withdrawal) -> Withdrawal | None:
+    """An uncertain withdrawal must be settled before another request: this balance read may
+    do it. None when it did; else the withdrawal, still uncertain."""
+    try:
+        settled = payouts.settle_now(services, uncertain)
+    except OpenApiError:  # Feishu cannot be asked now: as soon as it can
+        services.inbox.enqueue(payouts.SETTLE, {"id": uncertain.id})
+        return uncertain
+    return settled if settled.state is State.UNCERTAIN else None
+
+
+def _already_open(services: Services, existing: Withdrawal) -> Answer:
+    """One open request per account: a second one is answered with the first."""
+    act = about(existing, Act("already open"))
+    n, account_id = existing.id, existing.account_id
+    if existing.state is State.UNCERTAIN:
+        text = Text(
+            f"Account {account_id} has a withdrawal (#{n}) whose outcome Feishu has not "
+            "confirmed, and it must be settled before another request. The bot settles it at "
+            f"the next balance read or reconciliation; order `{existing.order_id}` in Feishu's "
+            "console tells it too.",
+            f"账户 {account_id} 有一笔提取（#{n}）尚未得到飞书确认，确认后才能再次申请。"
+            "机器人会在下次读取余额或对账时确认；"
+            f"也可在飞书管理后台查询订单 `{existing.order_id}`。",
+        )
+    else:
+        text = Text(
+            f"Account {account_id} already has an open withdrawal request (#{n}): it must be "
+            "decided before another can be made.",
+            f"账户 {account_id} 已有未完成的提取申请（#{n}），处理完毕后才能再次申请。",
+        )
+    card = card_of(services, existing, text)
+    return Answer(text, "info", card, existing, act, new=False)
+
+
+def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> tuple[str, Text] | None:
+    """Why no request can be opened: the audit's reason code and the answer."""
     if not account.enabled:
-        return Text(
+        return "account_disabled", Text(
             f"Account {account.account_id} is disabled: a disabled account cannot withdraw. "
             "Enable it first.",
             f"账户 {account.account_id} 已停用，停用的账户不能提取，请先启用。",
@@ -167,7 +171,7 @@ def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> Text | N
     if amounts.empty:
         what = {Kind.POINTS: ("points", "积分"), Kind.CASH: ("cash", "现金"), Kind.ALL: ("", "")}
         en, zh = what[kind]
-        return Text(
+        return "empty", Text(
             f"Account {account.account_id} has no {en + ' ' if en else ''}balance to withdraw.",
             f"账户 {account.account_id} 没有可提取的{zh or '余额'}。",
         )
@@ -178,14 +182,14 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
     """Approve (or refuse, or re-ask); waits a moment for the withdraw to be made."""
     current = services.withdrawals.get(withdrawal_id)
     if current is None:
-        return Answer(Text("This request no longer exists", "该申请不存在"), "error")
+        return _no_request(withdrawal_id)
     refusal = policy(services).refuse_approval(current, approver, utcnow())
     if refusal is Refusal.EXPIRED:
         expire_now(services, current)
         current = services.withdrawals.get(withdrawal_id)
     if refusal is not None:
-        _audit(services, approver, "approve", current, "refused", str(refusal))
-        return Answer(REFUSALS[refusal], "error", card_of(services, current), current)
+        card = card_of(services, current)
+        return Answer(REFUSALS[refusal], "error", card, current, _refused(current, refusal))
     account = services.gateway.get_assets(current.account_id)
     services.accounts.remember(account)
     fresh = amounts_of(account, current.kind)
@@ -193,47 +197,70 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         text = Text(
             "The account has been disabled since: it cannot withdraw", "该账户已被停用，无法提取"
         )
-        _audit(services, approver, "approve", current, "refused", "account disabled")
-        return Answer(text, "error", card_of(services, current), current)
+        act = _refused(current, "account_disabled")
+        return Answer(text, "error", card_of(services, current), current, act)
+    if fresh.empty:  # paid out elsewhere (Feishu's console) since the request: nothing to do
+        _, empty = _cannot_withdraw(account, fresh, current.kind)
+        if not services.withdrawals.close(withdrawal_id, empty.en):
+            return _decided(services, withdrawal_id)
+        closed = services.withdrawals.get(withdrawal_id)
+        act = about(closed, Act("closed", "the balance is empty", {"why": "empty"}))
+        text = Text(
+            f"{empty.md_en} Nothing was withdrawn, and the request is closed.",
+            f"{empty.md_zh}未提取任何款项，申请已关闭。",
+        )
+        return Answer(text, "warning", card_of(services, closed, text), closed, act)
     if fresh != current.amounts:
         services.withdrawals.reask(withdrawal_id, fresh)
         reasked = services.withdrawals.get(withdrawal_id)
-        _audit(services, approver, "approve", reasked, "re-asked", "the balance changed")
+        act = about(reasked, Act("re-asked", "the balance changed"))
         notice = Text(
             "The balance changed since the request: check the new amounts and approve again.",
             "申请后余额已变化：请核对新的金额后再次批准。",
         )
-        return Answer(notice, "warning", card_of(services, reasked, notice), reasked)
+        return Answer(notice, "warning", card_of(services, reasked, notice), reasked, act)
 
     def queue_withdraw(order_id: str) -> None:
-        services.inbox.enqueue(FINISH, {"id": withdrawal_id}, key=str(withdrawal_id), notify=False)
+        services.inbox.enqueue(
+            payouts.FINISH, {"id": withdrawal_id}, key=str(withdrawal_id), notify=False
+        )
 
     order_id = services.withdrawals.approve(withdrawal_id, approver, then=queue_withdraw)
     if order_id is None:  # another approver, or a second click, was first
-        decided = services.withdrawals.get(withdrawal_id)
-        return Answer(REFUSALS[Refusal.DECIDED], "info", card_of(services, decided), decided)
-    _audit(services, approver, "approve", current, "approved", f"order {order_id}")
+        return _decided(services, withdrawal_id)
+    act = about(current, Act("approved", f"order {order_id}", {"order": order_id}))
     services.inbox.notify()  # the withdraw was queued in the approving transaction
     latest = _wait_for_result(services, withdrawal_id)
+    card = card_of(services, latest)
     if latest.state is State.WITHDRAWN:
-        return Answer(Text("Withdrawn", "已提取"), "success", card_of(services, latest), latest)
+        return Answer(Text("Withdrawn", "已提取"), "success", card, latest, act)
     if latest.state is State.FAILED:
-        return Answer(
-            Text("The withdrawal failed", "提取失败"), "error", card_of(services, latest), latest
-        )
+        return Answer(Text("The withdrawal failed", "提取失败"), "error", card, latest, act)
+    if latest.state is State.UNCERTAIN:
+        text = Text("Feishu did not confirm the withdrawal", "飞书未确认该提取")
+        return Answer(text, "warning", card, latest, act)
     return Answer(
         Text("Approved: paying out, the receipt follows", "已批准：处理中，稍后显示回执"),
         "success",
-        card_of(services, latest),
+        card,
         latest,
+        act,
     )
+
+
+def _decided(services: Services, withdrawal_id: int) -> Answer:
+    """Another approver, or a second click, was first."""
+    decided = services.withdrawals.get(withdrawal_id)
+    card = card_of(services, decided)
+    act = _refused(decided, Refusal.DECIDED)
+    return Answer(REFUSALS[Refusal.DECIDED], "info", card, decided, act)
 
 
 def _wait_for_result(services: Services, withdrawal_id: int) -> Withdrawal:
     deadline = time.monotonic() + WAIT_FOR_RESULT
     while True:
         latest = services.withdrawals.get(withdrawal_id)
-        if latest.state in FINAL or time.monotonic() >= deadline:
+        if latest.state is not State.APPROVED or time.monotonic() >= deadline:
             return latest
         time.sleep(0.05)
 
@@ -241,90 +268,44 @@ def _wait_for_result(services: Services, withdrawal_id: int) -> Withdrawal:
 def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
     current = services.withdrawals.get(withdrawal_id)
     if current is None:
-        return Answer(Text("This request no longer exists", "该申请不存在"), "error")
+        return _no_request(withdrawal_id)
     refusal = policy(services).refuse_cancel(current, who)
     if refusal is None and not services.withdrawals.cancel(withdrawal_id, who or ""):
         refusal = Refusal.DECIDED
     if refusal is not None:
-        _audit(services, who, "cancel", current, "refused", str(refusal))
         latest = services.withdrawals.get(withdrawal_id)
-        return Answer(REFUSALS[refusal], "error", card_of(services, latest), latest)
+        card = card_of(services, latest)
+        return Answer(REFUSALS[refusal], "error", card, latest, _refused(current, refusal))
     cancelled = services.withdrawals.get(withdrawal_id)
-    _audit(services, who, "cancel", cancelled, "cancelled")
     return Answer(
         Text("Withdrawal request cancelled", "提取申请已取消"),
         "success",
         card_of(services, cancelled),
         cancelled,
+        about(cancelled, Act("cancelled")),
+    )
+
+
+def _refused(request: Withdrawal, refusal: Refusal | str) -> Act:
+    return about(request, refused(str(refusal)))
+
+
+def _no_request(withdrawal_id: int) -> Answer:
+    return Answer(
+        Text("This request no longer exists", "该申请不存在"),
+        "error",
+        act=refused("no_request", request=withdrawal_id),
     )
 
 
 def expire_now(services: Services, request: Withdrawal) -> bool:
     if not services.withdrawals.expire(request.id):
         return False
-    _audit(services, None, "expire", request, "expired", via="schedule")
+    record(services, request, Act("expired"), actor=None, action="expire", via="schedule")
     return True
 
 
 # --- the inbox's follow-up work ----------------------------------------------------------
-def finish(services: Services, event_id: str, payload: dict) -> None:
-    """Make the approved withdrawal, with its order id; Feishu answers a repeat of that id with
-    the original withdrawal, so a retry after a lost answer withdraws nothing more."""
-    current = services.withdrawals.get(payload["id"])
-    if current is None or current.state is not State.APPROVED:
-        return  # done already
-    try:
-        result = services.gateway.withdraw(
-            current.account_id, current.kind.bonus_types, current.order_id
-        )
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"withdrawal #{current.id}: {exc}") from None
-        services.withdrawals.failed(current.id, explain(exc).en)
-        _audit(services, current.approved_by, "withdrawn", current, f"error {exc.code}", exc.msg)
-    else:
-        withdrawn = Amounts(result.points, tuple(sorted(result.cash, key=lambda c: c.currency)))
-        services.withdrawals.withdrawn(current.id, result.trans_time, withdrawn)
-        _audit(
-            services, current.approved_by, "withdrawn", current, "ok", f"order {result.order_id}"
-        )
-        _after_withdrawal(services, current.account_id, withdrawn)
-    # Patch the request card once the approving press has been answered.
-    due = current.approved_at + AFTER_ANSWER - utcnow() if current.approved_at else None
-    services.inbox.enqueue(
-        SHOW,
-        {"id": current.id},
-        key=f"{current.id}:result",
-        delay=due if due and due.total_seconds() > 0 else None,
-    )
-
-
-def _after_withdrawal(services: Services, account_id: str, withdrawn: Amounts) -> None:
-    """The records (and every card of the account) show the balance left."""
-    record = services.accounts.get(account_id)
-    if record is None or record.account is None:
-        return
-    account = record.account
-    taken = {c.currency: c.amount for c in withdrawn.cash}
-    cash = tuple(replace(c, amount=c.amount - taken.get(c.currency, 0)) for c in account.cash)
-    left = replace(account, points=max(0, account.points - withdrawn.points), cash=cash)
-    services.accounts.remember(left)
-    account_cards.refresh_later(services, account_id)
-
-
-def show(services: Services, event_id: str, payload: dict) -> None:
-    """Bring the request card up to date (receipt, failure, expiry)."""
-    current = services.withdrawals.get(payload["id"])
-    if current is None or not current.message_id:
-        return
-    try:
-        services.messenger.update_card(current.message_id, card_of(services, current))
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not update withdrawal card #{current.id}: {exc}") from None
-        raise GiveUp(f"withdrawal card #{current.id} cannot be updated: {exc}") from None
-
-
 def expire(services: Services, event_id: str, payload: dict) -> None:
     """Due 24 h after the request: expire it if nobody decided, and say so on its card."""
     current = services.withdrawals.get(payload["id"])
@@ -337,14 +318,4 @@ def expire(services: Services, event_id: str, payload: dict) -> None:
         show(services, event_id, payload)
 
 
-INTERNAL_ROUTES = {FINISH: finish, EXPIRE: expire, SHOW: show}
-
-
-def resume_unfinished(services: Services) -> int:
-    """At start: approved requests whose withdraw is not queued (a database from before the
-    queueing, say) are queued again; the order id keeps it single."""
-    count = 0
-    for pending in services.withdrawals.approved_unfinished():
-        if services.inbox.enqueue(FINISH, {"id": pending.id}, key=str(pending.id)):
-            count += 1
-    return count
+INTERNAL_ROUTES = {EXPIRE: expire, SHOW: show}

@@ -140,12 +140,18 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
         busy_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         notice_window: timedelta | None = None,
+        interim_after: timedelta | None = None,
+        payout_window: timedelta | None = None,
         **overrides,
     ) -> ReferralBot:
         settings = make_settings(emulator, str(tmp_path / "bot.db"), **overrides)
         extra: dict = {"busy_timeout": busy_timeout} if busy_timeout is not None else {}
         if notice_window is not None:
             extra["notice_window"] = notice_window
+        if interim_after is not None:
+            extra["interim_after"] = interim_after
+        if payout_window is not None:
+            extra["payout_window"] = payout_window
         if retry is not None:  # fewer attempts per call, where the retries are not the point
             cache = TokenCache()
             extra["api"] = OpenApi(build_client(settings, cache), cache, retry=retry)

@@ -9,6 +9,7 @@ It stands for Feishu, so it imports nothing from the bot.
         client = lark.Client.builder().app_id("cli_x").app_secret("s3cret").domain(emu.url).build()
         ...
         emu.calls_for("get_account_assets"); emu.messages; emu.latest_card(message_id)
+        emu.recall(message_id)  # a chat admin recalls a bot message: updating it answers 230011
 
 Operations: tenant_token, app_token; hire referral accounts (create, enable, deactivate,
 get_account_assets, withdraw, reconciliation); IM (message_create, message_reply,
@@ -26,12 +27,25 @@ points, cash, trans_time_ms, order_id): a withdrawal made in Feishu's console (b
 Directory: add_employee, employee, resign_employee, p2p_chat_id (a person's one-to-one chat with
 the bot, where messages sent by open_id / union_id / user_id / email land), messages_in(chat_id).
 
-Knobs: set_latency, fail_next, expire_tokens, rate_limits / enforce_rate_limits,
+Knobs: set_latency (in_flight counts the requests of an operation not answered yet),
+fail_next(operation, n, kind) (kinds "5xx", "ratelimit", "server_error_code", "5xx_after":
+carried out, then answered 500, "no_trans_time": carried out, answered without data.trans_time),
+fail_until_stopped(operation, kind) / stop_failing (operation "hire": every referral-account
+operation; "*": all), expire_tokens, rate_limits / enforce_rate_limits,
 outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while),
 grant_scopes / revoke_scopes / granted_scopes (default `scopes.DEFAULT_SCOPES`: without an API's
 scope its calls answer 99991672; without a field scope the field is silently left out),
 set_contact_range(open_ids | None) / contact_range (others: 41050, unknown to batch_get_id).
 reset() forgets everything and restores the defaults.
+
+Referral progress and rewards (hire_facade.py; hire_apps.py, hire_apps_api.py, rewards.py):
+add_job_process / job_processes / stage_id(type), add_job, add_talent, add_application,
+add_referral, add_referred_application, application(s), move_application (returns the
+hire.application.stage_changed_v1 event), end_application (no event),
+set_referral_absent_answer; operations referral_get_by_application, application_get_detail,
+application_list, job_process_list, external_reward_create, external_reward_delete;
+set_reward_effect("none" | "credit_confirmed"), external_rewards / external_reward,
+add_hire_reward; take_events / set_event_sink (events an API call makes Feishu send).
 
 Long connection (WebSocket) mode, as `lark.ws.Client(app_id, app_secret, domain=emu.url)` uses
 it: `POST /callback/ws/endpoint` (no token; wrong AppID/AppSecret: code 1000040351, fatal to

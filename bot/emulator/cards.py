@@ -1,5 +1,5 @@
-"""What Feishu checks in a card JSON 2.0 before it takes it: at most 200 elements, and no
-property a component does not have.
+"""What Feishu checks in a card JSON 2.0 before it takes it: at most 200 elements, no property a
+component does not have, and a chart with its spec and one of the listed aspect ratios.
 
 Element counting follows Feishu's rule as the docs state it: every object with a `tag` counts,
 the header's texts, `plain_text` labels and columns included. The property tables are the ones
@@ -107,6 +107,9 @@ PROPERTIES: dict[str, frozenset[str]] = {
         },
     }.items()
 }
+# The chart component's `aspect_ratio` values and its one required property (the JSON 2.0 chart
+# page: https://open.feishu.cn/document/feishu-cards/card-json-v2-components/content-components/chart).
+CHART_ASPECT_RATIOS = frozenset({"1:1", "2:1", "4:3", "16:9"})
 HEADER = frozenset(
     {"title", "subtitle", "template", "icon", "text_tag_list", "i18n_text_tag_list", "padding"}
 )
@@ -175,3 +178,14 @@ def check(card: dict[str, Any]) -> None:
             raise _failed(
                 PROPERTY_INVALID, "unknown property", f"{tag}." + ", ".join(sorted(extra))
             )
+        if tag == "chart":
+            _check_chart(component)
+
+
+def _check_chart(chart: dict[str, Any]) -> None:
+    """A chart needs its VChart spec, and takes only the aspect ratios Feishu lists."""
+    if not isinstance(chart.get("chart_spec"), dict):
+        raise _failed(PROPERTY_INVALID, "chart_spec is required", "chart.chart_spec")
+    ratio = chart.get("aspect_ratio")
+    if ratio is not None and ratio not in CHART_ASPECT_RATIOS:
+        raise _failed(PROPERTY_INVALID, "invalid aspect_ratio", f"chart.aspect_ratio: {ratio}")

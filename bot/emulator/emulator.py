@@ -13,6 +13,7 @@ from typing import Any
 
 from . import auth, chats, events, files, im, referral, scopes
 from .context import Context
+from .hire_facade import HireFacade
 from .knobs import Knobs
 from .ratelimit import DEFAULT_LIMITS, SlidingWindowLimiter
 from .server import HttpServer, Pipeline
@@ -74,7 +75,7 @@ class _Pipeline(Pipeline):
         return Pipeline._parse_body(raw)
 
 
-class Emulator:
+class Emulator(HireFacade):
     """A local stand-in for the Feishu Open Platform, served over real HTTP."""
 
     def __init__(
@@ -323,6 +324,15 @@ class Emulator:
         msg = self.message(message_id)
         return msg.updates[-1] if msg.updates else msg.content
 
+    def recall(self, message_id: str) -> None:
+        """Someone (a chat's owner or admin) recalls a message the bot sent: it can no longer
+        be updated (230011)."""
+        with self._state.lock:
+            msg = self._state.messages.get(message_id)
+            if msg is None:
+                raise KeyError(f"no message {message_id} sent by the bot")
+            msg.recalled = True
+
     def note_user_message(self, message_id: str, chat_id: str) -> None:
         """Tell the emulator a user's message exists in a chat, so replies land in that chat."""
         with self._state.lock:
@@ -395,6 +405,20 @@ class Emulator:
         self, operation: str, n: int = 1, kind: str = "5xx", reset_seconds: int = 1
     ) -> None:
         self._knobs.fail_next(operation, n, kind, reset_seconds)
+
+    def fail_until_stopped(self, operation: str, kind: str = "5xx", reset_seconds: int = 1) -> None:
+        """Every request of `operation` ("hire": every referral-account operation, "*": every
+        operation) fails as `fail_next` would, until `stop_failing`: Feishu keeps answering
+        errors while the rest of the platform works."""
+        self._knobs.fail_until_stopped(operation, kind, reset_seconds)
+
+    def stop_failing(self, operation: str | None = None) -> None:
+        """End `fail_until_stopped` for `operation`, or (None) for every operation."""
+        self._knobs.stop_failing(operation)
+
+    def in_flight(self, operation: str) -> int:
+        """Requests of `operation` received and not answered yet (in their latency, say)."""
+        return self._knobs.in_flight(operation)
 
     def expire_tokens(self) -> None:
         auth.expire_all(self._ctx)
@@ -712,3 +736,4 @@ class Emulator:
         self._ctx.scopes = scopes.DEFAULT_SCOPES
         self._ctx.contact_range = None
         self._ws.reset()
+        self._reset_hire()

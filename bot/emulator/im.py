@@ -14,6 +14,7 @@ from .protocol import (
     CARD_TOKEN_USED_UP,
     CARD_V2_TO_V1,
     IM_CONTENT_TOO_LONG,
+    IM_MESSAGE_RECALLED,
     IM_RATE_LIMIT,
     ApiError,
     Request,
@@ -70,7 +71,7 @@ def message_json(ctx: Context, msg: Message) -> dict[str, Any]:
         "msg_type": msg.msg_type,
         "create_time": created,
         "update_time": created,
-        "deleted": False,
+        "deleted": msg.recalled,
         "updated": bool(msg.updates),
         "chat_id": msg.chat_id,
         "sender": {
@@ -206,6 +207,8 @@ def message_patch(ctx: Context, req: Request) -> dict[str, Any]:
         msg = ctx.state.messages.get(message_id)
         if msg is None:
             raise im_param_error("invalid message_id (not a message this app sent)")
+        if msg.recalled:
+            raise ApiError(400, IM_MESSAGE_RECALLED, "The message was recalled")
         if msg.msg_type != "interactive":
             raise im_param_error("only interactive (card) messages can be updated")
         new = _parse_content("interactive", content)

@@ -1,5 +1,6 @@
-"""Test knobs: added latency and injected failures, per operation ("*" = every operation),
-and the time window of an outage of the whole platform."""
+"""Test knobs: added latency and injected failures, per operation ("*" = every operation,
+"hire" = every referral-account operation), and the time window of an outage of the whole
+platform."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import time
 from dataclasses import dataclass
 
 # "5xx_after": the request is carried out, then answered 500 (Feishu acted, the answer is lost).
-FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code", "5xx_after")
+# "no_trans_time": the request is carried out and answered with success, but the answer's data
+# lacks `trans_time` (withdraw: Feishu acted and did not say when).
+FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code", "5xx_after", "no_trans_time")
+# Those that strike once the request has been carried out.
+AFTER_KINDS = ("5xx_after", "no_trans_time")
 OUTAGE_KINDS = ("refuse", "5xx")
+HIRE = "hire"  # the key that stands for every referral-account (Hire) operation
 
 
 @dataclass
@@ -32,7 +38,23 @@ class Knobs:
         self._lock = threading.Lock()
         self._latency: dict[str, float] = {}
         self._failures: dict[str, list[Failure]] = {}
+        self._failing: dict[str, Failure] = {}  # until stopped
         self._outage: Outage | None = None
+        self._in_flight: dict[str, int] = {}
+
+    def begin(self, operation: str) -> None:
+        """A request of `operation` arrived (it is answered after its latency)."""
+        with self._lock:
+            self._in_flight[operation] = self._in_flight.get(operation, 0) + 1
+
+    def end(self, operation: str) -> None:
+        with self._lock:
+            self._in_flight[operation] -= 1
+
+    def in_flight(self, operation: str) -> int:
+        """Requests of `operation` received and not yet answered."""
+        with self._lock:
+            return self._in_flight.get(operation, 0)
 
     def set_latency(self, operation: str, seconds: float) -> None:
         with self._lock:
@@ -52,14 +74,37 @@ class Knobs:
             queue = self._failures.setdefault(operation, [])
             queue.extend(Failure(kind, reset_seconds) for _ in range(n))
 
-    def take_failure(self, operation: str, *, after: bool = False) -> Failure | None:
-        """The next failure queued for the operation: those that strike before it is carried
-        out, or (`after`) those that strike once it has been."""
+    def fail_until_stopped(self, operation: str, kind: str, reset_seconds: int) -> None:
+        """Every request of the operation fails this way until `stop_failing`."""
+        if kind not in FAILURE_KINDS:
+            raise ValueError(f"kind must be one of {FAILURE_KINDS}, not {kind!r}")
         with self._lock:
-            for key in (operation, "*"):
+            self._failing[operation] = Failure(kind, reset_seconds)
+
+    def stop_failing(self, operation: str | None = None) -> None:
+        """End `fail_until_stopped` for the operation, or (None) for all."""
+        with self._lock:
+            if operation is None:
+                self._failing.clear()
+            else:
+                self._failing.pop(operation, None)
+
+    def take_failure(
+        self, operation: str, *, after: bool = False, hire: bool = False
+    ) -> Failure | None:
+        """The next failure for the operation (`hire`: one of the referral-account ones):
+        those that strike before it is carried out, or (`after`) those that strike once it
+        has been. Failures queued by `fail_next` come first, then `fail_until_stopped`."""
+        keys = (operation, HIRE, "*") if hire else (operation, "*")
+        with self._lock:
+            for key in keys:
                 queue = self._failures.get(key)
-                if queue and (queue[0].kind == "5xx_after") == after:
+                if queue and (queue[0].kind in AFTER_KINDS) == after:
                     return queue.pop(0)
+            for key in keys:
+                failing = self._failing.get(key)
+                if failing is not None and (failing.kind == "5xx_after") == after:
+                    return failing
             return None
 
     def start_outage(self, kind: str, seconds: float | None) -> Outage:
@@ -88,4 +133,5 @@ class Knobs:
         with self._lock:
             self._latency.clear()
             self._failures.clear()
+            self._failing.clear()
             self._outage = None

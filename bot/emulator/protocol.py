@@ -34,6 +34,7 @@ IM_INVALID_PARAM = 230001
 IM_RATE_LIMIT = 230020
 IM_CONTENT_TOO_LONG = 230025
 CARD_V2_TO_V1 = 200830  # a JSON 2.0 card cannot become a 1.0 card (issue threads)
+IM_MESSAGE_RECALLED = 230011  # the message was recalled (emulator choice of code and wording)
 
 # --- contact v3 (documented on the user pages: "no user authority error" etc.) ------------
 CONTACT_PARAM_ERROR = 40001  # invalid parameter

@@ -19,6 +19,13 @@ DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
     # contact v3: get a user 50/s; batch_get_id 50/s (and 1000/min, not modelled)
     "contact_user_get": (50, 1.0),
     "contact_batch_get_id": (50, 1.0),
+    # Hire, referral progress and rewards (application list: also 1000/min, not modelled)
+    "referral_get_by_application": (50, 1.0),
+    "application_get_detail": (10, 1.0),
+    "application_list": (50, 1.0),
+    "job_process_list": (20, 1.0),
+    "external_reward_create": (10, 1.0),
+    "external_reward_delete": (10, 1.0),
     # IM: 5 per second per chat (create/reply) and per message (PATCH); documented.
     "per_chat": (5, 1.0),
     "per_message_update": (5, 1.0),

@@ -62,6 +62,10 @@ def referrer_json(emp: Employee | None, open_id: str, user_id_type: str) -> dict
     if emp.email:
         out["email"] = emp.email
     if emp.mobile:
+        # One string (the SDK's AccountReferrer.mobile: str); the API page's only example is a
+        # bare mainland number ("1879087xxx8"). What Hire writes for other codes is not
+        # documented: the emulator gives the national number alone, the case a caller can
+        # least take for granted.
         out["mobile"] = emp.mobile[1]
     return out
 
@@ -113,6 +117,10 @@ def _matches(ctx: Context, body: dict[str, Any]) -> list[Employee]:
 
 
 def create(ctx: Context, req: Request) -> dict[str, Any]:
+    """Register the one person the mobile or email names. A person who has an account already
+    gets that account back, balance and status as they are: the API page lists no error for
+    it, and its answer example carries a balance (100 points, 100 CNY) that a new account
+    cannot have."""
     _user_id_type(req)
     with ctx.state.lock:
         matches = _matches(ctx, req.json())

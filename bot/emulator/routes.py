@@ -7,14 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import auth, chats, contact, files, im, referral, ws
+from . import auth, chats, contact, files, hire_apps_api, im, referral, rewards, ws
 from .context import Context
 from .protocol import Request
 
 Handler = Callable[[Context, Request], dict[str, Any]]
 
+# Feishu Hire's operations: their system error is 1002001, and the failure key "hire" (knobs.py)
+# covers them all: the referral accounts, and referral progress and rewards (issue 20).
 HIRE_OPERATIONS = frozenset(
     {"create", "enable", "deactivate", "get_account_assets", "withdraw", "reconciliation"}
+    | {"referral_get_by_application", "application_get_detail", "application_list"}
+    | {"job_process_list", "external_reward_create", "external_reward_delete"}
 )
 UNAUTHENTICATED = frozenset({"tenant_token", "app_token", "ws_endpoint"})
 
@@ -33,6 +37,7 @@ def _route(method: str, path: str, operation: str, handler: Handler) -> Route:
 
 
 HIRE = "/open-apis/hire/v1/referral_account"
+HIRE_V1 = "/open-apis/hire/v1"
 CONTACT = "/open-apis/contact/v3/users"
 ROUTES: list[Route] = [
     _route(
@@ -46,6 +51,30 @@ ROUTES: list[Route] = [
     _route("POST", HIRE, "create", referral.create),
     _route("POST", f"{HIRE}/:referral_account_id/deactivate", "deactivate", referral.deactivate),
     _route("POST", f"{HIRE}/:referral_account_id/withdraw", "withdraw", referral.withdraw),
+    # referral progress (hire_apps_api) and external rewards (rewards)
+    _route(
+        "GET",
+        f"{HIRE_V1}/referrals/get_by_application",
+        "referral_get_by_application",
+        hire_apps_api.referral_get_by_application,
+    ),
+    _route(
+        "GET",
+        f"{HIRE_V1}/applications/:application_id/get_detail",
+        "application_get_detail",
+        hire_apps_api.application_get_detail,
+    ),
+    _route("GET", f"{HIRE_V1}/applications", "application_list", hire_apps_api.application_list),
+    _route("GET", f"{HIRE_V1}/job_processes", "job_process_list", hire_apps_api.job_process_list),
+    _route(
+        "POST", f"{HIRE_V1}/external_referral_rewards", "external_reward_create", rewards.create
+    ),
+    _route(
+        "DELETE",
+        f"{HIRE_V1}/external_referral_rewards/:external_referral_reward_id",
+        "external_reward_delete",
+        rewards.delete,
+    ),
     _route("POST", "/open-apis/im/v1/messages", "message_create", im.message_create),
     _route(
         "POST", "/open-apis/im/v1/messages/:message_id/reply", "message_reply", im.message_reply

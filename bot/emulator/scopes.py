@@ -31,6 +31,13 @@ DEFAULT_SCOPES: frozenset[str] = frozenset(
         "contact:user.phone:readonly",
         "contact:user.id:readonly",
         "contact:user.employee_id:readonly",
+        # referral progress and rewards (hire_apps_api.py, rewards.py)
+        "hire:application:readonly",
+        "hire:referral:readonly",
+        "hire:job:readonly",
+        "hire:talent:readonly",
+        "hire:job_process:readonly",
+        "hire:external_referral_reward",
     }
 )
 
@@ -57,7 +64,23 @@ OPERATION_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_get": ("im:chat", "im:chat:readonly"),
     "contact_user_get": _CONTACT_READ,
     "contact_batch_get_id": ("contact:user.id:readonly",),
+    "referral_get_by_application": ("hire:referral:readonly", "hire:referral"),
+    "application_get_detail": ("hire:application:readonly", "hire:application"),
+    "application_list": ("hire:application:readonly", "hire:application"),
+    "job_process_list": ("hire:job_process:readonly",),
+    "external_reward_create": ("hire:external_referral_reward",),
+    "external_reward_delete": ("hire:external_referral_reward",),
 }
+
+# get_detail's `options` -> the scopes (any one) without which that sub-object is left out.
+APPLICATION_DETAIL_SCOPES: dict[str, tuple[str, ...]] = {
+    "with_job": ("hire:job:readonly", "hire:job"),
+    "with_talent": ("hire:talent:readonly", "hire:talent"),
+    "with_referral": ("hire:referral:readonly", "hire:referral"),
+}
+
+# Who receives hire.application.stage_changed_v1 (the event's subscription scope).
+STAGE_CHANGED_SCOPES: tuple[str, ...] = ("hire:application:readonly", "hire:application")
 
 # A contact user (contact v3 answers and contact events): field -> its field scope.
 USER_FIELD_SCOPES: dict[str, str] = {

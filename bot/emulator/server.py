@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import auth, routes, scopes
 from .context import Context
-from .knobs import Knobs
+from .knobs import Failure, Knobs
 from .protocol import (
     BAD_REQUEST,
     FREQUENCY_LIMIT,
@@ -56,6 +56,25 @@ class Pipeline:
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         route, params = routes.match(method, path)
         operation = route.operation if route else "unknown"
+        self.knobs.begin(operation)
+        try:
+            return self._answer(operation, route, params, method, target, query, headers, raw, at)
+        finally:
+            self.knobs.end(operation)
+
+    def _answer(
+        self,
+        operation: str,
+        route: routes.Route | None,
+        params: dict[str, str],
+        method: str,
+        target: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        raw: bytes,
+        at: float,
+    ) -> Answer:
+        path = urlsplit(target).path.rstrip("/") or "/"
         body: dict[str, Any] | None = None
         try:
             outage = self.knobs.outage()
@@ -74,8 +93,15 @@ class Pipeline:
             self._inject_failure(operation)
             self.ctx.check_limit(operation)
             req = Request(operation, method, path, params, query, headers, body, token)
+            # every value of a repeatable parameter (get_detail's options=a&options=b)
+            req.extra["query_lists"] = parse_qs(urlsplit(target).query, keep_blank_values=True)
             status, extra, response = 200, {}, route.handler(self.ctx, req)
-            if self.knobs.take_failure(operation, after=True) is not None:
+            after = self._take_failure(operation, after=True)
+            if after is not None and after.kind == "no_trans_time":
+                data = response.get("data")
+                if isinstance(data, dict):
+                    data.pop("trans_time", None)
+            elif after is not None:
                 raise ApiError(500, _system_error_code(operation), MSG_SYSTEM_ERROR)
         except ApiError as err:
             status, extra, response = err.http_status, err.headers, err.body()
@@ -105,8 +131,12 @@ class Pipeline:
             raise ApiError(400, BAD_REQUEST, "Bad Request")
         return parsed
 
+    def _take_failure(self, operation: str, *, after: bool = False) -> Failure | None:
+        hire = operation in routes.HIRE_OPERATIONS
+        return self.knobs.take_failure(operation, after=after, hire=hire)
+
     def _inject_failure(self, operation: str) -> None:
-        failure = self.knobs.take_failure(operation)
+        failure = self._take_failure(operation)
         if failure is None:
             return
         code = _system_error_code(operation)

@@ -117,6 +117,7 @@ class Message:
     receive_id_type: str = ""
     uuid: str | None = None
     raw_content: str = ""
+    recalled: bool = False
 
 
 @dataclass

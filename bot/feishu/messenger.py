@@ -64,10 +64,19 @@ class Messenger:
         """Post a card into the one-to-one chat with a person; returns the message's id."""
         return self._create(open_id, "open_id", card, uuid)
 
-    def send_file(self, chat_id: str, path: str, file_name: str, *, uuid: str | None = None) -> str:
+    def send_file(
+        self,
+        chat_id: str,
+        path: str,
+        file_name: str,
+        *,
+        file_type: str = "stream",
+        uuid: str | None = None,
+    ) -> str:
         """Upload the file at `path` (at most 30 MB, not empty) and post it into a chat as a
-        file message named `file_name`; returns the message's id."""
-        file_key = self.upload_file(path, file_name)
+        file message named `file_name`; returns the message's id. `file_type` as the upload
+        takes it: "xls" for a spreadsheet, "stream" for anything else."""
+        file_key = self.upload_file(path, file_name, file_type)
         return self._create(chat_id, "chat_id", {"file_key": file_key}, uuid, msg_type="file")
 
     def upload_file(self, path: str, file_name: str, file_type: str = "stream") -> str:

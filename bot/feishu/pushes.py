@@ -198,9 +198,16 @@ class CallbackReceiver:
             raise ValueError("unsigned pushes need allow_unsigned: set LARK_ENCRYPT_KEY")
         self._settings = settings
         self._clock = clock
-        self._handlers = PushHandlers(
-            accept_event, answer_card_action, settings.encrypt_key, settings.verification_token
-        )
+        # One verifier per accepted (encrypt key, verification token): the current pair first,
+        # then, while a secret is being changed, the pairs with the previous one. A push passes
+        # when one of them verifies it; verifying has no effect until one does.
+        keys = _accepted(settings.encrypt_key, settings.encrypt_key_previous)
+        tokens = _accepted(settings.verification_token, settings.verification_token_previous)
+        self._handlers = [
+            PushHandlers(accept_event, answer_card_action, key, token)
+            for key in keys
+            for token in tokens
+        ]
 
     def receive(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         """Verify one push and take it in; the answer is what Feishu gets back."""
@@ -226,7 +233,7 @@ class CallbackReceiver:
         }
         request.headers["X-Request-Id"] = headers.get("X-Request-Id", "")
 
-        response, error = self._handlers.run(request)
+        response, error = self._verify(request)
         if error is not None:
             # Our side failed (the database): Feishu delivers again, nothing is lost.
             log.error("could not take in a verified push: %s", error)
@@ -237,6 +244,21 @@ class CallbackReceiver:
         if answer.status != 200:
             log.warning("refused a push: %s", answer.body["error"])
         return answer
+
+    def _verify(self, request: lark.RawRequest) -> tuple[lark.RawResponse, BaseException | None]:
+        """The first verifier's answer that is not a refusal of the credentials; else the
+        current pair's refusal."""
+        first: tuple[lark.RawResponse, BaseException | None] | None = None
+        for handlers in self._handlers:
+            response, error = handlers.run(request)
+            verified = response.status_code == 200 or _json(response.content).get(
+                "msg", ""
+            ).startswith("processor not found")
+            if error is not None or verified:
+                return response, error
+            first = first or (response, error)
+        assert first is not None
+        return first
 
     def _refusal(self, reason: str, headers: Mapping[str, str]) -> Answer:
         if reason.startswith("processor not found"):
@@ -266,6 +288,10 @@ def stale(timestamp: str | None, now: float) -> str | None:
     if sent > now + PUSH_MAX_AHEAD:
         return "request timestamp in the future"
     return None
+
+
+def _accepted(current: str, previous: str) -> list[str]:
+    return [current] + ([previous] if previous and previous != current else [])
 
 
 def serialize(model: object) -> str:

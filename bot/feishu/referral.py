@@ -131,12 +131,22 @@ class ReferralGateway:
         )
         response = self._api.call("withdraw", lambda: self._hire.withdraw(request), idempotent=True)
         data = response.data
-        if data is None or not data.trans_time:
-            raise OpenApiError("withdraw", None, "answer carried no trans_time")
+        trans_time = _ms_time(data.trans_time if data else None)
+        if data is None or trans_time is None:
+            # Feishu said yes but not when: it may well have paid out. Not an error in plain
+            # words, and not to be retried blindly: the outcome is uncertain.
+            raise OpenApiError(
+                "withdraw",
+                None,
+                f"the answer carried no valid trans_time ({data.trans_time if data else None!r})",
+                log_id=response.get_log_id(),
+                transient=False,
+                may_have_acted=True,
+            )
         details = data.withdrawal_details
         return Withdrawn(
             order_id=data.external_order_id or order_id,
-            trans_time=datetime.fromtimestamp(int(data.trans_time) / 1000, UTC),
+            trans_time=trans_time,
             points=(details.point_bonus if details else None) or 0,
             cash=tuple(
                 Cash(c.currency_type or "?", c.amount or 0)
@@ -190,6 +200,14 @@ class ReferralGateway:
             "create", lambda: self._hire.create(request), idempotent=False, deadline=deadline
         )
         return _account(response, "create")
+
+
+def _ms_time(value: str | None) -> datetime | None:
+    """A millisecond timestamp sent as a string; None when absent or not one."""
+    try:
+        return datetime.fromtimestamp(int(value or "") / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 # What each operation leaves the account as, should its answer omit the status.

@@ -33,11 +33,20 @@ class Run:
     kind: str
     scheduled_for: datetime | None
     started_at: datetime
+    # The digest's one reading of the clock: its header, its snapshots and its chart point.
+    # None for a run that took no snapshots yet, or recorded before the moment was kept.
+    taken_at: datetime | None
     finished_at: datetime | None
     fetched: int
     failed: int
     chats_posted: tuple[str, ...]
     chats_failed: tuple[tuple[str, ...], ...]  # (chat_id, reason in English, in Chinese)
+
+    @property
+    def moment(self) -> datetime:
+        """The moment its card named: when it read the accounts (for a run recorded before
+        that was kept, its fire time or its start)."""
+        return self.taken_at or self.scheduled_for or self.started_at
 
 
 class DigestRecords(ScheduleRecords):
@@ -48,7 +57,14 @@ class DigestRecords(ScheduleRecords):
             database,
             "digest_runs",
             "digest_posts",
-            {"kind": str, "accounts": int, "fetched": int, "failed": int, "failures": str},
+            {
+                "kind": str,
+                "taken_at": str,
+                "accounts": int,
+                "fetched": int,
+                "failed": int,
+                "failures": str,
+            },
             # Nothing reads heartbeat_at any more; it is stamped still, so rows stay as they were.
             stamped=("started_at", "heartbeat_at"),
         )
@@ -129,8 +145,9 @@ class DigestRecords(ScheduleRecords):
         return [tuple(pair) for pair in json.loads(rows[0]["chats_failed"] or "[]")] if rows else []
 
     # --- snapshots ---------------------------------------------------------------------------
-    def save_snapshots(self, run_id: int, accounts: list[Account]) -> None:
-        now = to_iso(utcnow())
+    def save_snapshots(self, run_id: int, accounts: list[Account], taken_at: datetime) -> None:
+        """The accounts as this run read them, and the run's moment, `taken_at`."""
+        now = to_iso(taken_at)
         rows = [
             {
                 "run_id": run_id,
@@ -144,6 +161,7 @@ class DigestRecords(ScheduleRecords):
         ]
         with self._database.transaction() as db:
             db["digest_snapshots"].upsert_all(rows, pk=("run_id", "account_id"))
+            db["digest_runs"].update(run_id, {"taken_at": now})
 
     def latest_snapshots(self, before_run: int, kind: str | None = None) -> dict[str, Account]:
         """Each account's most recent snapshot taken by a finished run (of `kind`, or either)
@@ -165,30 +183,33 @@ class DigestRecords(ScheduleRecords):
         self, before: datetime | None = None, limit: int = CHART_RUNS
     ) -> list[tuple[datetime, Totals]]:
         """The totals of the last `limit` finished scheduled runs (with fire times before
-        `before`, when given), oldest first, summed from their snapshots. A run of no accounts
-        is a point at zero; a run whose snapshots were pruned is left out rather than drawn as
+        `before`, when given), oldest first, each at its moment (its fire time when recorded
+        before the moment was kept), summed from their snapshots. A run of no accounts is a
+        point at zero; a run whose snapshots were pruned is left out rather than drawn as
         nothing."""
         where, params = "kind = ? AND finished_at IS NOT NULL", [SCHEDULED]
         if before is not None:
             where, params = f"{where} AND scheduled_for < ?", [*params, to_iso(before)]
         rows = self._database.db.execute(
-            "SELECT r.scheduled_for, r.empty, s.account_id, s.status, s.points, s.cash"
-            " FROM (SELECT id, scheduled_for,"
+            "SELECT r.scheduled_for, r.moment, r.empty,"
+            " s.account_id, s.status, s.points, s.cash"
+            " FROM (SELECT id, scheduled_for, COALESCE(taken_at, scheduled_for) AS moment,"
             "  COALESCE(fetched, 0) + COALESCE(failed, 0) = 0 AS empty"
             f"  FROM digest_runs WHERE {where} ORDER BY scheduled_for DESC LIMIT ?) AS r"
             " LEFT JOIN digest_snapshots AS s ON s.run_id = r.id",
             [*params, limit],
         ).fetchall()
-        by_run: dict[str, list[Account]] = {}
-        for scheduled_for, empty, account_id, status, points, cash in rows:
+        by_run: dict[tuple[str, str], list[Account]] = {}
+        for scheduled_for, moment, empty, account_id, status, points, cash in rows:
             if account_id is not None:
-                by_run.setdefault(scheduled_for, []).append(
+                by_run.setdefault((scheduled_for, moment), []).append(
                     _snapshot(account_id, status, points, cash)
                 )
             elif empty:
-                by_run[scheduled_for] = []
+                by_run[(scheduled_for, moment)] = []
         return [
-            (datetime.fromisoformat(k), totals(accounts)) for k, accounts in sorted(by_run.items())
+            (datetime.fromisoformat(moment), totals(accounts))
+            for (_, moment), accounts in sorted(by_run.items())
         ]
 
     def prune_snapshots(self, older_than: timedelta = KEEP_SNAPSHOTS) -> int:
@@ -226,6 +247,7 @@ def _run(row: dict) -> Run:
         kind=row["kind"],
         scheduled_for=from_iso(row["scheduled_for"]),
         started_at=from_iso(row["started_at"]),
+        taken_at=from_iso(row.get("taken_at")),
         finished_at=from_iso(row["finished_at"]),
         fetched=row["fetched"] or 0,
         failed=row["failed"] or 0,

@@ -28,6 +28,7 @@ from bot.records.store import Database, from_iso, to_iso, utcnow
 
 QUEUED, WORKING, DONE, FAILED, PENDING = "queued", "working", "done", "failed", "pending"
 INTERNAL = "bot."  # event types of the bot's own follow-up work
+ANSWER_INTERIM, ANSWER_REPLY = "interim", "reply"  # how a message event is answered
 # Well past Feishu's redelivery window (about 7 hours): a redelivery is still recognised, and
 # command texts (emails, mobiles) are not kept for ever.
 KEEP_FINISHED = timedelta(days=30)
@@ -76,13 +77,18 @@ class Inbox:
         key: str | None = None,
         delay: timedelta | None = None,
         notify: bool = True,
+        again: bool = False,
     ) -> bool:
         """Queue the bot's own follow-up work; `key` makes it once-only (False: queued before).
-        Inside a transaction pass `notify=False` and call `notify()` after the commit."""
+        With `again`, work of that key that has ended (done, or failed after its retries) is
+        queued once more, with a fresh retry window; work still queued or under way is left as
+        it is. Inside a transaction pass `notify=False` and call `notify()` after the commit."""
         assert event_type.startswith(INTERNAL), event_type
         event_id = f"{event_type}:{key or uuid.uuid4().hex}"
         not_before = to_iso(utcnow() + delay) if delay else None
-        if not self._insert(event_id, event_type, json.dumps(payload), None, not_before):
+        if not self._insert(event_id, event_type, json.dumps(payload), None, not_before) and not (
+            again and self._queue_again(event_id, not_before)
+        ):
             return False
         if notify:
             self._notify()
@@ -110,6 +116,16 @@ class Inbox:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    def _queue_again(self, event_id: str, not_before: str | None) -> bool:
+        now = to_iso(utcnow())
+        cursor = self._database.db.execute(
+            "UPDATE events SET status = ?, owner = NULL, attempts = 0, error = NULL,"
+            " not_before = ?, received_at = ?, updated_at = ? WHERE event_id = ?"
+            " AND status IN (?, ?)",
+            [QUEUED, not_before, now, now, event_id, DONE, FAILED],
+        )
+        return cursor.rowcount == 1
 
     def _notify(self) -> None:
         if self.on_new is not None:
@@ -173,9 +189,12 @@ class Inbox:
         return cursor.rowcount
 
     def wake_waiting(self) -> int:
-        """Feishu answers again: make everything waiting out a backoff due now."""
+        """Feishu answers again: make everything waiting out a backoff due now. Work queued
+        for a later time and not yet tried (an interim answer, a withdrawal's expiry) keeps
+        its time."""
         cursor = self._database.db.execute(
-            "UPDATE events SET not_before = NULL WHERE status = ? AND not_before > ?",
+            "UPDATE events SET not_before = NULL WHERE status = ? AND not_before > ?"
+            " AND attempts > 0",
             [QUEUED, to_iso(utcnow())],
         )
         if cursor.rowcount:
@@ -208,6 +227,26 @@ class Inbox:
         """The once-only work certainly did not take effect: a later attempt may begin it."""
         self._database.db.execute(
             "UPDATE events SET once_started_at = NULL WHERE event_id = ?", [event_id]
+        )
+
+    def claim_answer(self, event_id: str, via: str) -> tuple[str | None, str | None]:
+        """Decide, once, how an event is answered (`ANSWER_INTERIM`: a "still trying" message
+        that the result later replaces; `ANSWER_REPLY`: a reply with the result). Returns the
+        way decided first, here or by another worker, and the message noted for it."""
+        db = self._database.db
+        db.execute(
+            "UPDATE events SET answer_via = ? WHERE event_id = ? AND answer_via IS NULL",
+            [via, event_id],
+        )
+        row = db.execute(
+            "SELECT answer_via, answer_message_id FROM events WHERE event_id = ?", [event_id]
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def note_answer(self, event_id: str, message_id: str) -> None:
+        """The message that answers the event (for an interim: the one the result replaces)."""
+        self._database.db.execute(
+            "UPDATE events SET answer_message_id = ? WHERE event_id = ?", [message_id, event_id]
         )
 
     def event(self, event_id: str) -> dict | None:

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.records.liveness import live_cutoff, live_owners_sql
-from bot.records.store import Database, from_iso, to_iso, utcnow
+from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
 
 POSTING = "posting"
 POSTED = "posted"
@@ -43,7 +43,10 @@ class ScheduleRecords:
         self._runs = runs
         self._stamped = stamped
         lease = {"scheduled_for": str, "holder": str, **dict.fromkeys(stamped, str)}
-        database.db[runs].create(
+        # A database from an older version gains the report's new columns in place.
+        create_table(
+            database.db,
+            runs,
             {
                 "id": int,
                 **lease,
@@ -53,7 +56,6 @@ class ScheduleRecords:
                 "chats_failed": str,
             },
             pk="id",
-            if_not_exists=True,
         )
         # The run lease: one run per fire time. NULLs (a digest on demand) never clash.
         database.db[runs].create_index(["scheduled_for"], unique=True, if_not_exists=True)

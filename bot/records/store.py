@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -22,7 +22,8 @@ from typing import Protocol
 import sqlite_utils
 
 from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
-from bot.people import OPEN_ID, contact_keys
+from bot.mobiles import Mobile, split_code, with_code
+from bot.people import MOBILE, OPEN_ID, contact_keys
 
 # Feishu lets an app update the cards it sent for 14 days.
 CARD_UPDATE_WINDOW = timedelta(days=13, hours=23)
@@ -154,7 +155,7 @@ class Database:
 
     def _create_schema(self) -> None:
         db = self.db
-        _create(
+        create_table(
             db,
             "accounts",
             {
@@ -171,10 +172,15 @@ class Database:
                 # NULL in a row from before it was kept: its recorded balance stands for it.
                 "told_points": int,
                 "told_cash": str,
+                # Counts the changes of what a card shows, so a card can tell it fell behind.
+                "version": int,
+                # The pseudonym of the owner `referral-bot forget` forgot (bot/forget.py): what
+                # Feishu reports of them again is not written back.
+                "forgotten_as": str,
             },
             pk="account_id",
         )
-        _create(
+        create_table(
             db,
             "events",
             {
@@ -192,6 +198,10 @@ class Database:
                 "updated_at": str,
                 # When work that must not run twice (a create) was begun; see Inbox.begin_once.
                 "once_started_at": str,
+                # How a message event is answered ("interim" or "reply"), decided once, and the
+                # message that answers it; see Inbox.claim_answer.
+                "answer_via": str,
+                "answer_message_id": str,
             },
             pk="event_id",
         )
@@ -229,7 +239,10 @@ class Database:
         if backfill:  # a database from before contacts were kept: learn them from its rows
             for row in db["accounts"].rows:
                 _link(db, row["account_id"], _row_keys(row))
-        db["audit"].create(
+        _upgrade_mobiles(db)
+        create_table(
+            db,
+            "audit",
             {
                 "id": int,
                 "at": str,
@@ -240,13 +253,18 @@ class Database:
                 "detail": str,
                 "via": str,
                 "chat_id": str,
+                # What the entry's sentence tells, as JSON (amounts, request number, the owner's
+                # name at the time); NULL in a row from before it was kept.
+                "facts": str,
             },
             pk="id",
-            if_not_exists=True,
         )
+        db["audit"].create_index(["at"], if_not_exists=True)
 
 
-def _create(db: sqlite_utils.Database, name: str, columns: dict, pk: str) -> None:
+def create_table(
+    db: sqlite_utils.Database, name: str, columns: dict, pk: str | tuple[str, ...]
+) -> None:
     """Create a table, or add the columns a database from an older version lacks."""
     table = db[name]
     if not table.exists():
@@ -324,11 +342,13 @@ class AccountBook:
         with self._database.transaction() as db:
             existing = db.execute(
                 "SELECT contact, registered_by, registered_at, referrer, status, points, cash,"
-                " told_points, told_cash FROM accounts WHERE account_id = ?",
+                " told_points, told_cash, version, forgotten_as FROM accounts WHERE account_id = ?",
                 [account.account_id],
             ).fetchone()
-            if existing is not None and row["referrer"] is None:
-                # enable and deactivate answer without the referrer: keep the one we know.
+            forgotten = existing is not None and existing[10] is not None
+            if existing is not None and (row["referrer"] is None or forgotten):
+                # enable and deactivate answer without the referrer: keep the one we know. A
+                # forgotten owner's details, read from Feishu again, are not kept either.
                 row["referrer"] = existing[3]
             if existing is None:
                 row.update(
@@ -340,14 +360,28 @@ class AccountBook:
                     registered_by=existing[1] or registered_by,
                     registered_at=existing[2],
                 )
-            told = _told(*existing[4:]) if existing is not None else None
+            # A mobile with its code wherever the code can be told (see bot/mobiles.py).
+            if not forgotten:
+                _link(db, account.account_id, contact_keys(row["contact"]))
+            row["contact"] = _coded_contact(row["contact"])
+            row["referrer"] = _coded_referrer(db, account.account_id, row["referrer"])
+            shown = _shown(
+                row["status"], row["points"], row["cash"], row["referrer"], row["contact"]
+            )
+            if existing is None:
+                row["version"] = 1
+            else:
+                before = _shown(existing[4], existing[5], existing[6], existing[3], existing[0])
+                row["version"] = (existing[9] or 0) + (shown != before)
+            told = _told(*existing[4:9]) if existing is not None else None
             balance = (account.points, account.cash)
             columns, queued = self._learn(
                 db, account.account_id, told, balance, seen_at, announced=announced
             )
             row.update(columns)
             db["accounts"].upsert(row, pk="account_id")
-            _link(db, account.account_id, _row_keys(row))
+            if not forgotten:
+                _link(db, account.account_id, _row_keys(row))
         if queued:
             self._wake()
 
@@ -374,15 +408,17 @@ class AccountBook:
         False when ignored, or when the records do not know the account."""
         with self._database.transaction() as db:
             row = db.execute(
-                "SELECT seen_at, status, points, cash, told_points, told_cash FROM accounts"
-                " WHERE account_id = ? AND status IS NOT NULL",
+                "SELECT seen_at, status, points, cash, told_points, told_cash, version"
+                " FROM accounts WHERE account_id = ? AND status IS NOT NULL",
                 [account_id],
             ).fetchone()
             if row is None or (row[0] and from_iso(row[0]) >= as_of):
                 return False
             columns, queued = self._learn(
-                db, account_id, _told(*row[1:]), (points, cash), as_of, announced=True
+                db, account_id, _told(*row[1:6]), (points, cash), as_of, announced=True
             )
+            changed = int((points, _cash_json(cash)) != (row[2], row[3]))
+            columns["version"] = (row[6] or 0) + changed
             db["accounts"].update(
                 account_id,
                 {"points": points, "cash": _cash_json(cash), "seen_at": to_iso(as_of), **columns},
@@ -456,6 +492,60 @@ class AccountBook:
         return [row[0] for row in rows]
 
 
+def _shown(status, points, cash, referrer: str | None, contact: str | None) -> tuple:
+    """What an account card shows of a row, to tell whether a write changed it."""
+    return (status, points or 0, json.loads(cash or "[]"), json.loads(referrer or "null"), contact)
+
+
+def _known_mobiles(db: sqlite_utils.Database, account_id: str) -> list[Mobile]:
+    """The mobiles with a code the records link to this account."""
+    rows = db.execute(
+        "SELECT value FROM account_contacts WHERE account_id = ? AND kind = ?",
+        [account_id, MOBILE],
+    ).fetchall()
+    return [m for m in (split_code(row[0]) for row in rows) if m is not None]
+
+
+def _coded_contact(contact: str | None) -> str | None:
+    """A mobile contact as "+<code> <number>"; an email as it is."""
+    if not contact or "@" in contact:
+        return contact
+    return with_code(contact)
+
+
+def _coded_referrer(db: sqlite_utils.Database, account_id: str, referrer: str | None) -> str | None:
+    """The referrer's JSON with its mobile as "+<code> <number>": the code as Feishu wrote it,
+    86 for a bare mainland number, or that of a mobile the records link to the account with
+    the same number (Feishu may give the number alone)."""
+    data = json.loads(referrer) if referrer else None
+    if not data or not data.get("mobile"):
+        return referrer
+    coded = with_code(data["mobile"], _known_mobiles(db, account_id))
+    if coded == data["mobile"]:
+        return referrer
+    return json.dumps({**data, "mobile": coded})
+
+
+def _upgrade_mobiles(db: sqlite_utils.Database) -> None:
+    """Rows written before mobiles kept their code gain it where it can be told (not those of
+    a forgotten person: their contact is a pseudonym, and nothing may link to it again)."""
+    rows = db.execute(
+        "SELECT account_id, contact, referrer FROM accounts WHERE forgotten_as IS NULL"
+    ).fetchall()
+    for account_id, contact, referrer in rows:
+        _link(db, account_id, contact_keys(contact))
+        coded_contact = _coded_contact(contact)
+        coded_referrer = _coded_referrer(db, account_id, referrer)
+        if (coded_contact, coded_referrer) == (contact, referrer):
+            continue
+        db.execute(
+            "UPDATE accounts SET contact = ?, referrer = ?, version = COALESCE(version, 0) + 1"
+            " WHERE account_id = ?",
+            [coded_contact, coded_referrer, account_id],
+        )
+        _link(db, account_id, _row_keys({"contact": coded_contact, "referrer": coded_referrer}))
+
+
 def _link(db: sqlite_utils.Database, account_id: str, keys: list[tuple[str, str]]) -> None:
     for kind, value in keys:
         if value:
@@ -515,7 +605,12 @@ def _record(row: dict) -> AccountRecord:
         registered_by=row["registered_by"],
         account=account,
         seen_at=from_iso(row["seen_at"]),
+        version=row.get("version") or 0,
     )
+
+
+# Entries in the order their acts began (an entry can be written after a later act's).
+AUDIT_ORDER = "at, id"
 
 
 class AuditLog:
@@ -534,10 +629,20 @@ class AuditLog:
         detail: str | None = None,
         via: str = "command",
         chat_id: str | None = None,
+        facts: Mapping[str, object] | None = None,
+        at: datetime | None = None,
     ) -> None:
+        """One entry: `action`, `outcome` and `detail` are codes for machines; `facts` what its
+        sentence tells; `at` when the act began (now when not given; the audit is read in this
+        order). The account's owner, as the records name them now, is kept with it."""
+        facts = dict(facts or {})
+        if account_id and "owner" not in facts:
+            owner = self._owner(account_id)
+            if owner is not None:
+                facts["owner"] = owner
         self._database.db["audit"].insert(
             {
-                "at": to_iso(utcnow()),
+                "at": to_iso(at or utcnow()),
                 "actor": actor,
                 "action": action,
                 "account_id": account_id,
@@ -545,11 +650,27 @@ class AuditLog:
                 "detail": detail,
                 "via": via,
                 "chat_id": chat_id,
+                "facts": json.dumps(facts, ensure_ascii=False, default=str) if facts else None,
             }
         )
 
+    def _owner(self, account_id: str) -> dict[str, str] | None:
+        """The referrer's names (each language, the other when one is missing), else the
+        contact the account was registered with; None when the records know neither."""
+        row = self._database.db.execute(
+            "SELECT referrer, contact FROM accounts WHERE account_id = ?", [account_id]
+        ).fetchone()
+        if row is None:
+            return None
+        referrer = json.loads(row[0]) if row[0] else {}
+        en, zh = referrer.get("name_en"), referrer.get("name_zh")
+        if en or zh:
+            return {"en": en or zh, "zh": zh or en}
+        return {"en": row[1], "zh": row[1]} if row[1] else None
+
     def entries(self) -> list[dict]:
-        return list(self._database.db["audit"].rows_where(order_by="id"))
+        """Every entry, in the order of their acts."""
+        return list(self._database.db["audit"].rows_where(order_by=AUDIT_ORDER))
 
 
 class Welcomes:

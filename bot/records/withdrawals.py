@@ -2,7 +2,9 @@
 `bot.withdrawals.TRANSITIONS`), so two approvers, a double click or a redelivered callback move a
 request once. The order id is written in the same transaction that approves, together with the
 inbox event that carries the withdraw out: a process killed at any point leaves either a request
-still waiting, or an approved one whose withdrawal the next start finishes with the same id."""
+still waiting, or an approved one whose withdrawal the next start finishes with the same id.
+A new request is written only while the account has no open one, in the transaction that looks.
+A database from an older version gains the new columns on start."""
 
 from __future__ import annotations
 
@@ -13,16 +15,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.accounts import Cash
-from bot.records.store import Database, from_iso, to_iso, utcnow
-from bot.withdrawals import Amounts, Kind, State, Withdrawal, can_move
+from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
+from bot.withdrawals import OPEN, Amounts, Kind, State, Withdrawal, can_move
 
 TTL = timedelta(hours=24)
+# Work done in the transaction of a state change (an audit entry, follow-up work queued with
+# `notify=False`).
+Then = Callable[[], object]
 
 
 class WithdrawalBook:
     def __init__(self, database: Database) -> None:
         self._database = database
-        database.db["withdrawals"].create(
+        create_table(
+            database.db,
+            "withdrawals",
             {
                 "id": int,
                 "account_id": str,
@@ -45,9 +52,10 @@ class WithdrawalBook:
                 "error": str,
                 "reasked": int,
                 "updated_at": str,
+                "uncertain_at": str,
+                "settled_by": str,
             },
             pk="id",
-            if_not_exists=True,
         )
         db = database.db
         db["withdrawals"].create_index(["order_id"], unique=True, if_not_exists=True)
@@ -62,25 +70,36 @@ class WithdrawalBook:
         requested_by: str,
         chat_id: str | None,
         ttl: timedelta = TTL,
-    ) -> Withdrawal:
+    ) -> Withdrawal | None:
+        """A new request; None when the account has an open one (`open_for` finds it)."""
         now = utcnow()
-        table = self._database.db["withdrawals"]
-        table.insert(
-            {
-                "account_id": account_id,
-                "kind": str(kind),
-                "state": str(State.REQUESTED),
-                "points": amounts.points,
-                "cash": _cash_json(amounts.cash),
-                "requested_by": requested_by,
-                "requested_at": to_iso(now),
-                "expires_at": to_iso(now + ttl),
-                "chat_id": chat_id,
-                "reasked": 0,
-                "updated_at": to_iso(now),
-            }
-        )
-        return self.get(table.last_pk)
+        with self._database.transaction() as db:
+            if _open_row(db, account_id, to_iso(now)) is not None:
+                return None
+            table = db["withdrawals"]
+            table.insert(
+                {
+                    "account_id": account_id,
+                    "kind": str(kind),
+                    "state": str(State.REQUESTED),
+                    "points": amounts.points,
+                    "cash": _cash_json(amounts.cash),
+                    "requested_by": requested_by,
+                    "requested_at": to_iso(now),
+                    "expires_at": to_iso(now + ttl),
+                    "chat_id": chat_id,
+                    "reasked": 0,
+                    "updated_at": to_iso(now),
+                }
+            )
+            created = table.last_pk
+        return self.get(created)
+
+    def open_for(self, account_id: str) -> Withdrawal | None:
+        """The account's open request: waiting (and not past its time), paying out, or
+        uncertain."""
+        row = _open_row(self._database.db, account_id, to_iso(utcnow()))
+        return _withdrawal(row) if row is not None else None
 
     def get(self, withdrawal_id: int) -> Withdrawal | None:
         rows = list(self._database.db["withdrawals"].rows_where("id = ?", [withdrawal_id]))
@@ -121,18 +140,68 @@ class WithdrawalBook:
             then(order_id)
         return order_id
 
-    def withdrawn(self, withdrawal_id: int, trans_time: datetime, amounts: Amounts) -> bool:
+    def withdrawn(
+        self,
+        withdrawal_id: int,
+        trans_time: datetime | None,
+        amounts: Amounts,
+        *,
+        settled_by: str | None = None,
+        then: Then | None = None,
+    ) -> bool:
+        """Paid out, as Feishu reported it; `settled_by` when it had been uncertain (a
+        settlement by reconciliation knows no `trans_time`)."""
+        return self._move(
+            withdrawal_id,
+            State.UNCERTAIN if settled_by else State.APPROVED,
+            State.WITHDRAWN,
+            then=then,
+            trans_time=to_iso(trans_time) if trans_time else None,
+            withdrawn_points=amounts.points,
+            withdrawn_cash=_cash_json(amounts.cash),
+            settled_by=settled_by,
+        )
+
+    def failed(
+        self,
+        withdrawal_id: int,
+        error: str,
+        *,
+        settled_by: str | None = None,
+        then: Then | None = None,
+    ) -> bool:
+        """Certainly not paid out; `settled_by` when it had been uncertain."""
+        current = State.UNCERTAIN if settled_by else State.APPROVED
+        return self._move(
+            withdrawal_id, current, State.FAILED, then=then, error=error, settled_by=settled_by
+        )
+
+    def close(
+        self,
+        withdrawal_id: int,
+        reason: str,
+        *,
+        settled_by: str | None = None,
+        then: Then | None = None,
+    ) -> bool:
+        """Nothing to pay out: a waiting request whose balance was found empty, or (settled) an
+        uncertain one that paid nothing out."""
+        current = State.UNCERTAIN if settled_by else State.REQUESTED
+        return self._move(
+            withdrawal_id, current, State.CLOSED, then=then, error=reason, settled_by=settled_by
+        )
+
+    def uncertain(self, withdrawal_id: int, reason: str, *, then: Then) -> bool:
+        """Approved, but whether Feishu paid it out cannot be known now; False when it was no
+        longer paying out."""
         return self._move(
             withdrawal_id,
             State.APPROVED,
-            State.WITHDRAWN,
-            trans_time=to_iso(trans_time),
-            withdrawn_points=amounts.points,
-            withdrawn_cash=_cash_json(amounts.cash),
+            State.UNCERTAIN,
+            then=then,
+            error=reason,
+            uncertain_at=to_iso(utcnow()),
         )
-
-    def failed(self, withdrawal_id: int, error: str) -> bool:
-        return self._move(withdrawal_id, State.APPROVED, State.FAILED, error=error)
 
     def cancel(self, withdrawal_id: int, by: str) -> bool:
         return self._move(withdrawal_id, State.REQUESTED, State.CANCELLED, decided_by=by)
@@ -147,8 +216,8 @@ class WithdrawalBook:
         )
         return cursor.rowcount == 1
 
-    def approved_unfinished(self) -> list[Withdrawal]:
-        rows = self._database.db["withdrawals"].rows_where("state = ?", [State.APPROVED])
+    def in_state(self, state: State) -> list[Withdrawal]:
+        rows = self._database.db["withdrawals"].rows_where("state = ?", [state], order_by="id")
         return [_withdrawal(row) for row in rows]
 
     def history(
@@ -161,24 +230,59 @@ class WithdrawalBook:
         rows = table.rows_where(where, params, order_by="id DESC", limit=limit, offset=offset)
         return [_withdrawal(row) for row in rows], total
 
-    def points_between(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Points withdrawn through the bot per account, Feishu's trans_time in [start, end]."""
+    def points_between(
+        self, start: datetime, end: datetime, account_id: str | None = None
+    ) -> dict[str, int]:
+        """Points withdrawn through the bot per account, Feishu's trans_time in [start, end]
+        (the approval's time for one settled by reconciliation, which tells no trans_time)."""
+        when = "COALESCE(trans_time, approved_at)"
+        only, params = (" AND account_id = ?", [account_id]) if account_id else ("", [])
         rows = self._database.db.execute(
-            "SELECT account_id, SUM(withdrawn_points) FROM withdrawals WHERE state = ?"
-            " AND trans_time >= ? AND trans_time <= ? GROUP BY account_id ORDER BY account_id",
-            [State.WITHDRAWN, to_iso(start), to_iso(end)],
+            f"SELECT account_id, SUM(withdrawn_points) FROM withdrawals WHERE state = ?"
+            f" AND {when} >= ? AND {when} <= ?{only} GROUP BY account_id ORDER BY account_id",
+            [State.WITHDRAWN, to_iso(start), to_iso(end), *params],
         ).fetchall()
         return {account_id: int(points or 0) for account_id, points in rows}
 
-    def _move(self, withdrawal_id: int, current: State, to: State, **changes: object) -> bool:
+    def _move(
+        self,
+        withdrawal_id: int,
+        current: State,
+        to: State,
+        *,
+        then: Then | None = None,
+        **changes: object,
+    ) -> bool:
+        """Compare-and-set the state; `then()` (the audit, the follow-up work queued) runs in
+        the same transaction, only when this call moved it."""
         assert can_move(current, to), (current, to)
         sets = ", ".join(f"{column} = ?" for column in changes)
-        cursor = self._database.db.execute(
-            f"UPDATE withdrawals SET state = ?, updated_at = ?{', ' + sets if sets else ''}"
-            " WHERE id = ? AND state = ?",
-            [to, to_iso(utcnow()), *changes.values(), withdrawal_id, current],
+        with self._database.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE withdrawals SET state = ?, updated_at = ?{', ' + sets if sets else ''}"
+                " WHERE id = ? AND state = ?",
+                [to, to_iso(utcnow()), *changes.values(), withdrawal_id, current],
+            )
+            if cursor.rowcount != 1:
+                return False
+            if then is not None:
+                then()
+        return True
+
+
+def _open_row(db, account_id: str, now: str) -> dict | None:
+    waiting = State.REQUESTED
+    others = sorted(OPEN - {waiting})
+    rows = list(
+        db["withdrawals"].rows_where(
+            f"account_id = ? AND ((state = ? AND expires_at > ?)"
+            f" OR state IN ({', '.join('?' for _ in others)}))",
+            [account_id, waiting, now, *others],
+            order_by="id",
+            limit=1,
         )
-        return cursor.rowcount == 1
+    )
+    return rows[0] if rows else None
 
 
 def _cash_json(cash: tuple[Cash, ...]) -> str:
@@ -212,4 +316,6 @@ def _withdrawal(row: dict) -> Withdrawal:
         decided_by=row["decided_by"],
         error=row["error"],
         reasked=bool(row["reasked"]),
+        uncertain_at=from_iso(row["uncertain_at"]),
+        settled_by=row["settled_by"],
     )

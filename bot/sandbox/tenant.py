@@ -178,7 +178,8 @@ class Tenant:
         assert bot is not None, "the sandbox is not started"
         chat_id = self._world.hr_chat
         with self._digesting:
-            # Whole minutes, as a cron fires: the chart tells the digests apart by their time.
+            # Whole minutes, as a cron fires, each press a fire time of its own. The card and its
+            # chart point name the moment the digest read the accounts, not this fire time.
             fire = utcnow().replace(second=0, microsecond=0)
             last = bot.digest.records.last_scheduled_for()
             if last is not None and fire <= last:

@@ -211,3 +211,26 @@ def test_a_folder_the_user_may_not_write_is_named_with_the_uid(tmp_path):
         f"referral-bot: cannot open the database data/bot.db: uid {os.geteuid()} may not write "
         f"in the folder data (owned by uid {os.geteuid()})\n"
     )
+
+
+def test_log_level_and_the_previous_secrets():
+    settings = load_settings(None, REQUIRED)
+    assert settings.log_level == "INFO"
+    assert (settings.encrypt_key_previous, settings.verification_token_previous) == ("", "")
+    settings = load_settings(
+        None,
+        {
+            **REQUIRED,
+            "REFERRAL_BOT_LOG_LEVEL": "debug",
+            "LARK_ENCRYPT_KEY_PREVIOUS": "old-key",
+            "LARK_VERIFICATION_TOKEN_PREVIOUS": "old-token",
+        },
+    )
+    assert settings.log_level == "DEBUG"
+    assert (settings.encrypt_key_previous, settings.verification_token_previous) == (
+        "old-key",
+        "old-token",
+    )
+    assert "old-key" not in repr(settings) and "old-token" not in repr(settings)
+    with pytest.raises(ConfigError, match="REFERRAL_BOT_LOG_LEVEL must be one of"):
+        load_settings(None, {**REQUIRED, "REFERRAL_BOT_LOG_LEVEL": "loud"})

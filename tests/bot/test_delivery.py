@@ -1,13 +1,14 @@
 """At-least-once delivery: acknowledged events are worked off once, across restarts too."""
 
 import json
+import logging
 import time
 from datetime import timedelta
 
 from bot.feishu.openapi import RetryPolicy
 from bot.records.liveness import STALE_AFTER
 from bot.records.store import to_iso, utcnow
-from tests.conftest import Feishu, card_text, wait_for
+from tests.conftest import Feishu, card_text, card_text_zh, wait_for
 
 
 def test_same_event_id_delivered_twice_is_acted_on_once(lark: Feishu, emulator, bot):
@@ -154,3 +155,21 @@ def test_a_register_cut_off_mid_call_is_not_sent_again(lark: Feishu, emulator, b
     assert "Not sure it was registered" in card_text(lark.reply_to(message_id).content)
     assert emulator.calls_for("create") == []
     assert bot.services.audit.entries()[-1]["outcome"] == "uncertain"
+
+
+def test_a_register_answered_500_after_feishu_acted_is_not_sure_and_logs_no_error(
+    lark: Feishu, emulator, bot, caplog
+):
+    emulator.fail_next("create", kind="5xx_after")  # Feishu registers, then answers 500
+    with caplog.at_level(logging.INFO):
+        _, message_id = lark.say("/referral register hire@open.com")
+        card = lark.reply_to(message_id).content
+        wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="the event done")
+    text = card_text(card)
+    assert "Not sure it was registered" in text and "server error (1002001)" in text
+    assert "无法确认是否已注册" in card_text_zh(card)
+    assert len(emulator.calls_for("create")) == 1  # not sent again ...
+    assert len(emulator.accounts()) == 1  # ... though Feishu did register
+    assert bot.services.audit.entries()[-1]["outcome"] == "error 1002001"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert len([m for m in emulator.messages if m.reply_to == message_id]) == 1

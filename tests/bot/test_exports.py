@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -125,6 +127,59 @@ def test_audit_times_in_the_zone(database: Database):
     assert row["at"].endswith(" +08:00")
     (entry,) = latest_audit(database)
     assert row["at"] == local_time(entry["at"], ZoneInfo(ZONE))
+
+
+def test_audit_keeps_the_codes_beside_the_sentence(database: Database):
+    seed(database)  # the records know 6900001 as 张三 / Zhang San
+    AuditLog(database).record(
+        actor="ou_admin",
+        action="approve",
+        outcome="refused",
+        account_id="6900001",
+        detail="withdrawal #1: own_request",
+        via="button",
+        facts={"why": "own_request", "request": 1},
+    )
+    show, refusal = rows(export("audit", database))
+    assert list(refusal)[-1] == "sentence"
+    assert (refusal["action"], refusal["outcome"], refusal["detail"]) == (
+        "approve",
+        "refused",
+        "withdrawal #1: own_request",
+    )
+    assert refusal["sentence"] == (
+        "ou_admin tried to approve withdrawal #1 for Zhang San (6900001): refused,"
+        " the requester cannot approve their own request"
+    )
+    assert show["sentence"] == "ou_admin opened the card of Zhang San (6900001)"
+    # The owner's name is the one the records had at the time.
+    assert json.loads(latest_audit(database)[0]["facts"])["owner"] == {
+        "en": "Zhang San",
+        "zh": "张三",
+    }
+
+
+def test_an_older_audit_gains_its_facts_in_place(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, action TEXT,"
+        " account_id TEXT, outcome TEXT, detail TEXT, via TEXT, chat_id TEXT)"
+    )
+    old.execute(
+        "INSERT INTO audit VALUES (1, '2026-11-22T01:00:00.000+00:00', 'ou_admin', 'export_file',"
+        " NULL, 'sent', 'accounts: 4 records as a.csv', 'command', 'oc_hr')"
+    )
+    old.commit()
+    old.close()
+    database = Database(str(path))
+    try:
+        assert "facts" in database.db["audit"].columns_dict
+        (row,) = rows(export("audit", database))
+        assert row["detail"] == "accounts: 4 records as a.csv"
+        assert row["sentence"] == "An export file was sent for ou_admin"
+    finally:
+        database.close()
 
 
 def test_empty_tables_give_the_header_only(tmp_path: Path):

@@ -40,12 +40,12 @@ def test_prune_forgets_what_is_past_its_use_and_keeps_the_audit(lark: Feishu, em
     records = bot.digest.records
     accounts = [Account("1", AccountStatus.ENABLED, points=5)]
     old_run = records.lease_scheduled(utcnow() - timedelta(days=90), bot.owner)
-    records.save_snapshots(old_run, accounts)
+    records.save_snapshots(old_run, accounts, utcnow() - timedelta(days=90))
     records.finish(old_run, accounts=1, fetched=1, failures=[], chats_posted=[], chats_failed=[])
     db["digest_runs"].update(old_run, {"started_at": days_ago(90)})
     older_run = records.start_on_demand(bot.owner)
     db["digest_runs"].update(older_run, {"started_at": days_ago(80)})
-    records.save_snapshots(older_run, accounts)
+    records.save_snapshots(older_run, accounts, utcnow() - timedelta(days=80))
     bot.services.audit.record(actor="ou_admin", action="show", outcome="ok")
     db["audit"].update(1, {"at": days_ago(400)})
 

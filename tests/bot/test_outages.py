@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from bot.records.store import to_iso, utcnow
+from handlers.waiting import INTERIM
 from tests.conftest import Feishu, card_text, wait_for
 
 
@@ -61,6 +62,14 @@ def test_feishu_answering_again_wakes_everything_waiting_out_a_backoff(lark: Fei
     emulator.end_outage()
     lark.reply_to(trigger, timeout=40)  # its retry gets through: Feishu is seen back ...
     lark.reply_to(waiting, timeout=5)  # ... and the far-off event goes at once
+
+
+def test_feishu_answering_again_does_not_hurry_work_queued_for_later(bot):
+    # An interim answer due in a minute is no retry waiting out a backoff.
+    bot.inbox.enqueue(INTERIM, {"event_id": "e1"}, key="e1", delay=timedelta(minutes=1))
+    assert bot.inbox.wake_waiting() == 0
+    (row,) = bot.database.db["events"].rows_where("event_type = ?", [INTERIM])
+    assert row["status"] == "queued" and row["not_before"] > to_iso(utcnow())
 
 
 def test_health_stays_ok_while_feishu_is_down_and_says_so(lark: Feishu, emulator, bot):

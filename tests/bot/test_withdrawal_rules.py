@@ -6,8 +6,17 @@ from decimal import Decimal
 import pytest
 
 from bot.accounts import Account, AccountStatus, Cash
+from bot.settlement import (
+    CLOCK_MARGIN,
+    Balance,
+    Verdict,
+    read_balance,
+    reconciliation_verdict,
+    reconciliation_window,
+)
 from bot.withdrawals import (
     FINAL,
+    OPEN,
     TRANSITIONS,
     Amounts,
     Kind,
@@ -51,6 +60,14 @@ def request(**changes) -> Withdrawal:
         (State.WITHDRAWN, State.APPROVED, False),
         (State.CANCELLED, State.APPROVED, False),
         (State.EXPIRED, State.APPROVED, False),
+        (State.REQUESTED, State.CLOSED, True),  # found empty at approval
+        (State.APPROVED, State.UNCERTAIN, True),  # the withdraw was given up
+        (State.UNCERTAIN, State.WITHDRAWN, True),  # settled: paid
+        (State.UNCERTAIN, State.FAILED, True),  # settled: not paid
+        (State.UNCERTAIN, State.CLOSED, True),  # settled: nothing to pay
+        (State.UNCERTAIN, State.APPROVED, False),  # never a second order id
+        (State.UNCERTAIN, State.CANCELLED, False),
+        (State.REQUESTED, State.UNCERTAIN, False),
     ],
 )
 def test_transitions(current, to, allowed):
@@ -58,8 +75,59 @@ def test_transitions(current, to, allowed):
 
 
 def test_final_states_go_nowhere():
-    assert {State.WITHDRAWN, State.FAILED, State.CANCELLED, State.EXPIRED} == FINAL
+    assert {State.WITHDRAWN, State.FAILED, State.CANCELLED, State.EXPIRED, State.CLOSED} == FINAL
     assert all(not TRANSITIONS[state] for state in FINAL)
+    assert {State.REQUESTED, State.APPROVED, State.UNCERTAIN} == OPEN
+
+
+APPROVED = Amounts(100, (Cash("CNY", Decimal("20")),))
+
+
+@pytest.mark.parametrize(
+    ("now", "sign"),
+    [
+        (Amounts(100, (Cash("CNY", Decimal("20.00")),)), Balance.UNCHANGED),
+        (Amounts(), Balance.EMPTY),
+        (Amounts(0, (Cash("CNY", Decimal("0")),)), Balance.EMPTY),
+        (Amounts(150, (Cash("CNY", Decimal("20")),)), Balance.GREW),  # a bonus since
+        (Amounts(100, (Cash("CNY", Decimal("20")), Cash("USD", Decimal("1")))), Balance.GREW),
+        (Amounts(5), Balance.DROPPED),  # paid, then a small bonus (or paid in the console)
+        (Amounts(5, (Cash("CNY", Decimal("1")), Cash("USD", Decimal("9")))), Balance.DROPPED),
+        (Amounts(500, (Cash("CNY", Decimal("1")),)), Balance.MIXED),
+    ],
+)
+def test_a_balance_read_against_the_approved_amounts(now, sign):
+    assert read_balance(APPROVED, now) is sign
+    # Asking again with the order id can only pay out what was approved, or nothing.
+    assert sign.may_ask_again is (sign in (Balance.UNCHANGED, Balance.EMPTY))
+
+
+def test_what_a_moved_balance_alone_says():
+    assert Balance.DROPPED.verdict is Verdict.PAID  # the approved money has left the account
+    assert Balance.GREW.verdict is Verdict.NOT_PAID  # it is all still there
+    assert Balance.MIXED.verdict is Verdict.UNKNOWN
+    # A disabled account is not asked again: its balance alone speaks then.
+    assert Balance.EMPTY.verdict is Verdict.PAID and Balance.UNCHANGED.verdict is Verdict.NOT_PAID
+    assert read_balance(Amounts(100), Amounts(0, (Cash("CNY", Decimal("5")),))) is Balance.DROPPED
+
+
+@pytest.mark.parametrize(
+    ("approved", "feishu", "bot", "verdict"),
+    [
+        (100, 130, 30, Verdict.PAID),  # Feishu recorded the approved points more than the bot
+        (100, None, 30, Verdict.NOT_PAID),  # no mismatch: Feishu recorded what the bot did
+        (100, 170, 30, Verdict.UNKNOWN),  # someone else withdrew meanwhile
+        (100, 0, 30, Verdict.UNKNOWN),
+        (0, 130, 30, Verdict.UNKNOWN),  # cash only: reconciliation compares points
+    ],
+)
+def test_a_reconciliation_verdict(approved, feishu, bot, verdict):
+    assert reconciliation_verdict(approved, feishu, bot) is verdict
+
+
+def test_the_reconciliation_window_spans_approval_to_giving_up():
+    start, end = reconciliation_window(NOW, NOW + timedelta(hours=6))
+    assert (start, end) == (NOW - CLOCK_MARGIN, NOW + timedelta(hours=6) + CLOCK_MARGIN)
 
 
 def test_amounts_of_each_kind():

@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -63,7 +64,7 @@ def test_totals_changes_and_failures_in_both_languages():
     assert "6942778198054000003" not in en  # unchanged
     order = [en.index(s) for s in ("Could not fetch", "Status changes", "Balance changes", "New")]
     assert order == sorted(order)
-    assert "Changes since 2026-11-20 09:00\n" in en
+    assert "Changes since the scheduled digest of 2026-11-20 09:00\n" in en
     assert en.count("Asia/Shanghai") == 1 and "Times in Asia/Shanghai" in en
     assert card["header"]["template"] == "red"
     assert "more" not in en
@@ -79,11 +80,32 @@ def test_quiet_day_and_first_digest():
     current = [acc(1, points=5)]
     quiet = digest_card(view({current[0].account_id: current[0]}, current))
     assert_valid_card(quiet)
-    assert "No changes since the last digest." in all_content(quiet, "en_us")
+    assert "No changes since the last scheduled digest." in all_content(quiet, "en_us")
     assert quiet["header"]["template"] == "blue"
     first = digest_card(view({}, current, changes=(), first=True))
-    assert "first digest" in all_content(first, "en_us")
-    assert "第一份日报" in all_content(first, "zh_cn")
+    assert "This is the first scheduled digest" in all_content(first, "en_us")
+    assert "这是第一份定时摘要" in all_content(first, "zh_cn")
+    # On demand before any scheduled digest: nothing to compare with, and it is not the first.
+    asked = digest_card(view({}, current, changes=(), first=True, scheduled=False))
+    assert "No scheduled digest yet" in all_content(asked, "en_us")
+    assert "还没有定时摘要" in all_content(asked, "zh_cn")
+    assert "first" not in all_content(asked, "en_us")
+
+
+def test_the_header_says_which_kind_of_digest_it_is_in_the_readers_language():
+    current = [acc(1, points=5)]
+    scheduled = digest_card(view({}, current))
+    asked = digest_card(view({}, current, scheduled=False))
+    for card, en, zh in ((scheduled, "Scheduled", "定时"), (asked, "On demand", "按需")):
+        subtitle = card["header"]["subtitle"]["i18n_content"]
+        assert subtitle == {
+            "en_us": f"{en} · 2026-11-23 09:00",
+            "zh_cn": f"{zh} · 2026-11-23 09:00",
+        }
+        assert card["config"]["summary"]["i18n_content"]["en_us"].endswith(subtitle["en_us"])
+    # The digest's Chinese name is one word, as in the bot menu and the buttons.
+    assert scheduled["header"]["title"]["i18n_content"]["zh_cn"] == "内推账户摘要"
+    assert "日报" not in json.dumps(scheduled, ensure_ascii=False)
 
 
 def test_no_accounts_says_how_to_register():
@@ -101,7 +123,7 @@ def test_undelivered_chats_are_reported():
     assert "The last digest could not be posted to `oc_gone`: bot left" in all_content(
         card, "en_us"
     )
-    assert "上一份日报未能发送到 `oc_gone`：机器人已退出" in all_content(card, "zh_cn")
+    assert "上一份摘要未能发送到 `oc_gone`：机器人已退出" in all_content(card, "zh_cn")
 
 
 def test_hundreds_of_lines_stay_under_30_kb_with_and_n_more():
@@ -126,9 +148,9 @@ def test_times_are_shown_in_the_digest_zone_whatever_zone_they_carry():
     since_naive = datetime(2026, 11, 20, 1, 0)  # naive datetimes are UTC
     card = digest_card(view({}, current, taken_at=taken_utc, since=since_naive))
     assert_valid_card(card)
-    assert card["header"]["subtitle"]["content"] == "2026-11-23 09:00"
-    assert "Changes since 2026-11-20 09:00" in all_content(card, "en_us")
-    assert "自 2026-11-20 09:00 以来的变化" in all_content(card, "zh_cn")
+    assert card["header"]["subtitle"]["content"] == "Scheduled · 2026-11-23 09:00"
+    assert "Changes since the scheduled digest of 2026-11-20 09:00" in all_content(card, "en_us")
+    assert "自 2026-11-20 09:00 的定时摘要以来的变化" in all_content(card, "zh_cn")
     assert "UTC" not in all_content(card, "en_us")
     # The zone is named once, in the footer, in both languages.
     for language in ("en_us", "zh_cn"):
@@ -172,35 +194,36 @@ def charts(card: dict) -> list[dict]:
     return [node for node in walk(card) if node.get("tag") == "chart"]
 
 
-def test_the_chart_follows_the_totals_once_there_is_history():
+def test_the_charts_follow_the_totals_once_there_is_history():
     current = [acc(1, points=300, cny="20")]
     earlier = [(SINCE, totals([acc(1, points=100)])), (TAKEN, totals(current))]
 
     card = digest_card(view({}, current, history=earlier))
 
     assert_valid_card(card)
-    (chart,) = charts(card)
+    points, cny = charts(card)
     elements = card["body"]["elements"]
-    assert elements.index(chart) == 1  # right under the totals it charts
-    rows = chart["chart_spec"]["data"]["values"]
-    assert [(r["date"], r["series"], r["value"]) for r in rows] == [
-        ("11-20", "Points 积分", 100),
-        ("11-20", "CNY cash CNY 现金", 0),
-        ("11-23", "Points 积分", 300),
-        ("11-23", "CNY cash CNY 现金", 20),
+    # Right under the totals they chart: what they cover, then each unit's label and chart.
+    assert elements.index(points) == 3 and elements.index(cny) == 5
+    assert elements[2]["i18n_content"]["zh_cn"] == "**积分**"
+    assert elements[4]["i18n_content"]["en_us"] == "**CNY cash**"
+    values = [
+        [(r["date"], r["value"]) for r in c["chart_spec"]["data"]["values"]] for c in charts(card)
     ]
+    assert values == [[("11-20", 100), ("11-23", 300)], [("11-20", 0), ("11-23", 20)]]
+    # The header's moment is the chart's last point.
+    assert card["header"]["subtitle"]["content"].endswith("2026-11-23 09:00")
     # The first digest, and a card with no history at all, have no chart.
     assert charts(digest_card(view({}, current, history=earlier[1:], first=True))) == []
     assert charts(digest_card(view({}, current))) == []
-    assert len([n for n in walk(card) if "tag" in n]) <= 200
 
 
-def test_the_chart_and_hundreds_of_lines_still_fit_in_30_kb():
+def test_the_charts_and_hundreds_of_lines_still_fit_in_30_kb():
     previous = {acc(i).account_id: acc(i) for i in range(400)}
     current = [acc(i, AccountStatus.ENABLED, 100, "50") for i in range(400)]
     history = [(SINCE + timedelta(days=d), totals(current)) for d in range(30)]
     card = digest_card(view(previous, current, history=history))
     assert_valid_card(card)
     assert card_size(card) < 30 * 1024
-    assert len(charts(card)) == 1
+    assert len(charts(card)) == 2
     assert "… and " in all_content(card, "en_us")

@@ -32,7 +32,7 @@ from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.audit import audit_card, export_card
 from cards.digest import DigestView, digest_card
-from cards.error import error_card, not_allowed_card
+from cards.error import error_card, not_allowed_card, waiting_card
 from cards.help import help_card
 from cards.notice import (
     BalanceLine,
@@ -44,6 +44,7 @@ from cards.notice import (
 from cards.people import no_account_card, no_own_account_card
 from cards.reconcile import MismatchLine, ReconcileView, reconcile_card, reconcile_failed_card
 from cards.text import Text, mention
+from cards.whoami import whoami_card
 from cards.withdrawal import withdrawal_card, withdrawals_card
 
 NOW = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)
@@ -161,6 +162,14 @@ CASES: dict[str, list[tuple[str, Callable[[], dict], bool]]] = {
     "error_card": [
         ("error", lambda: error_card(RAW, RAW, usage="/referral find <text>"), True),
     ],
+    "whoami_card": [
+        ("in a group", lambda: whoami_card(HOSTILE_ID, HOSTILE), True),
+        ("one to one", lambda: whoami_card(HOSTILE, None), True),
+    ],
+    "waiting_card": [
+        ("still trying", lambda: waiting_card(RAW, RAW), True),
+        ("with its zone", lambda: waiting_card(RAW, RAW, zone=ZONE), True),
+    ],
     "not_allowed_card": [("refusal", not_allowed_card, False)],
     "help_card": [
         (
@@ -252,7 +261,7 @@ CASES: dict[str, list[tuple[str, Callable[[], dict], bool]]] = {
     ],
 }
 # Builders of parts of cards rather than cards: walked through the card that holds them.
-PARTS = {"totals_chart": "digest_card"}
+PARTS = {"totals_charts": "digest_card"}
 
 
 def builders() -> set[str]:
@@ -262,7 +271,7 @@ def builders() -> set[str]:
         loaded = importlib.import_module(f"cards.{module.name}")
         for name, function in inspect.getmembers(loaded, inspect.isfunction):
             ours = function.__module__ == loaded.__name__
-            if ours and name.endswith(("_card", "_chart")) and not name.startswith("_"):
+            if ours and name.endswith(("_card", "_chart", "_charts")) and not name.startswith("_"):
                 found.add(name)
     return found
 

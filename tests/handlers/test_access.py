@@ -18,7 +18,7 @@ from tests.conftest import (
     wait_for,
 )
 
-OPEN_TO_ALL = ("/referral me", "/referral help")
+OPEN_TO_ALL = ("/referral me", "/referral whoami", "/referral help")
 
 
 def usages(text: str) -> list[str]:

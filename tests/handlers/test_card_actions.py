@@ -10,6 +10,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTr
 
 from bot.feishu.openapi import RetryPolicy
 from bot.records.store import to_iso, utcnow
+from handlers import account_cards
 from handlers.card_actions import KeyedLocks
 from tests.conftest import (
     ADMIN,
@@ -193,6 +194,11 @@ def test_stale_card_ends_showing_the_real_status(lark: Feishu, emulator):
     assert "Disabled" in card_text(result.body["card"]["data"])
 
 
+def _settled(bot) -> bool:
+    """Nothing left to do: no event, press or card patch queued or under way."""
+    return set(bot.inbox.counts(internal=True)) <= {"done", "failed"}
+
+
 def test_two_admins_racing_leave_every_card_true(make_bot, emulator):
     bot = make_bot(admins=frozenset({"ou_admin", "ou_admin2"}))
     lark_ = Feishu(bot, emulator)
@@ -207,6 +213,14 @@ def test_two_admins_racing_leave_every_card_true(make_bot, emulator):
         value = {"action": action, "account_id": account_id}
         answers[who], _ = lark_.press(cards[who], value, open_id=who)
 
+    def shown(who: str) -> dict:
+        """What Feishu shows: the last PATCH of the message, else the callback's answer card
+        (patches wait until an answer has landed), else the card as sent."""
+        message = cards[who]
+        updates = emulator.message(message.message_id).updates
+        answer = answers[who].body.get("card")
+        return updates[-1] if updates else answer["data"] if answer else message.content
+
     threads = [
         threading.Thread(target=press, args=("ou_admin", "disable")),
         threading.Thread(target=press, args=("ou_admin2", "enable")),
@@ -216,13 +230,56 @@ def test_two_admins_racing_leave_every_card_true(make_bot, emulator):
     for t in threads:
         t.join()
     real = "Enabled" if emulator.account(account_id)["status"] == 1 else "Disabled"
-    # Each press then patches the other card, a moment after its own answer.
-    wait_for(lambda: len(emulator.calls_for("message_patch")) >= 2, what="other cards patched")
-    for who, message in cards.items():
-        updates = emulator.message(message.message_id).updates
-        # What Feishu shows: the last PATCH of the message, else the callback's answer card.
-        shown = updates[-1] if updates else answers[who].body["card"]["data"]
-        assert real in card_text(shown), (who, real)
+    # Each press patches the other card a moment after its own answer; the second show
+    # command's card may be noted only after a press, and is then patched too. Once nothing
+    # is left to do, every card tells the truth.
+    wait_for(lambda: _settled(bot), what="every patch sent")
+    for who in cards:
+        assert real in card_text(shown(who)), (who, real)
+
+
+def test_a_card_on_its_way_while_its_account_changes_is_patched_once_it_lands(make_bot, emulator):
+    bot = make_bot(admins=frozenset({ADMIN, "ou_admin2"}))
+    lark_ = Feishu(bot, emulator)
+    account_id = emulator.create_account("ou_hire")
+    first = account_card_message(lark_, emulator, account_id)
+    emulator.clear_calls()
+    # The second admin's answer is rendered, then its sending fails once and is retried slowly.
+    emulator.fail_next("message_reply", kind="5xx")
+    emulator.set_latency("message_reply", 1.5)
+    _, asked = lark_.say(f"/referral show {account_id}", open_id="ou_admin2")
+    wait_for(lambda: emulator.calls_for("message_reply"), what="the failed first try")
+    result, _ = lark_.press(first, {"action": "disable", "account_id": account_id})
+    assert "Disabled" in card_text(result.body["card"]["data"])
+    second = lark_.reply_to(asked)
+    emulator.set_latency("message_reply", 0)
+    assert "Enabled" in card_text(second.content)  # as the records were when it was made
+    wait_for(
+        lambda: _latest_says(emulator, second.message_id, "Disabled"),
+        what="the late card patched to the truth",
+    )
+
+
+def test_a_patch_overtaken_by_a_newer_one_is_sent_again(bot, lark: Feishu, emulator):
+    account_id = emulator.create_account("ou_hire")
+    card = account_card_message(lark, emulator, account_id)  # Enabled
+    wait_for(lambda: _settled(bot), what="the show worked off")
+    services = bot.services
+    emulator.set_latency("message_patch", 1.5)
+    slow = threading.Thread(
+        target=account_cards.refresh,
+        args=(services, "slow", {"account_id": account_id, "only": [card.message_id]}),
+    )
+    slow.start()  # renders Enabled, then waits in the emulator
+    wait_for(lambda: emulator.in_flight("message_patch") == 1, what="the slow patch under way")
+    emulator.set_latency("message_patch", 0)
+    emulator.set_status(account_id, 2)
+    services.accounts.remember(services.gateway.get_assets(account_id))
+    account_cards.refresh(services, "fast", {"account_id": account_id, "only": [card.message_id]})
+    assert _latest_says(emulator, card.message_id, "Disabled")
+    slow.join()  # its Enabled landed last, and it saw the account had changed meanwhile
+    assert _latest_says(emulator, card.message_id, "Disabled")
+    assert len(emulator.calls_for("message_patch")) == 3
 
 
 def test_show_button_on_the_list_card_answers_with_the_account_card(lark: Feishu, emulator):

@@ -21,6 +21,7 @@ from handlers.parser import (
     Show,
     UsageError,
     Who,
+    WhoAmI,
     Withdraw,
     Withdrawals,
 )
@@ -38,6 +39,10 @@ from handlers.parser import (
         ("/referral disable 6942778198054125570", Disable(Who(account_id="6942778198054125570"))),
         ("/referral show hire@open.com", Show(Who(email="hire@open.com"))),
         ("/referral show +1 4155550100", Show(Who(mobile=("1", "4155550100")))),
+        ("/referral show +852 61234567", Show(Who(mobile=("852", "61234567")))),
+        ("/referral show +85261234567", Show(Who(mobile=("852", "61234567")))),
+        ("/referral register +85261234567", RegisterByMobile("852", "61234567")),
+        ("/referral disable +14155550100", Disable(Who(mobile=("1", "4155550100")))),
         (
             "/referral show 18900001111",
             Show(Who(account_id="18900001111", mobile=("86", "18900001111"))),
@@ -46,6 +51,8 @@ from handlers.parser import (
         ("/referral register @_user_1", RegisterByMention("@_user_1")),
         ("/referral find Zhang San", Find("Zhang San")),
         ("/referral me", Me()),
+        ("/referral whoami", WhoAmI()),
+        ("/referral WHOAMI", WhoAmI()),
         ("/referral withdraw 42", Withdraw(Who(account_id="42"), "all")),
         ("/referral withdraw hire@open.com CASH", Withdraw(Who(email="hire@open.com"), "cash")),
         (
@@ -137,6 +144,7 @@ def test_every_subcommand_has_usage_and_both_languages():
         "list",
         "find",
         "me",
+        "whoami",
         "withdraw",
         "withdrawals",
         "reconcile",

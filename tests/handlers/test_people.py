@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
 from bot.emulator import Employee
@@ -211,3 +214,100 @@ def test_a_menu_item_keeps_the_admin_rule(lark, emulator, bot):
     assert "not allowed" in card_text(answer.content)
     wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="worked off")
     assert len(emulator.messages_in(chat)) == 1
+
+
+HONG_KONG = "ou_hk"  # 陈大文, +852 61234567, no email
+
+
+def hong_kong_employee(emulator) -> None:
+    emulator.add_employee(
+        Employee(open_id=HONG_KONG, mobile=("852", "61234567"), name_zh="陈大文", name_en="Chan")
+    )
+
+
+def exported_accounts(lark: Feishu, emulator) -> list[dict]:
+    """The rows of `/referral export accounts`, as the file the bot posts in the chat."""
+    lark.ask("/referral export accounts")
+    (message,) = [m for m in emulator.messages_in("oc_hr") if m.msg_type == "file"]
+    _, data = emulator.file(message.content["file_key"])
+    header, *rows = openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+@pytest.mark.parametrize("who", ["+852 61234567", "+85261234567"])
+def test_a_hong_kong_employee_is_registered_and_found_by_either_spelling(lark, emulator, who):
+    hong_kong_employee(emulator)
+    assert "Account registered" in card_text(lark.ask(f"/referral register {who}").content)
+    (create,) = emulator.calls_for("create")
+    assert create.body == {"mobile": {"code": "852", "number": "61234567"}}
+    (account,) = emulator.accounts()
+    for spelling in ("+852 61234567", "+85261234567"):
+        text = card_text(lark.ask(f"/referral show {spelling}").content)
+        assert account["account_id"] in text
+        # Feishu gives the referrer's mobile without its code; the card shows it with it.
+        assert (
+            emulator.calls_for("get_account_assets")[-1].response["data"]["account"]["referrer"][
+                "mobile"
+            ]
+            == "61234567"
+        )
+        # The contact is the referrer's mobile: shown once, under Mobile.
+        assert "**Mobile**: +852 61234567" in text and text.count("+852 61234567") == 1
+    (row,) = exported_accounts(lark, emulator)
+    # A cell starting with "+" is written behind a ' so a spreadsheet never runs it.
+    assert row["registered_with"] == row["referrer_mobile"] == "'+852 61234567"
+
+
+def test_an_account_known_by_a_mobile_without_its_code_is_found_with_it(lark, emulator, bot):
+    hong_kong_employee(emulator)
+    account_id = emulator.create_account(HONG_KONG)
+    emulator.add_bonus(account_id, points=300)
+    lark.ask(f"/referral show {account_id}")  # the records learn the referrer: "61234567"
+    text = card_text(lark.ask("/referral show +85261234567").content)
+    assert account_id in text and "300" in text
+    assert "**Mobile**: +852 61234567" in text  # the code now known from the question
+    assert bot.services.accounts.find_by("mobile", "85261234567") == [account_id]
+    (row,) = exported_accounts(lark, emulator)
+    assert row["referrer_mobile"] == "'+852 61234567"
+
+
+def test_registering_an_account_the_records_hold_says_it_was_already_registered(
+    lark, emulator, bot
+):
+    hong_kong_employee(emulator)
+    account_id = emulator.create_account(HONG_KONG)
+    emulator.add_bonus(account_id, points=300)
+    lark.ask(f"/referral show {account_id}")
+    text = card_text(lark.ask("/referral register +852 61234567").content)
+    assert "Account already registered" in text and "Account registered" not in text
+    assert account_id in text and "**Balance**: 300 points · no cash" in text
+    assert "**Mobile**: +852 61234567" in text
+    assert [a["account_id"] for a in emulator.accounts()] == [account_id]
+    assert bot.services.accounts.get(account_id).contact == "+852 61234567"
+
+
+def test_the_register_button_on_an_account_the_records_hold_says_so_too(lark, emulator):
+    account_id = registered(lark, emulator)
+    emulator.add_employee(Employee(open_id="ou_other", email="other@open.com"))
+    card = lark.ask("/referral show other@open.com").content
+    message = [m for m in emulator.messages if m.content == card][-1]
+    # The button names hire@open.com's account: create answers the one the records hold.
+    result, _ = lark.press(message, {"action": "register", "contact": "hire@open.com"})
+    assert result.body["toast"]["content"] == "Account already registered"
+    assert account_id in card_text(result.body["card"]["data"])
+
+
+def test_register_by_mention_of_a_hong_kong_employee_sends_the_code_apart(lark, emulator):
+    hong_kong_employee(emulator)
+    card = ask_mentioning(lark, emulator, "/referral register @_user_1", HONG_KONG)
+    assert "Account registered" in card_text(card)
+    (create,) = emulator.calls_for("create")
+    assert create.body == {"mobile": {"code": "852", "number": "61234567"}}
+    assert "+852 61234567" in card_text(card)
+
+
+def test_a_mention_of_an_unknown_hong_kong_employee_offers_their_mobile(lark, emulator):
+    hong_kong_employee(emulator)
+    card = ask_mentioning(lark, emulator, "/referral show @_user_1", HONG_KONG)
+    assert buttons(card) == [{"action": "register", "contact": "+852 61234567"}]
+    assert "/referral register +852 61234567" in card_text(card)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
+import openpyxl
 import pytest
 
 from bot.records.store import to_iso, utcnow
@@ -98,11 +100,59 @@ def test_approval_by_another_admin_withdraws_once_and_turns_the_card_into_the_re
     )
     audit = [(e["action"], e["outcome"]) for e in money_bot.services.audit.entries()]
     assert [entry for entry in audit if entry[0] in ("withdraw", "approve", "withdrawn")] == [
-        ("withdraw", "requested"),  # what the request did
-        ("withdraw", "ok"),  # the command, as every command is audited
+        ("withdraw", "requested"),  # the command, with what it decided: one entry
         ("approve", "approved"),
         ("withdrawn", "ok"),
     ]
+
+
+def test_each_act_is_audited_once_and_the_audit_tells_it_in_sentences(pay, emulator, money_bot):
+    account_id = funded(emulator)
+    message = requested(pay, account_id)
+    press(pay, message, "approve", ADMIN)  # the requester: refused
+    press(pay, message, "approve")
+    wait_for(lambda: money_bot.services.audit.entries()[-1]["action"] == "withdrawn")
+    acts = [(e["action"], e["outcome"]) for e in money_bot.services.audit.entries()]
+    assert acts == [
+        ("withdraw", "requested"),
+        ("approve", "refused"),
+        ("approve", "approved"),
+        ("withdrawn", "ok"),
+    ]
+    (made,) = emulator.withdrawals()
+    order = made["external_order_id"]
+
+    card = pay.ask("/referral audit").content
+    text, zh = card_text(card), card_text_zh(card)
+    owner, owner_zh = f"Zhang San (`{account_id}`)", f"张三（`{account_id}`）"
+    amounts = "1,200 points · CNY 300.00 · USD 12.50"
+    said = [
+        f"Paid out {amounts} from {owner} for withdrawal #1, approved by <at id={APPROVER}></at>"
+        f" (order `{order}`)",
+        f"<at id={APPROVER}></at> approved withdrawal #1 of {amounts} for {owner}"
+        f" (order `{order}`)",
+        f"⛔ <at id={ADMIN}></at> tried to approve withdrawal #1 for {owner}: refused,"
+        " the requester cannot approve their own request",
+        f"<at id={ADMIN}></at> requested a withdrawal of {amounts} for {owner} (#1)",
+    ]
+    positions = [text.index(sentence) for sentence in said]
+    assert positions == sorted(positions)  # newest first
+    assert text.count("⛔") == 1 and "⚠️" not in text and "✅" not in text
+    amounts_zh = "1,200 积分 · CNY 300.00 · USD 12.50"
+    assert f"<at id={ADMIN}></at> 申请为 {owner_zh} 提取 {amounts_zh}（#1）" in zh
+    assert f"<at id={APPROVER}></at> 批准了 {owner_zh} 的提取申请 #1：{amounts_zh}" in zh
+    assert "申请人不能批准自己的申请" in zh and "own_request" not in zh
+
+    pay.ask("/referral export audit")
+    (file,) = [m for m in emulator.messages_in("oc_hr") if m.msg_type == "file"]
+    _, data = emulator.file(file.content["file_key"])
+    header, *cells = openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)
+    rows = [dict(zip(header, row, strict=True)) for row in cells]
+    (request,) = [r for r in rows if r["action"] == "withdraw"]
+    assert (request["outcome"], request["detail"]) == ("requested", "withdrawal #1")
+    assert request["sentence"] == (
+        f"{ADMIN} requested a withdrawal of {amounts} for Zhang San ({account_id}) (#1)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -156,6 +206,9 @@ def test_an_expired_request_cannot_be_approved_and_its_card_says_so(pay, emulato
 
 def test_a_request_left_alone_expires_and_its_card_is_updated(pay, emulator, money_bot):
     message = requested(pay, funded(emulator))
+    # The card is noted just after the reply is sent; expiring before that leaves no card to
+    # update (in life the expiry comes a day later).
+    wait_for(lambda: money_bot.services.withdrawals.get(1).message_id == message.message_id)
     db = money_bot.database.db
     db.execute("UPDATE withdrawals SET expires_at = ?", [to_iso(utcnow() - timedelta(seconds=1))])
     db.execute("UPDATE events SET not_before = NULL WHERE event_type = 'bot.expire_withdrawal'")
@@ -285,3 +338,77 @@ def test_a_5xx_after_feishu_acted_is_retried_with_the_same_order_id(pay, emulato
     calls = emulator.calls_for("withdraw")
     assert [c.status for c in calls] == [500, 200] and made["requests"] == 2
     assert {c.body["external_order_id"] for c in calls} == {made["external_order_id"]}
+
+
+def paid_in_console(emulator, account_id: str) -> None:
+    """Someone pays the whole balance out in Feishu's console: Hire records it, it is gone."""
+    account = emulator.account(account_id)
+    cash = {cur: amount for cur, amount in account["cash"].items() if amount}
+    emulator.record_withdrawal(account_id, account["points"], cash)
+    emulator.add_bonus(
+        account_id, points=-account["points"], cash={cur: -amount for cur, amount in cash.items()}
+    )
+
+
+@pytest.mark.parametrize("kind", ["", "points", "cash"])
+def test_a_balance_paid_out_elsewhere_closes_the_request_at_approval_and_calls_nothing(
+    pay, emulator, money_bot, kind
+):
+    account_id = funded(emulator)
+    message = requested(pay, account_id, kind)
+    paid_in_console(emulator, account_id)
+    body, _ = press(pay, message, "approve")
+    assert "no " in body["toast"]["content"] and "the request is closed" in body["toast"]["content"]
+    card = body["card"]["data"]
+    assert "Withdrawal closed: nothing paid out" in card_text(card)
+    assert "Nothing was paid out: the balance was found empty" in card_text(card)
+    assert buttons(card) == []  # no Approve for nothing, and nothing left to decide
+    assert emulator.calls_for("withdraw") == []
+    closed = money_bot.services.withdrawals.get(1)
+    assert closed.state == "closed" and closed.order_id is None
+    assert [
+        e["outcome"] for e in money_bot.services.audit.entries() if e["action"] == "approve"
+    ] == ["closed"]
+    again, _ = pay.press(message, {"action": "approve", "withdrawal": 1}, open_id=APPROVER)
+    assert "already been decided" in again.body["toast"]["content"]
+    assert emulator.calls_for("withdraw") == [] and len(emulator.withdrawals()) == 1
+
+
+def test_a_second_withdraw_answers_with_the_open_request(pay, emulator, money_bot):
+    account_id = funded(emulator)
+    first = requested(pay, account_id)
+    second = pay.ask(f"/referral withdraw {account_id} points", open_id=APPROVER)
+    text = card_text(second.content)
+    assert f"Account {account_id} already has an open withdrawal request (#1)" in text
+    assert "1,200 points · CNY 300.00 · USD 12.50" in text  # the open one, as it was asked
+    assert {b["withdrawal"] for b in buttons(second.content)} == {1}
+    assert money_bot.services.withdrawals.history()[1] == 1
+    assert ("withdraw", "already open") in [
+        (e["action"], e["outcome"]) for e in money_bot.services.audit.entries()
+    ]
+    # Once it is decided, the account may be asked for again.
+    press(pay, first, "approve")
+    wait_for(lambda: money_bot.services.withdrawals.get(1).state == "withdrawn")
+    emulator.add_bonus(account_id, points=10)
+    third = card_text(requested(pay, account_id).content)
+    assert "Withdrawal request" in third and "#2" in third and "10 points" in third
+
+
+def test_withdraws_at_once_open_one_request(pay, emulator, money_bot):
+    account_id = funded(emulator)
+    asked = [pay.say(f"/referral withdraw {account_id}", open_id=who) for who in (ADMIN, APPROVER)]
+    replies = [pay.reply_to(message_id) for _, message_id in asked]
+    assert money_bot.services.withdrawals.history()[1] == 1
+    assert sorted("already has an open" in card_text(r.content) for r in replies) == [False, True]
+    assert all({b["withdrawal"] for b in buttons(r.content)} == {1} for r in replies)
+
+
+def test_the_withdraw_button_of_an_account_with_an_open_request_shows_that_one(
+    pay, emulator, money_bot
+):
+    account_id = funded(emulator)
+    shown = pay.ask(f"/referral show {account_id}")
+    requested(pay, account_id)
+    result, _ = pay.press(shown, {"action": "withdraw", "account_id": account_id})
+    assert "already has an open withdrawal request (#1)" in result.body["toast"]["content"]
+    assert money_bot.services.withdrawals.history()[1] == 1

@@ -19,13 +19,13 @@ const UI = {
     bonusAdded: "Bonus added: Feishu told the bot; the notice comes to the HR group within {n} s",
     bonusUntold: "Bonus added. The account is disabled, so Feishu tells the bot nothing",
     eventRefused: "Bonus added, but the bot did not take Feishu's event: {why}",
-    leaves: "Leaves the company", left: "Left",
+    offboard: "Offboard…", offboardTip: "Make {name} leave the company: Feishu tells the bot", left: "Left",
     leaveTitle: "{name} leaves the company?",
     leaveText: "The directory shows them as resigned and Feishu tells the bot (contact.user.deleted_v3). This cannot be undone in the sandbox.",
     leftToast: "{name} left the company; Feishu told the bot",
     leaveRefused: "{name} left, but the bot did not take Feishu's event: {why}",
     statusChanged: "Status changed in the emulator", failed: "Failed",
-    you: "you", name: "Name", email: "Email", mobile: "Mobile", unsupported: "unsupported element",
+    you: "you", name: "Name", contact: "Email / Mobile", unsupported: "unsupported element",
     botMenu: "Bot menu", mentionSomeone: "Mention someone", nobody: "Nobody in the directory matches",
     choseFromMenu: "{name} chose “{item}” from the bot menu",
     download: "Download", fileGone: "The file is no longer available",
@@ -46,13 +46,13 @@ const UI = {
     bonusAdded: "已增加奖励：飞书已通知机器人，{n} 秒内 HR 群会收到通知",
     bonusUntold: "已增加奖励。账户已停用，飞书不会通知机器人",
     eventRefused: "已增加奖励，但机器人未接受飞书事件：{why}",
-    leaves: "离职", left: "已离职",
+    offboard: "办理离职…", offboardTip: "让{name}离职：飞书会通知机器人", left: "已离职",
     leaveTitle: "{name} 离职？",
     leaveText: "通讯录会显示其已离职，飞书会通知机器人（contact.user.deleted_v3）。沙盒中无法撤销。",
     leftToast: "{name} 已离职，飞书已通知机器人",
     leaveRefused: "{name} 已离职，但机器人未接受飞书事件：{why}",
     statusChanged: "已在模拟器中修改状态", failed: "失败",
-    you: "你", name: "姓名", email: "邮箱", mobile: "手机", unsupported: "不支持的元素",
+    you: "你", name: "姓名", contact: "邮箱 / 手机", unsupported: "不支持的元素",
     botMenu: "机器人菜单", mentionSomeone: "提及同事", nobody: "通讯录中没有匹配的人",
     choseFromMenu: "{name} 选择了菜单「{item}」",
     download: "下载", fileGone: "文件已不可用",
@@ -293,6 +293,8 @@ function renderTable(element) {
 }
 
 // ---- charts: a small SVG drawing of the VChart specs the bot sends (line charts) ---------------
+// The digest's charts carry no words: each is one unit's line, named by the markdown above it in
+// the reader's language. A title, axis titles or a legend in a spec are drawn as given.
 
 // VChart's default palette, so series keep the colours Feishu gives them.
 const CHART_COLOURS = ["#1664ff", "#1ac6ff", "#ff8a00", "#3cc780", "#7442d4", "#ffc400", "#304d77", "#b48deb", "#009488", "#ff7dda"];
@@ -418,7 +420,7 @@ function renderChart(element) {
     if (!spec.point || spec.point.visible !== false) {
       for (const p of points) {
         g.append(svg("circle", { cx: p.x, cy: p.y, r: 2.5, fill: "#fff", stroke: item.colour, "stroke-width": 1.5 },
-          svg("title", { text: `${item.name} · ${p.row[x]}: ${Number(p.row[y]).toLocaleString("en")}` })));
+          svg("title", { text: `${s ? `${item.name} · ` : ""}${p.row[x]}: ${Number(p.row[y]).toLocaleString("en")}` })));
       }
     }
     chart.append(g);
@@ -930,27 +932,37 @@ function renderAccounts() {
   }
 }
 
+// One row a person: name, open_id and what can be done in the first column; email and mobile
+// in the second, each on one line (a long one is cut with "…", its whole in the tooltip).
 function renderDirectory() {
   const box = $("#tab-directory");
-  const table = el("table", { class: "grid" },
-    el("tr", {}, el("th", { text: t("name") }), el("th", { text: "open_id" }), el("th", { text: t("email") }), el("th", { text: t("mobile") })));
+  const table = el("table", { class: "grid directory" },
+    el("colgroup", {}, el("col", { class: "col-person" }), el("col", { class: "col-contact" })),
+    el("tr", {}, el("th", { text: t("name") }), el("th", { text: t("contact") })));
   for (const e of state.tenant.directory) {
     const name = state.lang === "zh_cn" ? e.name_zh : e.name_en;
     const action = e.left
       ? el("span", { class: "text-tag tag-grey", "data-testid": "left", text: t("left") })
       : el("button", {
-        type: "button", class: "btn btn-text btn-small btn-leave", "data-testid": "leave", text: t("leaves"),
+        type: "button", class: "btn btn-danger btn-small", "data-testid": "leave",
+        text: t("offboard"), title: fill(t("offboardTip"), { name }),
         onclick: () => leaveCompany(e, name),
       });
     table.append(el("tr", { class: e.left ? "person-left" : null, "data-person": e.open_id },
-      el("td", {}, name,
-        e.admin ? el("span", { class: "text-tag tag-blue", text: t("admin") }) : null,
-        el("div", {}, action)),
-      el("td", { class: "mono", text: e.open_id }),
-      el("td", { text: e.email || "—" }),
-      el("td", { text: e.mobile || "—" })));
+      el("td", {},
+        el("div", { class: "one-line" }, name,
+          e.admin ? el("span", { class: "text-tag tag-blue", text: t("admin") }) : null),
+        oneLine(e.open_id, "mono person-id"),
+        el("div", { class: "person-action" }, action)),
+      el("td", {},
+        oneLine(e.email || "—", "person-email"),
+        oneLine(e.mobile || "—", "person-mobile"))));
   }
   box.replaceChildren(table);
+}
+
+function oneLine(text, className) {
+  return el("div", { class: `one-line ${className}`, title: text, text });
 }
 
 // Someone leaves: the emulator marks them resigned and pushes contact.user.deleted_v3 to the

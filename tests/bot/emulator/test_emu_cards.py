@@ -93,6 +93,19 @@ def test_a_property_the_component_does_not_have_is_refused(api: Api, element):
     assert resp.status_code == 400 and resp.json()["code"] == 230099, resp.text
 
 
+@pytest.mark.parametrize(
+    "chart",
+    [
+        {"tag": "chart", "aspect_ratio": "2:1"},  # no spec
+        {"tag": "chart", "chart_spec": "line"},
+        {"tag": "chart", "aspect_ratio": "3:1", "chart_spec": {"type": "line"}},
+    ],
+)
+def test_a_chart_without_its_spec_or_with_an_unlisted_ratio_is_refused(api: Api, chart):
+    resp = send(api, card(chart))
+    assert resp.status_code == 400 and resp.json()["code"] == 230099, resp.text
+
+
 def test_v1_tags_and_unknown_card_properties_are_refused(api: Api):
     assert send(api, card({"tag": "note", "elements": []})).json()["code"] == 200861
     assert send(api, {**card(), "i18n_elements": {}}).json()["code"] == 230099
@@ -130,7 +143,8 @@ def test_what_the_bot_emits_is_taken(api: Api):
         ],
     }
     chart = {"tag": "chart", "aspect_ratio": "16:9", "chart_spec": {"type": "line"}}
-    document = card(row, {"tag": "hr"}, {"tag": "div", "text": label}, chart)
+    small = {"tag": "chart", "element_id": "chart_points", "aspect_ratio": "2:1", "chart_spec": {}}
+    document = card(row, {"tag": "hr"}, {"tag": "div", "text": label}, chart, small)
     document["header"]["text_tag_list"] = [{"tag": "text_tag", "text": label, "color": "green"}]
     document["header"]["subtitle"] = label
     document["config"]["locales"] = ["zh_cn", "en_us"]

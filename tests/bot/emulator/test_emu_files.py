@@ -100,3 +100,26 @@ def test_reset_forgets_uploads(emu: Emulator, client: lark.Client):
     emu.reset()
     with pytest.raises(KeyError):
         emu.file(key)
+
+
+def test_a_workbook_uploads_as_xls_and_comes_back_whole(emu: Emulator, client: lark.Client):
+    """Feishu takes .xls and .xlsx files as file_type "xls"; the zip comes back byte for byte
+    and opens."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["account_id", "referrer_name_zh"])
+    book.active.append(["6918170000000000001", "张三"])
+    out = io.BytesIO()
+    book.save(out)
+    data = out.getvalue()
+    response = upload(client, data, "referral-accounts-2026-11-22.xlsx", file_type="xls")
+    assert response.success(), response.msg
+    assert emu.file(response.data.file_key) == ("referral-accounts-2026-11-22.xlsx", data)
+    (call,) = emu.calls_for("file_upload")
+    assert call.body["file_type"] == "xls"
+    again = openpyxl.load_workbook(io.BytesIO(emu.file(response.data.file_key)[1]))
+    assert list(again.active.values) == [
+        ("account_id", "referrer_name_zh"),
+        ("6918170000000000001", "张三"),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import requests
 
 from bot.emulator import Emulator
@@ -179,3 +180,32 @@ def test_a_5xx_after_the_request_was_carried_out(emu: Emulator, api: Api):
     )
     (made,) = emu.withdrawals()
     assert made["requests"] == 2
+
+
+def test_fail_until_stopped_fails_only_the_referral_api_until_stopped(emu: Emulator, api: Api):
+    account_id = emu.create_account("ou_1")
+    params = {"referral_account_id": account_id}
+    emu.fail_until_stopped("hire", kind="server_error_code")
+    for _ in range(3):  # not a count: every request, until stopped
+        failed = api.get(ASSETS, params=params)
+        assert (failed.status_code, failed.json()["code"]) == (200, 1002001)
+    refused = api.post(ENABLE, json={"referral_account_id": account_id})
+    assert refused.json()["code"] == 1002001
+    assert api.get("/open-apis/bot/v3/info").json()["code"] == 0  # IM works meanwhile
+    emu.stop_failing()
+    assert api.get(ASSETS, params=params).json()["code"] == 0
+
+
+def test_fail_until_stopped_per_operation_and_after_the_fact(emu: Emulator, api: Api):
+    account_id = emu.create_account("ou_1")
+    params = {"referral_account_id": account_id}
+    emu.fail_until_stopped("enable", kind="5xx_after")
+    emu.set_status(account_id, 2)
+    lost = api.post(ENABLE, json={"referral_account_id": account_id})
+    assert (lost.status_code, lost.json()["code"]) == (500, 1002001)
+    assert emu.account(account_id)["status"] == 1  # carried out, then answered 500
+    assert api.get(ASSETS, params=params).json()["code"] == 0  # other operations work
+    emu.stop_failing("enable")
+    assert api.post(ENABLE, json={"referral_account_id": account_id}).json()["code"] == 0
+    with pytest.raises(ValueError):
+        emu.fail_until_stopped("enable", kind="sometimes")

@@ -151,6 +151,15 @@ def test_patch_requires_shared_cards(emu: Emulator, api: Api):
     assert emu.latest_card(shared) == card("v2")
 
 
+def test_a_recalled_message_cannot_be_updated(emu: Emulator, api: Api):
+    mid = send(api, "oc_a", card("v1")).json()["data"]["message_id"]
+    emu.recall(mid)
+    resp = patch(api, mid, card("v2"))
+    assert (resp.status_code, resp.json()["code"]) == (400, 230011)
+    assert emu.latest_card(mid) == card("v1")
+    assert emu.message(mid).recalled
+
+
 def test_patch_limit_per_message(emu: Emulator, api: Api):
     mid = send(api, "oc_a", card("v0")).json()["data"]["message_id"]
     statuses = [patch(api, mid, card(f"v{i}")).status_code for i in range(1, 7)]

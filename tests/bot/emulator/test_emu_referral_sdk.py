@@ -60,10 +60,22 @@ def test_create_by_email_registers_a_new_enabled_empty_account(emu: Emulator, cl
 
 def test_create_by_mobile_returns_the_existing_account(emu: Emulator, client):
     existing = emu.create_account("ou_1")
+    emu.add_bonus(existing, points=300)
+    emu.set_status(existing, 2)
     resp = create_by_mobile(client, "86", "18900001111")
     assert resp.success(), (resp.code, resp.msg)
-    assert resp.data.account.account_id == existing
+    account = resp.data.account
+    assert account.account_id == existing
+    assert account.assets.confirmed_bonus.point_bonus == 300 and account.status == 2
     assert len(emu.accounts()) == 1
+
+
+def test_a_referrers_mobile_of_elsewhere_comes_without_its_code(emu: Emulator, client):
+    emu.add_employee(Employee(open_id="ou_hk", mobile=("852", "61234567")))
+    assert create_by_mobile(client, "852", "61234567").success()
+    assert create_by_mobile(client, "86", "61234567").code == 1002551  # the code counts
+    (account,) = [a for a in emu.accounts() if a["open_id"] == "ou_hk"]
+    assert assets(client, account["account_id"]).data.account.referrer.mobile == "61234567"
 
 
 def test_create_errors(emu: Emulator, client):

@@ -163,6 +163,21 @@ def test_withdraw_of_a_zero_balance_succeeds_with_zero_details(emu: Emulator, cl
     assert emu.withdrawal("zero-1")["points"] == 0
 
 
+def test_a_withdraw_answered_without_trans_time_was_carried_out(emu: Emulator, client):
+    account_id = emu.create_account("ou_1")
+    emu.add_bonus(account_id, points=30)
+    emu.fail_next("withdraw", kind="no_trans_time")
+    resp = withdraw(client, account_id, [1], "quiet-1")
+    assert resp.success() and resp.data.trans_time is None
+    assert last_answer(emu, "withdraw")[1]["data"] == {
+        "external_order_id": "quiet-1",
+        "withdrawal_details": {"point_bonus": 30, "cash_bonus": []},
+    }
+    assert emu.account(account_id)["points"] == 0 and emu.withdrawal("quiet-1")["points"] == 30
+    again = withdraw(client, account_id, [1], "quiet-1")  # the knob strikes once
+    assert again.data.trans_time == emu.withdrawal("quiet-1")["trans_time"]
+
+
 def test_withdraw_from_a_disabled_account_answers_1002555(emu: Emulator, client):
     account_id = emu.create_account("ou_1")
     emu.add_bonus(account_id, points=10, cash={"CNY": "1"})

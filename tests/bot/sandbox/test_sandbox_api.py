@@ -4,8 +4,11 @@ by another, and the notices: a bonus landing, someone leaving."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
+
+import openpyxl
 
 from tests.bot.sandbox.conftest import ADMIN, APPROVER, OUTSIDER, Page
 from tests.cards.card_checks import walk
@@ -644,13 +647,13 @@ def test_someone_without_an_account_leaves_and_the_group_hears_nothing(page: Pag
     assert page.bot_cards(page.group) == []
 
 
-# --- files: a CSV export lands in the chat as a file message --------------------------------
+# --- files: an export lands in the chat as a workbook -------------------------------------
 
 
 def test_an_export_lands_in_the_group_as_a_file_that_downloads(page: Page) -> None:
     said = page.say("/referral export accounts", chat_id=page.group)
 
-    page.reply(said, page.group)  # the card saying what was exported
+    receipt = page.reply(said, page.group)  # the card saying what was exported
     item = wait_for(
         lambda: next(
             (i for i in page.feed(page.group) if i["kind"] == "bot" and i["msg_type"] == "file"),
@@ -661,7 +664,7 @@ def test_an_export_lands_in_the_group_as_a_file_that_downloads(page: Page) -> No
     )
     file_key = item["content"]["file_key"]
     name, data = page.sandbox.world.emulator.file(file_key)
-    assert name.startswith("referral-accounts-") and name.endswith(".csv")
+    assert name.startswith("referral-accounts-") and name.endswith(".xlsx")
     assert item["file"] == {
         "file_key": file_key,
         "name": name,
@@ -673,11 +676,14 @@ def test_an_export_lands_in_the_group_as_a_file_that_downloads(page: Page) -> No
 
     assert download.status_code == 200
     assert download.content == data
-    assert download.content.startswith(b"\xef\xbb\xbfaccount_id,status,")
-    header = download.content.decode("utf-8-sig").splitlines()[0]
-    assert header.startswith("account_id,status,referrer_name_zh,referrer_name_en")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.content)).active
+    header, *rows = sheet.iter_rows(values_only=True)
+    assert header[:4] == ("account_id", "status", "referrer_name_zh", "referrer_name_en")
+    # The demo's three accounts, one in two currencies; Li Hua registered them.
+    assert len(rows) == 4 and {r[header.index("registered_by")] for r in rows} == {"李华"}
+    assert "3 accounts, 4 rows: one per currency" in card_text(receipt["content"])
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith("attachment") and f"filename={name}" in disposition
-    assert "text/csv" in download.headers["Content-Type"]
+    assert "spreadsheetml" in download.headers["Content-Type"]
     missing = page.get("/api/files/file_v3_nothing_here")
     assert missing.status_code == 404 and "unknown file" in missing.json()["error"]

@@ -89,4 +89,4 @@ def test_a_scheduled_digest_compares_only_with_the_previous_scheduled_one(digest
     # ... and the group's next scheduled digest still does.
     bot.digest.run_scheduled(start)
     latest = chat_messages(emulator, HR_CHAT)[-1].content
-    assert f"`{ids[0]}` · `referrer0@example.com` · +100 points" in card_text(latest)
+    assert f"**referrer0@example.com** · `{ids[0]}` · +100 points" in card_text(latest)

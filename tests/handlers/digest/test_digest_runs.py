@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from bot.accounts import Account, AccountStatus
 from bot.records.digests import ON_DEMAND
+from bot.records.store import to_iso
 from tests.cards.card_checks import walk
 from tests.conftest import Feishu, buttons, card_text, card_text_zh
 from tests.handlers.digest.conftest import HR_CHAT, chat_messages, know_accounts
@@ -26,7 +28,9 @@ def test_command_posts_digest_and_records_the_run(digest_bot, emulator):
     text = card_text(reply.content)
     assert "3 accounts** · 2 enabled · 1 disabled" in text
     assert "Total: 1,200 points · CNY 1,234.50" in text
-    assert "first digest" in text
+    # On demand before any scheduled digest: nothing to compare with yet, and it says so.
+    assert "No scheduled digest yet" in text and "first" not in text
+    assert reply.content["header"]["subtitle"]["content"].startswith("On demand · ")
     assert "共 3 个账户" in card_text_zh(reply.content)
     fetched = [c.query["referral_account_id"] for c in emulator.calls_for("get_account_assets")]
     assert sorted(fetched) == sorted(ids)
@@ -44,7 +48,7 @@ def test_second_digest_shows_what_changed(digest_bot, emulator):
     bot = digest_bot()
     ids = know_accounts(bot, emulator, 4)
     emulator.add_bonus(ids[1], points=50, cash={"USD": "10"})
-    bot.digest.card_for_chat(HR_CHAT)
+    assert bot.digest.run_scheduled(datetime.now(UTC)) == [HR_CHAT]
 
     emulator.add_bonus(ids[0], points=100, cash={"CNY": "50"})
     emulator.set_status(ids[1], 2)
@@ -165,6 +169,23 @@ def charts(card: dict) -> list[dict]:
     return [node for node in walk(card) if node.get("tag") == "chart"]
 
 
+def unit_rows(card: dict) -> dict[str, list[tuple[str, object]]]:
+    """Each chart's (date, value) rows under the English label just above it."""
+    elements = card["body"]["elements"]
+    return {
+        label["i18n_content"]["en_us"].strip("*"): [
+            (r["date"], r["value"]) for r in chart["chart_spec"]["data"]["values"]
+        ]
+        for label, chart in zip(elements, elements[1:], strict=False)
+        if chart.get("tag") == "chart"
+    }
+
+
+def at(bot, moment: datetime) -> None:
+    """The digest reads `moment` from its clock from now on."""
+    bot.digest.clock = lambda: moment
+
+
 def test_the_chart_comes_from_the_second_scheduled_digest_on(digest_bot, emulator):
     bot = digest_bot(digest_tz="Asia/Shanghai")
     ids = know_accounts(bot, emulator, 2)
@@ -172,53 +193,118 @@ def test_the_chart_comes_from_the_second_scheduled_digest_on(digest_bot, emulato
     t1 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     t2, t3 = t1 + timedelta(days=1), t1 + timedelta(days=2)
 
+    at(bot, t1 + timedelta(seconds=40))
     assert bot.digest.run_scheduled(t1) == [HR_CHAT]
     (first,) = chat_messages(emulator, HR_CHAT)
     assert charts(first.content) == []
 
     emulator.add_bonus(ids[1], points=500, cash={"USD": "120"})
-    # A digest on demand in between is no point of the chart.
-    on_demand = Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
-    assert charts(on_demand.content) == []  # one scheduled digest: no line yet
+    # A digest on demand in between is no point of the scheduled ones' chart.
+    at(bot, t1 + timedelta(hours=5))
+    Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
+    at(bot, t2 + timedelta(seconds=40))
     assert bot.digest.run_scheduled(t2) == [HR_CHAT]
 
     _, second = chat_messages(emulator, HR_CHAT)
-    (chart,) = charts(second.content)
-    assert chart["aspect_ratio"] == "16:9"
-    spec = chart["chart_spec"]
-    assert spec["type"] == "line" and "Totals over the last 2 digests" in spec["title"]["text"]
-    rows = [(r["date"], r["series"], r["value"]) for r in spec["data"]["values"]]
-    assert rows == [
-        ("11-20", "Points 积分", 1000),
-        ("11-20", "CNY cash CNY 现金", 3000),
-        ("11-20", "USD cash USD 现金", 0),
-        ("11-21", "Points 积分", 1500),
-        ("11-21", "CNY cash CNY 现金", 3000),
-        ("11-21", "USD cash USD 现金", 120),
-    ]
+    assert [c["aspect_ratio"] for c in charts(second.content)] == ["2:1"] * 3
+    # Points and each currency on a chart of its own: USD's 120 is not flattened by points.
+    assert unit_rows(second.content) == {
+        "Points": [("11-20", 1000), ("11-21", 1500)],
+        "CNY cash": [("11-20", 3000), ("11-21", 3000)],
+        "USD cash": [("11-20", 0), ("11-21", 120)],
+    }
+    assert "Totals of the last 2 scheduled digests" in card_text(second.content)
+    assert "近 2 份定时摘要的合计" in card_text_zh(second.content)
     # What went over the wire is the card the bot built, under Feishu's limits.
     assert len(second.raw_content.encode()) < 30 * 1024
-    assert "function" not in json.dumps(spec)
+    assert "function" not in json.dumps(charts(second.content))
 
     emulator.add_bonus(ids[0], points=-400)
+    at(bot, t3 + timedelta(seconds=40))
     assert bot.digest.run_scheduled(t3) == [HR_CHAT]
     third = chat_messages(emulator, HR_CHAT)[-1]
-    (chart,) = charts(third.content)
-    points = [r for r in chart["chart_spec"]["data"]["values"] if r["series"] == "Points 积分"]
-    assert [(r["date"], r["value"]) for r in points] == [
-        ("11-20", 1000),
-        ("11-21", 1500),
-        ("11-22", 1100),
-    ]
-    # On demand, the card charts the scheduled digests so far.
-    later = Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
-    (chart,) = charts(later.content)
-    assert "Totals over the last 3 digests" in chart["chart_spec"]["title"]["text"]
+    assert unit_rows(third.content)["Points"] == [("11-20", 1000), ("11-21", 1500), ("11-22", 1100)]
+
+
+def test_on_demand_after_one_scheduled_digest_charts_it_and_now(digest_bot, emulator):
+    bot = digest_bot(digest_tz="Asia/Shanghai")
+    (account_id,) = know_accounts(bot, emulator, 1)
+    emulator.add_bonus(account_id, points=300, cash={"USD": "5"})
+    t1 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    at(bot, t1)
+    assert bot.digest.run_scheduled(t1) == [HR_CHAT]
+    emulator.add_bonus(account_id, points=200, cash={"USD": "2.5"})
+
+    at(bot, t1 + timedelta(days=1, hours=6))  # 15:00 the next day
+    reply = Feishu(bot, emulator).ask("/referral digest", chat_id="oc_other")
+
+    assert unit_rows(reply.content) == {
+        "Points": [("11-20", 300), ("11-21", 500)],
+        "USD cash": [("11-20", 5), ("11-21", 7.5)],
+    }
+    text = card_text(reply.content)
+    assert "Totals of the last 1 scheduled digests and now" in text
+    assert "近 1 份定时摘要及此刻的合计" in card_text_zh(reply.content)
+    assert reply.content["header"]["subtitle"]["content"] == ("On demand · 2026-11-21 15:00")
+    # It tells the change since the scheduled digest, and does not become the baseline: the
+    # group's next scheduled digest tells the same change.
+    assert "Changes since the scheduled digest of 2026-11-20 09:00" in text
+    assert "+200 points · +USD 2.50" in text
+    at(bot, t1 + timedelta(days=2))
+    assert bot.digest.run_scheduled(t1 + timedelta(days=2)) == [HR_CHAT]
+    latest = card_text(chat_messages(emulator, HR_CHAT)[-1].content)
+    assert "+200 points · +USD 2.50" in latest
+    assert "Changes since the scheduled digest of 2026-11-20 09:00" in latest
+
+
+def test_the_first_scheduled_digest_after_digests_on_demand_says_it_is_the_first(
+    digest_bot, emulator
+):
+    bot = digest_bot()
+    know_accounts(bot, emulator, 1)
+    lark = Feishu(bot, emulator)
+    for _ in range(2):
+        asked = lark.ask("/referral digest", chat_id="oc_other")
+        assert "No scheduled digest yet" in card_text(asked.content)
+
+    assert bot.digest.run_scheduled(datetime.now(UTC)) == [HR_CHAT]
+
+    (posted,) = chat_messages(emulator, HR_CHAT)
+    text = card_text(posted.content)
+    assert "This is the first scheduled digest" in text
+    assert "这是第一份定时摘要" in card_text_zh(posted.content)
+    assert posted.content["header"]["subtitle"]["content"].startswith("Scheduled · ")
+    assert charts(posted.content) == []  # the digests on demand are no points of the chart
+
+
+def test_the_header_and_the_chart_point_are_one_reading_of_the_clock(digest_bot, emulator):
+    bot = digest_bot(digest_tz="Asia/Shanghai")
+    know_accounts(bot, emulator, 1)
+    t1 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    at(bot, t1)
+    bot.digest.run_scheduled(t1)
+    # The sandbox's second press within a minute fires "23:28" while the clock reads 23:27.
+    fire = datetime(2026, 11, 20, 15, 28, tzinfo=UTC)
+    moment = datetime(2026, 11, 20, 15, 27, 30, tzinfo=UTC)
+    at(bot, moment)
+    assert bot.digest.run_scheduled(fire) == [HR_CHAT]
+
+    card = chat_messages(emulator, HR_CHAT)[-1].content
+    assert card["header"]["subtitle"]["content"] == "Scheduled · 2026-11-20 23:27"
+    last_label, _ = unit_rows(card)["Points"][-1]
+    assert last_label == "11-20 23:27"
+    run = bot.digest.records.runs()[-1]
+    assert run.taken_at == moment
+    taken = bot.database.db.execute(
+        "SELECT DISTINCT taken_at FROM digest_snapshots WHERE run_id = ?", [run.id]
+    ).fetchall()
+    assert taken == [(to_iso(moment),)]
 
 
 def test_a_scheduled_digest_of_no_accounts_is_a_point_at_zero(digest_bot, emulator):
     bot = digest_bot(digest_tz="Asia/Shanghai")
     t1 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    at(bot, t1)
     assert bot.digest.run_scheduled(t1) == [HR_CHAT]  # before anyone was registered
     (first,) = chat_messages(emulator, HR_CHAT)
     assert "No referral accounts known yet" in card_text(first.content)
@@ -226,13 +312,53 @@ def test_a_scheduled_digest_of_no_accounts_is_a_point_at_zero(digest_bot, emulat
 
     (account_id,) = know_accounts(bot, emulator, 1)
     emulator.add_bonus(account_id, points=800)
+    at(bot, t1 + timedelta(days=1))
     assert bot.digest.run_scheduled(t1 + timedelta(days=1)) == [HR_CHAT]
 
     _, second = chat_messages(emulator, HR_CHAT)
-    (chart,) = charts(second.content)
-    assert "Totals over the last 2 digests" in chart["chart_spec"]["title"]["text"]
-    points = [r for r in chart["chart_spec"]["data"]["values"] if r["series"] == "Points 积分"]
-    assert [(r["date"], r["value"]) for r in points] == [("11-20", 0), ("11-21", 800)]
+    assert "Totals of the last 2 scheduled digests" in card_text(second.content)
+    assert unit_rows(second.content)["Points"] == [("11-20", 0), ("11-21", 800)]
     # A run whose snapshots were pruned is still left out, not drawn as zero.
     bot.database.db.execute("DELETE FROM digest_snapshots")
     assert [(when.day, t.points) for when, t in bot.digest.records.scheduled_totals()] == [(20, 0)]
+
+
+def test_a_database_from_before_charts_its_digests_at_their_fire_times(
+    digest_bot, emulator, tmp_path
+):
+    account_id = emulator.create_account("ou_referrer0")
+    emulator.add_bonus(account_id, points=900)
+    with sqlite3.connect(tmp_path / "bot.db") as old:  # the digest's tables as they were
+        old.execute(
+            "CREATE TABLE digest_runs (id INTEGER PRIMARY KEY, scheduled_for TEXT, holder TEXT,"
+            " started_at TEXT, heartbeat_at TEXT, finished_at TEXT, kind TEXT, accounts INTEGER,"
+            " fetched INTEGER, failed INTEGER, failures TEXT, chats_posted TEXT,"
+            " chats_failed TEXT)"
+        )
+        old.execute(
+            "INSERT INTO digest_runs VALUES (1, '2026-11-20T01:00:00.000+00:00', NULL,"
+            " '2026-11-20T01:00:02.000+00:00', NULL, '2026-11-20T01:00:05.000+00:00',"
+            " 'scheduled', 1, 1, 0, '[]', '[\"oc_hr\"]', '[]')"
+        )
+        old.execute(
+            "CREATE TABLE digest_snapshots (run_id INTEGER, account_id TEXT, status INTEGER,"
+            " points INTEGER, cash TEXT, taken_at TEXT, PRIMARY KEY (run_id, account_id))"
+        )
+        old.execute(
+            "INSERT INTO digest_snapshots VALUES (1, ?, 1, 400, '[]',"
+            " '2026-11-20T01:00:04.000+00:00')",
+            [account_id],
+        )
+    bot = digest_bot(digest_tz="Asia/Shanghai")
+    assert "taken_at" in bot.database.db["digest_runs"].columns_dict
+    bot.services.accounts.remember(Account(account_id, AccountStatus.ENABLED))
+    t2 = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
+    at(bot, t2 + timedelta(seconds=3))
+
+    assert bot.digest.run_scheduled(t2) == [HR_CHAT]
+
+    card = chat_messages(emulator, HR_CHAT)[-1].content
+    assert unit_rows(card)["Points"] == [("11-20", 400), ("11-21", 900)]
+    text = card_text(card)
+    assert "Changes since the scheduled digest of 2026-11-20 09:00" in text
+    assert "+500 points" in text
