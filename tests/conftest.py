@@ -202,3 +202,16 @@ def buttons(card: dict) -> list[dict]:
         for behavior in node.get("behaviors", [])
         if behavior.get("type") == "callback"
     ]
+
+
+def exported_rows(emulator: Emulator, chat_id: str) -> list[dict]:
+    """The rows of the last export file the bot posted in the chat (a workbook), by header."""
+    import io
+
+    import openpyxl
+
+    files = [m for m in emulator.messages_in(chat_id) if m.msg_type == "file"]
+    _, data = emulator.file(files[-1].content["file_key"])
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    header, *rows = book.active.iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]

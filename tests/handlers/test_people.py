@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
 
 from bot.emulator import Employee
-from tests.conftest import ADMIN, OUTSIDER, VERIFICATION_TOKEN, Feishu, buttons, card_text, wait_for
+from tests.conftest import (
+    ADMIN,
+    OUTSIDER,
+    VERIFICATION_TOKEN,
+    Feishu,
+    buttons,
+    card_text,
+    exported_rows,
+    wait_for,
+)
 
 HIRE = "ou_hire"  # Zhang San, hire@open.com, +86 18900001111 (tests/conftest.py)
 
@@ -228,10 +234,7 @@ def hong_kong_employee(emulator) -> None:
 def exported_accounts(lark: Feishu, emulator) -> list[dict]:
     """The rows of `/referral export accounts`, as the file the bot posts in the chat."""
     lark.ask("/referral export accounts")
-    (message,) = [m for m in emulator.messages_in("oc_hr") if m.msg_type == "file"]
-    _, data = emulator.file(message.content["file_key"])
-    header, *rows = openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)
-    return [dict(zip(header, row, strict=True)) for row in rows]
+    return exported_rows(emulator, "oc_hr")
 
 
 @pytest.mark.parametrize("who", ["+852 61234567", "+85261234567"])

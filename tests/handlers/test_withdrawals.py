@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from datetime import timedelta
 
-import openpyxl
 import pytest
 
 from bot.records.store import to_iso, utcnow
-from tests.conftest import ADMIN, OUTSIDER, Feishu, buttons, card_text, card_text_zh, wait_for
+from tests.conftest import (
+    ADMIN,
+    OUTSIDER,
+    Feishu,
+    buttons,
+    card_text,
+    card_text_zh,
+    exported_rows,
+    wait_for,
+)
 
 APPROVER = "ou_approver"
 ADMINS = frozenset({ADMIN, APPROVER})
@@ -144,10 +151,7 @@ def test_each_act_is_audited_once_and_the_audit_tells_it_in_sentences(pay, emula
     assert "申请人不能批准自己的申请" in zh and "own_request" not in zh
 
     pay.ask("/referral export audit")
-    (file,) = [m for m in emulator.messages_in("oc_hr") if m.msg_type == "file"]
-    _, data = emulator.file(file.content["file_key"])
-    header, *cells = openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)
-    rows = [dict(zip(header, row, strict=True)) for row in cells]
+    rows = exported_rows(emulator, "oc_hr")
     (request,) = [r for r in rows if r["action"] == "withdraw"]
     assert (request["outcome"], request["detail"]) == ("requested", "withdrawal #1")
     assert request["sentence"] == (
