@@ -21,7 +21,7 @@ test: install
 			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 			$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; \
 		else echo "no apt-get: the browser test will be skipped (needs $(CHROMIUM))"; fi; }
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -12,8 +12,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:  # the records load only for the commands that use them
+    from bot.records.store import Database
 
 log = logging.getLogger("referral-bot")
 
@@ -127,6 +131,18 @@ def _settings(config_path: str | None) -> Settings | None:
         return None
 
 
+def _records(settings: Settings) -> Database | None:
+    """The records as `serve` opens them; None, after one line naming the path and the cause,
+    when they cannot be opened or written."""
+    from bot.records.store import DatabaseUnavailable, open_database
+
+    try:
+        return open_database(settings.db_path)
+    except DatabaseUnavailable as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return None
+
+
 def _serve(config_path: str | None) -> int:
     settings = _settings(config_path)
     if settings is None:
@@ -179,12 +195,9 @@ def _export(what: str, out: str | None, file_format: str, config_path: str | Non
     if settings is None:
         return 2
     from bot.exports import write
-    from bot.records.store import Database
 
-    try:
-        database = Database(settings.db_path)
-    except (OSError, sqlite3.Error) as exc:
-        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+    database = _records(settings)
+    if database is None:
         return 2
     try:
         if out is None:
@@ -225,16 +238,13 @@ def _import(path: str, config_path: str | None) -> int:
     from bot.feishu.referral import ReferralGateway
     from bot.importer import import_accounts, read_account_ids
     from bot.records.inbox import Inbox
-    from bot.records.store import Database
 
     cells = read_account_ids(text)
     if not cells:
         print(f"referral-bot: no account IDs in {path}", file=sys.stderr)
         return 2
-    try:
-        database = Database(settings.db_path)
-    except (OSError, sqlite3.Error) as exc:
-        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+    database = _records(settings)
+    if database is None:
         return 2
     cache = TokenCache()
     gateway = ReferralGateway(OpenApi(build_client(settings, cache), cache))
@@ -320,15 +330,12 @@ def _forget(who: str, config_path: str | None) -> int:
     import getpass
 
     from bot.forget import BadWho, NoSuchPerson, forget
-    from bot.records.store import Database
 
     if not Path(settings.db_path).is_file():
         print(f"referral-bot: {settings.db_path} does not exist (REFERRAL_BOT_DB)", file=sys.stderr)
         return 2
-    try:
-        database = Database(settings.db_path)
-    except (OSError, sqlite3.Error) as exc:
-        print(f"referral-bot: cannot open {settings.db_path}: {exc}", file=sys.stderr)
+    database = _records(settings)
+    if database is None:
         return 2
     try:
         done = forget(database, who, actor=f"cli:{getpass.getuser()}")
