@@ -75,9 +75,9 @@ def unknown_item_card(key: str) -> dict:
     return error_card(
         Text("This menu item does nothing", "该菜单项没有对应的命令"),
         Text(
-            f"The bot menu item '{key}' is not a command. Ask whoever set up the bot to give "
-            f"it one of these event keys: {keys}.",
-            f"机器人菜单项 “{key}” 不是命令。"
-            f"请联系机器人的配置人员，将其事件 key 设为以下之一：{keys}。",
-        ),
+            "The bot menu item '{key}' is not a command. Ask whoever set up the bot to give "
+            "it one of these event keys: {keys}.",
+            "机器人菜单项 “{key}” 不是命令。"
+            "请联系机器人的配置人员，将其事件 key 设为以下之一：{keys}。",
+        ).format(key=key, keys=keys),
     )

@@ -50,3 +50,11 @@ def test_a_hostile_find_text_pages_as_text(lark: Feishu, bot):
     # The page after the first: each account named by its (hostile) name, shown as text.
     assert shown and shown[0] == f"69{page['offset']:05}"
     assert f"**{HOSTILE} {page['offset']}** · `{shown[0]}`" in card_text(second)
+
+
+def test_a_menu_key_that_is_no_command_is_shown_as_text():
+    from handlers.entry_points import unknown_item_card
+
+    card = unknown_item_card(HOSTILE)
+    assert_inert(card)
+    assert HOSTILE in card_text(card)
