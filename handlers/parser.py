@@ -407,8 +407,8 @@ GRAMMAR: tuple[Subcommand, ...] = (
         "whoami",
         "/referral whoami",
         Text(
-            "Your open_id, and this group's chat_id (everyone)",
-            "查看自己的 open_id 及本群的 chat_id（所有人可用）",
+            "Your open_id, and in a group its chat_id (everyone)",
+            "查看自己的 open_id，在群里还有该群的 chat_id（所有人可用）",
         ),
         _no_args(WhoAmI()),
         everyone=True,
