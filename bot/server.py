@@ -32,13 +32,16 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Close every socket from inside the server's own loop (closing them from another
-        thread races its select()); the loop ends when nothing is left, then requests in
-        progress finish."""
+        """Take no new connection, let the requests in progress finish while the loop still
+        runs (a finishing request wakes the loop through its trigger: closed first, that write
+        failed with EBADF and a traceback), then close every socket from inside the server's
+        own loop (closing them from another thread races its select())."""
         if self._thread is not None:
+            self._server.accepting = False
+            self._server.task_dispatcher.shutdown(timeout=5)
             self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
             self._thread.join(5)
             self._thread = None
         else:
             self._server.close()
-        self._server.task_dispatcher.shutdown(timeout=5)
+            self._server.task_dispatcher.shutdown(timeout=5)
