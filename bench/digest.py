@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.accounts import Account, AccountStatus  # noqa: E402
 from bot.app import ReferralBot  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.domain.accounts import Account, AccountStatus  # noqa: E402
 from bot.emulator import Emulator  # noqa: E402
 
 LIMIT, WINDOW = 10, 1.0

@@ -178,7 +178,7 @@ def _doctor(config_path: str | None) -> int:
     if settings is None:
         return 2
     # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
-    from bot.doctor import line, run_doctor
+    from bot.ops.doctor import line, run_doctor
 
     checks = run_doctor(settings, on_check=lambda check: print(line(check), flush=True))
     return 0 if all(check.ok for check in checks) else 1
@@ -194,7 +194,7 @@ def _export(what: str, out: str | None, file_format: str, config_path: str | Non
     settings = _settings(config_path)
     if settings is None:
         return 2
-    from bot.exports import write
+    from bot.ops.exports import write
 
     database = _records(settings)
     if database is None:
@@ -236,7 +236,7 @@ def _import(path: str, config_path: str | None) -> int:
     from bot.app import account_records
     from bot.feishu.openapi import OpenApi, TokenCache, build_client
     from bot.feishu.referral import ReferralGateway
-    from bot.importer import import_accounts, read_account_ids
+    from bot.ops.importer import import_accounts, read_account_ids
     from bot.records.inbox import Inbox
 
     cells = read_account_ids(text)
@@ -287,7 +287,7 @@ def _db(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     if settings is None:
         return 2
-    from bot.backup import BackupError, backup, is_postgres
+    from bot.ops.backup import BackupError, backup, is_postgres
 
     if is_postgres(settings.db_path):
         print(
@@ -329,7 +329,7 @@ def _forget(who: str, config_path: str | None) -> int:
         return 2
     import getpass
 
-    from bot.forget import BadWho, NoSuchPerson, forget
+    from bot.ops.forget import BadWho, NoSuchPerson, forget
 
     if not Path(settings.db_path).is_file():
         print(f"referral-bot: {settings.db_path} does not exist (REFERRAL_BOT_DB)", file=sys.stderr)

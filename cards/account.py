@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.accounts import Account, Referrer
-from bot.people import contact_keys
+from bot.domain.accounts import Account, Referrer
+from bot.domain.people import contact_keys
 from cards.layout import button, card, hr, row
 from cards.money import balance_text
 from cards.names import referrer_name, who

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.accounts import AccountRecord
+from bot.domain.accounts import AccountRecord
 from cards.account import status_tag
 from cards.layout import (
     MAX_CARD_BYTES,

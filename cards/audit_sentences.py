@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 
-from bot.accounts import Cash
-from bot.withdrawals import Amounts
+from bot.domain.accounts import Cash
+from bot.domain.withdrawals import Amounts
 from cards.text import Text, code, mention, plural
 from cards.withdrawal import amounts_text
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot.digest_model import Totals
+from bot.domain.digest_model import Totals
 from cards.text import Text, join, markdown
 from cards.when import as_utc
 

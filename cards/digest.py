@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.accounts import Account
-from bot.digest_model import Change, Totals
+from bot.domain.accounts import Account
+from bot.domain.digest_model import Change, Totals
 from cards.account import status_tag
 from cards.chart import totals_charts
 from cards.layout import MAX_CARD_BYTES, button, card, card_size, hr

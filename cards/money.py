@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
 from cards.text import Text, join, plural
 
 NO_CASH = Text("no cash", "无现金")

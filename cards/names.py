@@ -8,7 +8,7 @@ ID is inline code, so a reader copies it with one tap: "**Chen Jing** · `691817
 
 from __future__ import annotations
 
-from bot.accounts import AccountRecord, Referrer
+from bot.domain.accounts import AccountRecord, Referrer
 from cards.text import Text, code, words
 
 BOLD = Text("**{name}**", "**{name}**")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.accounts import Account, Cash
+from bot.domain.accounts import Account, Cash
 from cards.account import field, status_tag
 from cards.layout import (
     MAX_CARD_BYTES,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.accounts import Referrer
-from bot.withdrawals import Amounts, State, Withdrawal
+from bot.domain.accounts import Referrer
+from bot.domain.withdrawals import Amounts, State, Withdrawal
 from cards.account import field
 from cards.layout import (
     MAX_CARD_BYTES,
@@ -65,7 +65,8 @@ UNCERTAIN_WHY = Text(
     "飞书可能已支付但未确认。机器人会在下次读取余额或对账时使用同一订单号确认结果，"
     "在此之前请勿重复支付。如需立即核实，请在飞书管理后台查找该订单号。",
 )
-# How a payout Feishu never confirmed was settled (see bot/settlement.py), instead of its time.
+# How a payout Feishu never confirmed was settled (see bot/domain/settlement.py), instead of
+# its time.
 SETTLED_WITHOUT_TIME = {
     "reconciliation": Text(
         "Confirmed by Feishu's reconciliation (which tells no time)",

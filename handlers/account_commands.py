@@ -3,10 +3,10 @@ the bot's records as a whole: list, digest, help."""
 
 from __future__ import annotations
 
-from bot.accounts import Account, AccountStatus
 from bot.config import Settings
-from bot.mobiles import MAINLAND_CODE, Mobile, mobile_key, parse_mobile
-from bot.people import OPEN_ID
+from bot.domain.accounts import Account, AccountStatus
+from bot.domain.mobiles import MAINLAND_CODE, Mobile, mobile_key, parse_mobile
+from bot.domain.people import OPEN_ID
 from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card

@@ -27,10 +27,10 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTriggerResponse,
 )
 
+from bot.domain.withdrawals import Kind
 from bot.feishu.openapi import OpenApiError
 from bot.records.inbox import Press as PressState
 from bot.records.store import utcnow
-from bot.withdrawals import Kind
 from cards.account_list import account_list_card
 from cards.notice import leaver_card
 from cards.text import Text, mention

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.accounts import Account
 from bot.config import Settings
-from bot.digest_model import Totals, changes, totals
+from bot.domain.accounts import Account
+from bot.domain.digest_model import Totals, changes, totals
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority

@@ -15,7 +15,7 @@ from lark_oapi.api.hire.v1 import Account as SdkAccount
 from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
 from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1, P2ImMessageReceiveV1
 
-from bot.accounts import AccountStatus
+from bot.domain.accounts import AccountStatus
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.referral import from_sdk
 from bot.records.inbox import INTERNAL, InboxEvent

@@ -11,9 +11,9 @@ import logging
 
 from lark_oapi.api.contact.v3 import P2ContactUserDeletedV3
 
-from bot.accounts import Account
+from bot.domain.accounts import Account
+from bot.domain.people import EMAIL, OPEN_ID, email_key
 from bot.feishu.openapi import OpenApiError
-from bot.people import EMAIL, OPEN_ID, email_key
 from bot.worker import GiveUp, RetryLater
 from cards.notice import leaver_card, leaver_disabled_card
 from cards.text import Text

@@ -15,7 +15,7 @@ import logging
 from collections import OrderedDict
 from decimal import Decimal
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
 from bot.feishu.openapi import OpenApiError
 from bot.records.notices import BATCH, TELL_REFERRER, Change
 from bot.records.store import from_iso

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 
-from bot.mobiles import parse_mobile
+from bot.domain.mobiles import parse_mobile
 from cards.text import Text
 
 PREFIX = "/referral"
@@ -23,7 +23,7 @@ ACCOUNT_ID = re.compile(r"^\d{1,32}$")
 COUNTRY_CODE = re.compile(r"^\+?(\d{1,4})$")
 NUMBER = re.compile(r"^\d{4,15}$")
 CHINA_MOBILE = re.compile(r"^1\d{10}$")
-# "+85261234567": the code and number written together (bot/mobiles.py tells them apart).
+# "+85261234567": the code and number written together (bot/domain/mobiles.py tells them apart).
 JOINED_MOBILE = re.compile(r"^\+\d{6,19}$")
 
 

@@ -8,7 +8,7 @@ repeated errors, or the answer lacked `trans_time`), the withdrawal is marked *u
 one transaction with its audit entry, the card's update and the telling of the requester and
 the approver; once they are told (or cannot be), a settling (`bot.settle_withdrawal`) follows,
 so that nobody hears "settled" before "uncertain". How a settling decides is
-`bot/settlement.py`: a balance read, then the same order id asked again when that cannot pay
+`bot/domain/settlement.py`: a balance read, then the same order id asked again when that cannot pay
 out more than was approved, else Feishu's reconciliation. A settling that cannot reach Feishu
 is tried again until it can; one that cannot decide leaves the withdrawal uncertain for the
 next balance read (a `withdraw` of the account, a restart) or reconciliation.
@@ -21,16 +21,16 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.feishu.openapi import OpenApiError
-from bot.records.store import utcnow
-from bot.settlement import (
+from bot.domain.settlement import (
     Balance,
     Verdict,
     read_balance,
     reconciliation_verdict,
     reconciliation_window,
 )
-from bot.withdrawals import Amounts, State, Withdrawal, amounts_of
+from bot.domain.withdrawals import Amounts, State, Withdrawal, amounts_of
+from bot.feishu.openapi import OpenApiError
+from bot.records.store import utcnow
 from bot.worker import RetryLater
 from cards.text import Text
 from handlers import account_cards
@@ -48,7 +48,7 @@ TELL = "bot.tell_withdrawal"
 # this much later.
 AGAIN_AFTER = timedelta(hours=1)
 # How a settled withdrawal records what settled it: Feishu's answer to the order id asked
-# again, its reconciliation, or the balance alone (see bot/settlement.py).
+# again, its reconciliation, or the balance alone (see bot/domain/settlement.py).
 BY_ORDER, BY_RECONCILIATION, BY_BALANCE = "order", "reconciliation", "balance"
 
 
@@ -167,7 +167,7 @@ def settle_gave_up(services: Services, payload: dict, reason: str) -> None:
 
 
 def settle_now(services: Services, request: Withdrawal) -> Withdrawal:
-    """Read the balance and settle by it, or by reconciliation (see bot/settlement.py); the
+    """Read the balance and settle by it, or by reconciliation (see bot/domain/settlement.py); the
     withdrawal as it is afterwards. Raises OpenApiError (transient) while Feishu cannot be
     reached."""
     try:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.mobiles import Mobile, mobile_key, parse_mobile, with_code
-from bot.people import EMAIL, MOBILE, OPEN_ID, Person, email_key
+from bot.domain.mobiles import Mobile, mobile_key, parse_mobile, with_code
+from bot.domain.people import EMAIL, MOBILE, OPEN_ID, Person, email_key
 from bot.records.store import utcnow
 from cards.account_list import account_list_card
 from cards.names import record_name

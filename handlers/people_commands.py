@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.accounts import AccountRecord
-from bot.mobiles import mobile_key
+from bot.domain.accounts import AccountRecord
+from bot.domain.mobiles import mobile_key
 from bot.records.store import utcnow
 from cards.account import account_card
 from cards.account_list import account_list_card

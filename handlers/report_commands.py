@@ -15,9 +15,9 @@ import tempfile
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.export_names import Ask, Names
-from bot.exports import latest_audit, write
 from bot.feishu.openapi import OpenApiError
+from bot.ops.export_names import Ask, Names
+from bot.ops.exports import latest_audit, write
 from bot.records.store import Database
 from cards.audit import audit_card, export_card
 from cards.error import error_card

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.withdrawals import Kind
+from bot.domain.withdrawals import Kind
 from cards.error import error_card
 from cards.text import Text
 from cards.withdrawal import withdrawals_card

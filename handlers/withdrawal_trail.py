@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.withdrawals import Amounts, Withdrawal
 from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
-from bot.withdrawals import Amounts, Withdrawal
 from bot.worker import GiveUp, RetryLater
 from cards.text import Text
 from cards.withdrawal import withdrawal_card

@@ -17,11 +17,8 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from bot.accounts import Account
-from bot.feishu.openapi import OpenApiError
-from bot.records.store import utcnow
-from bot.records.withdrawals import TTL
-from bot.withdrawals import (
+from bot.domain.accounts import Account
+from bot.domain.withdrawals import (
     Amounts,
     Kind,
     Policy,
@@ -30,6 +27,9 @@ from bot.withdrawals import (
     Withdrawal,
     amounts_of,
 )
+from bot.feishu.openapi import OpenApiError
+from bot.records.store import utcnow
+from bot.records.withdrawals import TTL
 from cards.text import Text
 from handlers import payouts
 from handlers.audit_trail import Act, refused

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from lark_oapi.api.contact.v3 import GetUserRequest
 
+from bot.domain.people import Person
 from bot.feishu.openapi import OpenApi
-from bot.people import Person
 
 OUTSIDE_CONTACT_RANGE = 41050
 INVALID_USER_ID = 41012

@@ -22,7 +22,7 @@ from lark_oapi.api.hire.v1 import (
     WithdrawReferralAccountRequestBody,
 )
 
-from bot.accounts import Account, AccountStatus, Cash, Referrer
+from bot.domain.accounts import Account, AccountStatus, Cash, Referrer
 from bot.feishu.openapi import OpenApi, OpenApiError
 from bot.feishu.ratelimit import Priority
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bot.accounts import Account, AccountStatus, Cash
-from bot.digest_model import Totals, totals
+from bot.domain.accounts import Account, AccountStatus, Cash
+from bot.domain.digest_model import Totals, totals
 from bot.records.schedule_leases import ScheduleRecords
 from bot.records.store import Database, from_iso, to_iso, utcnow
 

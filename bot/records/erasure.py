@@ -1,4 +1,4 @@
-"""Rewriting a person out of the records (for `referral-bot forget`, bot/forget.py): every text
+"""Rewriting a person out of the records (for `referral-bot forget`, bot/ops/forget.py): every text
 value of every table, whatever table it is in, so a table added later is covered too; the
 money records and the keys that join them are never touched.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from bot.people import EMAIL, MOBILE, OPEN_ID
+from bot.domain.people import EMAIL, MOBILE, OPEN_ID
 
 PSEUDONYM_PREFIX = "forgotten-"
 # Columns whose values are never rewritten: the money records and the keys that join them.
@@ -56,7 +56,7 @@ class Person:
     accounts: set[str] = field(default_factory=set)
     open_ids: set[str] = field(default_factory=set)
     other_ids: set[str] = field(default_factory=set)  # union_id, user_id
-    emails: set[str] = field(default_factory=set)  # as bot.people keys them (lower case)
+    emails: set[str] = field(default_factory=set)  # as bot.domain.people keys them (lower case)
     mobiles: set[str] = field(default_factory=set)  # digits with the country code
     nationals: set[str] = field(default_factory=set)  # the number without its country code
     names: set[str] = field(default_factory=set)

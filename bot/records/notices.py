@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
 from bot.records.inbox import Inbox
 from bot.records.store import Balance, Database, from_iso, to_iso, utcnow
 

@@ -21,9 +21,9 @@ from typing import Protocol
 
 import sqlite_utils
 
-from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
-from bot.mobiles import Mobile, split_code, with_code
-from bot.people import MOBILE, OPEN_ID, contact_keys
+from bot.domain.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
+from bot.domain.mobiles import Mobile, split_code, with_code
+from bot.domain.people import MOBILE, OPEN_ID, contact_keys
 
 # Feishu lets an app update the cards it sent for 14 days.
 CARD_UPDATE_WINDOW = timedelta(days=13, hours=23)
@@ -174,7 +174,7 @@ class Database:
                 "told_cash": str,
                 # Counts the changes of what a card shows, so a card can tell it fell behind.
                 "version": int,
-                # The pseudonym of the owner `referral-bot forget` forgot (bot/forget.py): what
+                # The pseudonym of the owner `referral-bot forget` forgot (bot/ops/forget.py): what
                 # Feishu reports of them again is not written back.
                 "forgotten_as": str,
             },
@@ -228,7 +228,8 @@ class Database:
         )
         db["account_cards"].create_index(["account_id"], if_not_exists=True)
         db["account_cards"].create_index(["sent_at"], if_not_exists=True)
-        # Every contact the records learned for an account (see bot/people.py), to find it by.
+        # Every contact the records learned for an account (see bot/domain/people.py), to find
+        # it by.
         backfill = not db["account_contacts"].exists()
         db["account_contacts"].create(
             {"kind": str, "value": str, "account_id": str},
@@ -360,7 +361,7 @@ class AccountBook:
                     registered_by=existing[1] or registered_by,
                     registered_at=existing[2],
                 )
-            # A mobile with its code wherever the code can be told (see bot/mobiles.py).
+            # A mobile with its code wherever the code can be told (see bot/domain/mobiles.py).
             if not forgotten:
                 _link(db, account.account_id, contact_keys(row["contact"]))
             row["contact"] = _coded_contact(row["contact"])
@@ -391,7 +392,7 @@ class AccountBook:
             _link(db, account_id, [(kind, value)])
 
     def find_by(self, kind: str, value: str) -> list[str]:
-        """Accounts linked to this contact (`value` as bot.people keys it), oldest first."""
+        """Accounts linked to this contact (`value` as bot.domain.people keys it), oldest first."""
         rows = self._database.db.execute(
             "SELECT c.account_id FROM account_contacts c JOIN accounts a USING (account_id)"
             " WHERE c.kind = ? AND c.value = ? ORDER BY a.rowid",

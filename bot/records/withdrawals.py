@@ -1,8 +1,9 @@
 """Withdrawal requests in SQLite. Every change is a compare-and-set on the request's state (see
-`bot.withdrawals.TRANSITIONS`), so two approvers, a double click or a redelivered callback move a
-request once. The order id is written in the same transaction that approves, together with the
-inbox event that carries the withdraw out: a process killed at any point leaves either a request
-still waiting, or an approved one whose withdrawal the next start finishes with the same id.
+`bot.domain.withdrawals.TRANSITIONS`), so two approvers, a double click or a redelivered
+callback move a request once. The order id is written in the same transaction that approves,
+together with the inbox event that carries the withdraw out: a process killed at any point
+leaves either a request still waiting, or an approved one whose withdrawal the next start
+finishes with the same id.
 A new request is written only while the account has no open one, in the transaction that looks.
 A database from an older version gains the new columns on start."""
 
@@ -14,9 +15,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
+from bot.domain.withdrawals import OPEN, Amounts, Kind, State, Withdrawal, can_move
 from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
-from bot.withdrawals import OPEN, Amounts, Kind, State, Withdrawal, can_move
 
 TTL = timedelta(hours=24)
 # Work done in the transaction of a state change (an audit entry, follow-up work queued with

@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
 from bot.records.store import utcnow
 from bot.sandbox.world import World
 from cards.money import cash_text, format_points

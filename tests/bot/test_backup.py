@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import BackupError, backup
 from bot.emulator import Emulator
+from bot.ops.backup import BackupError, backup
 from tests.bot.test_crash_recovery import Children
 from tests.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN
 

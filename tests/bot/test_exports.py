@@ -1,4 +1,4 @@
-"""CSV exports of the records (`bot.exports`) and `referral-bot export`."""
+"""CSV exports of the records (`bot.ops.exports`) and `referral-bot export`."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.accounts import Account, AccountStatus, Cash, Referrer
 from bot.cli import main
-from bot.exports import COLUMNS, latest_audit, local_time, write_csv
+from bot.domain.accounts import Account, AccountStatus, Cash, Referrer
+from bot.domain.withdrawals import Amounts, Kind
+from bot.ops.exports import COLUMNS, latest_audit, local_time, write_csv
 from bot.records.store import AccountBook, AuditLog, Database
 from bot.records.withdrawals import WithdrawalBook
-from bot.withdrawals import Amounts, Kind
 
 ZONE = "Asia/Shanghai"
 SEEN = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -337,7 +337,7 @@ def test_text_that_reads_as_a_formula_is_neutralised_in_every_export(database: D
 
 
 def test_a_cell_of_plain_text_or_a_number_is_left_alone():
-    from bot.cells import cell, neutralise
+    from bot.ops.cells import cell, neutralise
 
     assert neutralise("Zhang San") == "Zhang San" and neutralise("") == ""
     assert neutralise("a=b") == "a=b"  # only the first character makes a formula

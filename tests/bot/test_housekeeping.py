@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import requests
 
-from bot.accounts import Account, AccountStatus
+from bot.domain.accounts import Account, AccountStatus
 from bot.records.store import to_iso, utcnow
 from tests.conftest import Feishu
 

@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.emulator import Employee, Emulator
 from bot.feishu.openapi import OpenApi, RetryPolicy, TokenCache, build_client
 from bot.feishu.referral import ReferralGateway
-from bot.importer import ImportResult, import_accounts, is_account_id, read_account_ids
+from bot.ops.importer import ImportResult, import_accounts, is_account_id, read_account_ids
 from bot.records.store import AccountBook, Database
 from tests.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN, make_settings
 

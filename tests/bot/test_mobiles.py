@@ -1,4 +1,4 @@
-"""Mobiles with their country calling code (`bot.mobiles`), and as the records keep them."""
+"""Mobiles with their country calling code (`bot.domain.mobiles`), and as the records keep them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.accounts import Account, AccountStatus, Referrer
-from bot.mobiles import Mobile, mobile_key, parse_mobile, split_code, with_code
-from bot.people import MOBILE
+from bot.domain.accounts import Account, AccountStatus, Referrer
+from bot.domain.mobiles import Mobile, mobile_key, parse_mobile, split_code, with_code
+from bot.domain.people import MOBILE
 from bot.records.store import AccountBook, Database
 
 HONG_KONG = Mobile("852", "61234567")

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.accounts import Account, AccountStatus, Cash
-from bot.settlement import (
+from bot.domain.accounts import Account, AccountStatus, Cash
+from bot.domain.settlement import (
     CLOCK_MARGIN,
     Balance,
     Verdict,
@@ -14,7 +14,7 @@ from bot.settlement import (
     reconciliation_verdict,
     reconciliation_window,
 )
-from bot.withdrawals import (
+from bot.domain.withdrawals import (
     FINAL,
     OPEN,
     TRANSITIONS,

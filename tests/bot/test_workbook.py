@@ -1,4 +1,4 @@
-"""Excel workbook exports (`bot.workbook`, `referral-bot export --format xlsx`), read back with
+"""Excel workbook exports (`bot.ops.workbook`, `referral-bot export --format xlsx`), read back with
 openpyxl as Excel and WPS would read them."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot.accounts import Account, AccountStatus, Cash, Referrer
 from bot.cli import main
-from bot.exports import COLUMNS, Written, write
+from bot.domain.accounts import Account, AccountStatus, Cash, Referrer
+from bot.ops.exports import COLUMNS, Written, write
 from bot.records.store import AccountBook, AuditLog, Database
 from tests.bot import test_exports as csv_exports
 from tests.bot.test_exports import FORMULA, HOSTILE, SEEN, ZONE, hostile_seed, seed
@@ -164,7 +164,7 @@ def test_a_named_lookup_fills_in_whom_the_records_cannot_name(database: Database
         asked.append(open_id)
         return "李华" if open_id == "ou_admin" else None
 
-    from bot.export_names import Names
+    from bot.ops.export_names import Names
 
     rows = table(workbook("accounts", database, names=Names(database, ask))[0])
     assert [r["registered_by"].value for r in rows] == ["李华", "李华", None]
@@ -175,7 +175,7 @@ def test_a_named_lookup_fills_in_whom_the_records_cannot_name(database: Database
 
 
 def test_names_stop_asking_after_the_limit(database: Database):
-    from bot.export_names import Names
+    from bot.ops.export_names import Names
 
     names = Names(database, lambda open_id: f"name of {open_id}", asks=2)
     assert [names(f"ou_{i}") for i in range(3)] == ["name of ou_0", "name of ou_1", "ou_2"]

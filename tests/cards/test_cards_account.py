@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from card_checks import all_content, assert_valid_card, buttons, texts, walk
 
-from bot.accounts import Account, AccountStatus, Cash, Referrer
+from bot.domain.accounts import Account, AccountStatus, Cash, Referrer
 from cards.account import account_card
 from cards.text import Text
 

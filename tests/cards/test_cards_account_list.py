@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from card_checks import all_content, assert_valid_card, buttons
 
-from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
+from bot.domain.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
 from cards.account_list import account_list_card
 
 NOW = datetime(2026, 11, 21, 9, 5, tzinfo=UTC)

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from card_checks import walk
 
-from bot.accounts import Account, AccountStatus, Cash
-from bot.digest_model import totals
+from bot.domain.accounts import Account, AccountStatus, Cash
+from bot.domain.digest_model import totals
 from cards.chart import MAX_CHART_BYTES, MAX_CHARTS, date_labels, totals_charts
 from cards.text import unescape
 

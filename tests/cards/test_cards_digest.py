@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from card_checks import all_content, assert_valid_card, buttons, walk
 
-from bot.accounts import Account, AccountStatus, Cash
-from bot.digest_model import changes, totals
+from bot.domain.accounts import Account, AccountStatus, Cash
+from bot.domain.digest_model import changes, totals
 from cards.digest import DigestView, digest_card
 from cards.layout import card_size
 from cards.text import Text

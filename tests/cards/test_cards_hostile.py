@@ -25,9 +25,9 @@ from card_checks import (
 )
 
 import cards
-from bot.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
-from bot.digest_model import Change, Totals
-from bot.withdrawals import Amounts, Kind, State, Withdrawal
+from bot.domain.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
+from bot.domain.digest_model import Change, Totals
+from bot.domain.withdrawals import Amounts, Kind, State, Withdrawal
 from cards.account import account_card
 from cards.account_list import account_list_card
 from cards.audit import audit_card, export_card

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from card_checks import MAX_CARD_ELEMENTS, all_content, assert_valid_card, buttons, element_count
 
-from bot.accounts import Account, AccountRecord, AccountStatus, Cash
-from bot.withdrawals import Amounts, Kind, State, Withdrawal
+from bot.domain.accounts import Account, AccountRecord, AccountStatus, Cash
+from bot.domain.withdrawals import Amounts, Kind, State, Withdrawal
 from cards.account_list import account_list_card
 from cards.notice import BalanceLine, balance_notice_card
 from cards.text import Text

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
 from cards.money import format_cash, format_points
 from cards.text import (
     Text,

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from card_checks import all_content, assert_valid_card, buttons
 
-from bot.accounts import Cash
-from bot.withdrawals import Amounts, Kind, State, Withdrawal
+from bot.domain.accounts import Cash
+from bot.domain.withdrawals import Amounts, Kind, State, Withdrawal
 from cards.withdrawal import withdrawal_card
 
 NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)

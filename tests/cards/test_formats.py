@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.accounts import Cash
+from bot.domain.accounts import Cash
 from cards.money import (
     amounts_text,
     balance_text,

@@ -2,7 +2,7 @@
 
 import time
 
-from bot.accounts import AccountStatus
+from bot.domain.accounts import AccountStatus
 from bot.emulator import events as feishu
 from tests.conftest import VERIFICATION_TOKEN, Feishu, wait_for
 

@@ -4,7 +4,7 @@ paging button's round trip as text."""
 
 from __future__ import annotations
 
-from bot.accounts import Account, AccountStatus, Referrer
+from bot.domain.accounts import Account, AccountStatus, Referrer
 from tests.cards.card_checks import HOSTILE, assert_inert, markdown_sources
 from tests.conftest import Feishu, buttons, card_text, card_text_zh
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.accounts import Account, AccountStatus
+from bot.domain.accounts import Account, AccountStatus
 from bot.emulator import Employee
 from bot.emulator import events as feishu
 from tests.conftest import (

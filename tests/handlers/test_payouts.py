@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.withdrawals import Kind, amounts_of
 from bot.feishu.openapi import RetryPolicy
 from bot.records.store import to_iso, utcnow
-from bot.withdrawals import Kind, amounts_of
 from tests.conftest import ADMIN, Feishu, card_text, wait_for
 from tests.handlers.test_withdrawals import (
     ADMINS,

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.app import ReferralBot
+from bot.domain.withdrawals import Amounts, Kind
 from bot.emulator import Emulator
 from bot.feishu.openapi import RetryPolicy
 from bot.scheduler import latest_fire_time
-from bot.withdrawals import Amounts, Kind
 from handlers.reconcile import (
     ReconcileService,
     day_bounds,

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bot.accounts import Account, AccountStatus
 from bot.app import ReferralBot
+from bot.domain.accounts import Account, AccountStatus
 from bot.emulator import Emulator
 from bot.feishu.openapi import OPERATION_LIMITS, OpenApi, TokenCache, build_client
 from tests.conftest import make_settings

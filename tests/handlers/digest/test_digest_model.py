@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bot.accounts import Account, AccountStatus, Cash
-from bot.digest_model import cash_delta, changes, totals
+from bot.domain.accounts import Account, AccountStatus, Cash
+from bot.domain.digest_model import cash_delta, changes, totals
 from bot.scheduler import crontab_trigger, latest_fire_time
 
 ON, OFF = AccountStatus.ENABLED, AccountStatus.DISABLED

@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.accounts import Account, AccountStatus
+from bot.domain.accounts import Account, AccountStatus
 from bot.records.digests import ON_DEMAND
 from bot.records.store import to_iso
 from tests.cards.card_checks import walk

@@ -33,6 +33,7 @@ from lark_oapi.core.enum import AccessTokenType, HttpMethod
 from lark_oapi.core.model import BaseRequest
 
 from bot.config import Settings
+from bot.domain.people import Person
 from bot.feishu.contacts import INVALID_USER_ID, OUTSIDE_CONTACT_RANGE, Contacts
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import (
@@ -44,7 +45,6 @@ from bot.feishu.openapi import (
     build_client,
 )
 from bot.feishu.referral import ReferralGateway
-from bot.people import Person
 from bot.records.store import DatabaseUnavailable, open_database
 
 SCOPE_MISSING = 99991672

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from bot.accounts import Account
+from bot.domain.accounts import Account
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ACCOUNT_NOT_FOUND, ReferralGateway

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from bot.people import OPEN_ID
+from bot.domain.people import OPEN_ID
 from bot.records.store import Database
 
 # Asks Feishu for a person's name; None when it cannot say.

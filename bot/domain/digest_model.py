@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.accounts import Account, AccountStatus, Cash
+from bot.domain.accounts import Account, AccountStatus, Cash
 
 
 @dataclass(frozen=True)

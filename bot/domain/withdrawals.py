@@ -1,7 +1,7 @@
 """A withdrawal request as a small state machine, and the rules of who may decide it. Pure.
 
     requested ──approve──▶ approved ──▶ withdrawn ◀──────┐
-        │  ▲                  │  └────▶ failed ◀───────┤ settled (bot/settlement.py)
+        │  ▲                  │  └────▶ failed ◀───────┤ settled (bot/domain/settlement.py)
         │  │                  └──gave up──▶ uncertain ─┤
         │  │                                           └──▶ closed
         │  └─ re-asked (the balance changed: new amounts, approve again)
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.accounts import Account, Cash
+from bot.domain.accounts import Account, Cash
 
 
 class State(StrEnum):
@@ -114,7 +114,8 @@ class Withdrawal:
     error: str | None = None  # why it failed, was closed, or is uncertain
     reasked: bool = False  # the amounts changed since the first request
     uncertain_at: datetime | None = None  # when the bot stopped knowing the outcome
-    settled_by: str | None = None  # how an uncertain outcome became known (bot/settlement.py)
+    # How an uncertain outcome became known (bot/domain/settlement.py).
+    settled_by: str | None = None
 
 
 class Refusal(StrEnum):

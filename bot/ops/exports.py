@@ -3,7 +3,7 @@
 Two formats from the same rows. CSV, for machines (the CLI's default): UTF-8 with a byte-order
 mark (Excel and WPS otherwise show Chinese as mojibake), one header row in English, every time
 in the configured zone as "2026-11-22 09:00:00 +08:00", money as a plain decimal with two places
-("300.00") next to its currency code. An Excel workbook (`bot/workbook.py`), for people (the
+("300.00") next to its currency code. An Excel workbook (`bot/ops/workbook.py`), for people (the
 chat's format): IDs as text cells, so a 19-digit account ID keeps its digits, money and points
 as numbers, times as dates.
 
@@ -18,7 +18,7 @@ codes (`action`, `outcome`, `detail`) for machines, and beside them the entry as
 
 Rows are built from typed values (text, int, Decimal, an aware datetime in the zone, None), read
 through a database cursor and written as they come: a large table is never held in memory.
-Every text goes through `bot.cells.neutralise`: text that a spreadsheet would take for a
+Every text goes through `bot.ops.cells.neutralise`: text that a spreadsheet would take for a
 formula (a name starting with `=`) is neutralised, numbers are written as numbers.
 """
 
@@ -35,9 +35,9 @@ from decimal import Decimal
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from bot.accounts import to_cents
-from bot.cells import Value, cell, cells
-from bot.export_names import Names
+from bot.domain.accounts import to_cents
+from bot.ops.cells import Value, cell, cells
+from bot.ops.export_names import Names
 from bot.records.store import AUDIT_ORDER, Database
 from cards.audit_sentences import PLAIN, sentence
 
@@ -54,7 +54,7 @@ ACCOUNT_COLUMNS = (
     "referrer_email",
     "referrer_mobile",
     "registered_with",
-    "registered_by",  # a name, when one is known (bot/export_names.py)
+    "registered_by",  # a name, when one is known (bot/ops/export_names.py)
     "registered_by_open_id",
     "registered_at",
     "last_seen_at",
@@ -122,7 +122,7 @@ def write(
     if format not in FORMATS:
         raise ValueError(f"cannot write {format!r}: choose one of {', '.join(FORMATS)}")
     if format == "xlsx":
-        from bot.workbook import write_xlsx  # openpyxl is loaded only for a workbook
+        from bot.ops.workbook import write_xlsx  # openpyxl is loaded only for a workbook
 
         return write_xlsx(kind, database, zone, out, names=names)
     return write_csv(kind, database, zone, out, names=names)

@@ -3,14 +3,14 @@
 An account is found by any contact the records learned for it: the email or mobile it was
 registered with, and its referrer's open_id, email and mobile as get_account_assets reported
 them. Feishu writes a mobile as "+8618900001111", HR as "+86 18900001111" or "18900001111":
-`mobile_key` (bot/mobiles.py) turns each into the same key.
+`mobile_key` (bot/domain/mobiles.py) turns each into the same key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.mobiles import mobile_key
+from bot.domain.mobiles import mobile_key
 
 OPEN_ID, EMAIL, MOBILE = "open_id", "email", "mobile"
 

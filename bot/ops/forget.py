@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot.people import EMAIL, MOBILE, OPEN_ID, email_key, mobile_key
+from bot.domain.people import EMAIL, MOBILE, OPEN_ID, email_key, mobile_key
 from bot.records.erasure import PSEUDONYM_PREFIX, Person, any_trace, empty_wal, scrub_all
 from bot.records.store import AccountBook, AuditLog, Database
 from handlers.parser import UsageError, parse_who

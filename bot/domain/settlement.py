@@ -47,7 +47,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.withdrawals import Amounts
+from bot.domain.withdrawals import Amounts
 
 # Feishu's clock and ours may differ; the reconciliation window is widened by this each side.
 CLOCK_MARGIN = timedelta(minutes=5)

@@ -3,7 +3,7 @@
 A CSV cannot keep a 19-digit account ID as text (Excel reads 6918170000000000001 as the number
 6.91817E+18 and drops digits) without a trick that formula safety forbids; a workbook types
 each cell. Text, IDs included, is a text cell (type `s`: never a number, a formula or an
-error value such as `#N/A`), neutralised like every exported text (`bot.cells.neutralise`);
+error value such as `#N/A`), neutralised like every exported text (`bot.ops.cells.neutralise`);
 money is a number shown with two decimals and a thousands separator; points and other counts
 are whole numbers; a time is a date cell in the configured zone, named in its column's header
 ("registered_at (Asia/Shanghai)"), as spreadsheets have no zones. The header row is bold and
@@ -29,8 +29,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from bot.cells import Value, neutralise
-from bot.exports import COLUMNS, NameOf, Row, Written, rows_of
+from bot.ops.cells import Value, neutralise
+from bot.ops.exports import COLUMNS, NameOf, Row, Written, rows_of
 from bot.records.store import Database
 
 MONEY_FORMAT = "#,##0.00"

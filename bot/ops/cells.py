@@ -7,7 +7,7 @@ injection: put a `'` before such a text cell; spreadsheets show the text and no 
 text is touched: an amount of -5.00 is a number and stays one, or the sums break.
 
 Every writer of a spreadsheet turns its text through `neutralise`, so the rule is kept in this
-one place: the CSV exports with `cell`, the Excel workbooks (`bot/workbook.py`) for their text
+one place: the CSV exports with `cell`, the Excel workbooks (`bot/ops/workbook.py`) for their text
 cells.
 """
 
