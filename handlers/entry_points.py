@@ -12,7 +12,7 @@ from bot.feishu.openapi import OpenApiError
 from bot.worker import GiveUp, RetryLater
 from cards.error import error_card
 from cards.text import Text
-from handlers import commands
+from handlers import askings, commands, waiting
 from handlers.account_commands import usage_card
 from handlers.parser import BARE_SUBCOMMANDS
 from handlers.services import Services
@@ -43,29 +43,28 @@ def welcome(
 
 
 def menu(services: Services, event_id: str, data: P2ApplicationBotMenuV6) -> None:
-    """Run the chosen item's command for the person, answering in their one-to-one chat."""
-    event = data.event
-    operator = event.operator if event else None
-    open_id = operator.operator_id.open_id if operator and operator.operator_id else None
-    key = (event.event_key or "").strip().lower() if event else ""
+    """Run the chosen item's command for the person, answering in their one-to-one chat; a
+    command held up by a failing Feishu is answered as a typed one is (handlers/waiting.py)."""
+    asking = askings.of_menu(data)
+    open_id, key = asking.open_id, askings.menu_key(data)
     if not open_id:
         raise GiveUp("menu event without a person")
     saved = services.inbox.saved_reply(event_id)
     if saved is None:
         if key in MENU_COMMANDS:
             asker = commands.Asker(open_id=open_id, chat_id=f"p2p:{open_id}", event_id=event_id)
-            card = commands.run(services, asker, f"/referral {key}").card  # the admin rule holds
+            try:
+                card = commands.run(services, asker, asking.command).card  # the admin rule holds
+            except RetryLater:
+                waiting.schedule(services, event_id)  # the person hears soon that it waits
+                raise
         else:
             log.info("menu item %r runs no command", key)
             card = unknown_item_card(key)
         saved = {"card": card}
         services.inbox.save_reply(event_id, saved)
-    try:
-        services.messenger.send_card_to_person(open_id, saved["card"], uuid=f"menu-{event_id}")
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not answer the menu: {exc}") from None
-        raise GiveUp(f"could not answer the menu: {exc}") from None
+    # An interim answer ("still trying") is replaced by the result.
+    waiting.deliver(services, event_id, asking, saved["card"], uuid=f"menu-{event_id}")
 
 
 def unknown_item_card(key: str) -> dict:

@@ -23,6 +23,7 @@ from bot.worker import GiveUp, RetryLater
 from handlers import (
     account_cards,
     answers,
+    askings,
     commands,
     entry_points,
     leavers,
@@ -74,7 +75,8 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
             # The bot's own mention never names an account.
             bot_keys = [m.key for m in mentions if m.key and _open_id(m) == bot_id]
             try:
-                reply = commands.run(services, asker, _text(message.content), bot_keys)
+                text = askings.message_text(message.content)
+                reply = commands.run(services, asker, text, bot_keys)
             except RetryLater:
                 # Feishu cannot be reached or keeps failing; nothing was done. The event
                 # waits, and the person hears so soon (handlers/waiting.py).
@@ -92,12 +94,7 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
         services.inbox.save_reply(event_id, saved)
     # The uuid makes a retried reply (same event) land once; an interim answer is replaced.
     sent = waiting.deliver(
-        services,
-        event_id,
-        message.message_id,
-        message.chat_id,
-        reply.card,
-        uuid=f"reply-{event_id}",
+        services, event_id, askings.of_message(data), reply.card, uuid=f"reply-{event_id}"
     )
     if reply.withdrawal_id is not None:
         services.withdrawals.note_message(reply.withdrawal_id, sent)
@@ -105,13 +102,6 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
         account_cards.noted(services, sent, reply.account_id, message.chat_id, reply.version)
         # The command read or changed the account: older cards of it catch up.
         account_cards.refresh_later(services, reply.account_id, skip=(sent,))
-
-
-def _text(content: str | None) -> str:
-    try:
-        return str(json.loads(content or "{}").get("text", ""))
-    except (ValueError, AttributeError):
-        return ""
 
 
 def _bot_open_id(services: Services) -> str:
@@ -162,14 +152,14 @@ def _modify_time(value: str | None) -> datetime:
 
 
 def tell_failure(services: Services, event: InboxEvent, reason: str) -> None:
-    """A message event failed for good (Feishu was out of reach for hours): queue the truth
-    for the person, to be sent as soon as Feishu can be reached. A withdrawal's work given up
-    makes it uncertain (see handlers/payouts.py)."""
+    """A command's event (a message, a menu item) failed for good (Feishu was out of reach
+    for hours): queue the truth for the person, to be sent as soon as Feishu can be reached.
+    A withdrawal's work given up makes it uncertain (see handlers/payouts.py)."""
     gave_up = payouts.ON_FAILURE.get(event.event_type)
     if gave_up is not None:
         gave_up(services, json.loads(event.payload), reason)
         return
-    if event.event_type != "im.message.receive_v1":
+    if event.event_type not in (askings.MESSAGE, askings.MENU):
         return
     services.inbox.enqueue(TELL_FAILURE, {"event_id": event.event_id}, key=event.event_id)
 
@@ -179,9 +169,10 @@ def send_failure_notice(services: Services, event_id: str, payload: dict) -> Non
     original = services.inbox.event(payload["event_id"])
     if original is None:
         return  # pruned long since
-    data = lark.JSON.unmarshal(original["payload"], P2ImMessageReceiveV1)
-    message = data.event.message
-    command = _text(message.content)
+    asking = askings.of_event(original["event_type"], original["payload"])
+    if asking is None:
+        return  # nobody to tell
+    command = asking.command
     reply = json.loads(original["reply"]) if original["reply"] else None
     if reply is not None:
         notice = answers.late_answer(command)
@@ -189,20 +180,19 @@ def send_failure_notice(services: Services, event_id: str, payload: dict) -> Non
         notice = answers.maybe_done(command)
     else:
         notice = answers.not_done(command)
-    mid, chat = message.message_id, message.chat_id
     # An interim answer ("still trying") is replaced by the notice.
-    waiting.deliver(services, payload["event_id"], mid, chat, notice, uuid=f"late-{event_id}")
+    waiting.deliver(services, payload["event_id"], asking, notice, uuid=f"late-{event_id}")
     if reply is not None:
-        waiting.reply(services, mid, chat, reply["card"], uuid=f"late-answer-{event_id}")
+        waiting.answer(services, asking, reply["card"], uuid=f"late-answer-{event_id}")
 
 
 ROUTES: dict[str, tuple[type, Callable]] = {
-    "im.message.receive_v1": (P2ImMessageReceiveV1, handle_message),
+    askings.MESSAGE: (P2ImMessageReceiveV1, handle_message),
     "im.chat.access_event.bot_p2p_chat_entered_v1": (
         P2ImChatAccessEventBotP2pChatEnteredV1,
         entry_points.welcome,
     ),
-    "application.bot.menu_v6": (P2ApplicationBotMenuV6, entry_points.menu),
+    askings.MENU: (P2ApplicationBotMenuV6, entry_points.menu),
     "contact.user.deleted_v3": (P2ContactUserDeletedV3, leavers.handle_user_deleted),
     "hire.referral_account.assets_update_v1": (
         P2HireReferralAccountAssetsUpdateV1,

@@ -1,12 +1,15 @@
 """No silence while a command waits on a failing Feishu.
 
-A command whose Open API call keeps failing (server errors, rate limits) waits in the inbox and
-is tried again for up to `bot.worker.MAX_AGE`. When it first has to wait, an interim answer is
-queued for `Services.interim_after` after the message arrived: one reply saying that Feishu is
-failing and until when the bot keeps trying. The command's result (or, after MAX_AGE, the truth
-about it) later replaces that same message; where it cannot, it follows as a new reply.
+A command (typed in a chat, or chosen from the bot menu) whose Open API call keeps failing
+(server errors, rate limits) waits in the inbox and is tried again for up to
+`bot.worker.MAX_AGE`. When it first has to wait, an interim answer is queued for
+`Services.interim_after` after the event arrived: one message saying that Feishu is failing
+and until when the bot keeps trying. The command's result (or, after MAX_AGE, the truth about
+it) later replaces that same message; where it cannot, it follows as a new one. Where an answer
+goes (a reply to the message, or into the menu user's one-to-one chat) is the event's `Asking`
+(handlers/askings.py).
 
-Which of the two answers an event (the interim, or a plain reply with the result) is decided
+Which of the two answers an event (the interim, or a plain answer with the result) is decided
 once in the records (`Inbox.claim_answer`), so they never race into two messages; the interim
 is sent under a uuid of its own, so a resend after a crash lands on the same message.
 """
@@ -16,15 +19,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import lark_oapi as lark
-from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
-
 from bot.feishu.openapi import OpenApiError
 from bot.records.inbox import ANSWER_INTERIM, ANSWER_REPLY, DONE, FAILED
 from bot.records.store import from_iso, utcnow
 from bot.worker import MAX_AGE, GiveUp, RetryLater
 from cards.when import stamp
 from handlers import answers
+from handlers.askings import Asking, of_event
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,8 @@ def interim_uuid(event_id: str) -> str:
 
 
 def schedule(services: Services, event_id: str) -> None:
-    """The command of this message event has to wait: queue its interim answer (once) for
-    `interim_after` after the message arrived."""
+    """The command of this event has to wait: queue its interim answer (once) for
+    `interim_after` after the event arrived."""
     original = services.inbox.event(event_id)
     if original is None:
         return
@@ -53,55 +54,52 @@ def send_interim(services: Services, job_id: str, payload: dict) -> None:
     original = services.inbox.event(event_id)
     if original is None or original["status"] in (DONE, FAILED) or original["reply"]:
         return  # answered, or its result is about to be: that is the answer
+    asking = of_event(original["event_type"], original["payload"])
+    if asking is None:
+        return  # nobody to tell
     via, message_id = services.inbox.claim_answer(event_id, ANSWER_INTERIM)
     if via != ANSWER_INTERIM or message_id:
         return  # the result went out first, or the interim was sent before
-    message = lark.JSON.unmarshal(original["payload"], P2ImMessageReceiveV1).event.message
     zone = services.settings.digest_tz
     until = stamp(from_iso(original["received_at"]) + MAX_AGE, zone)
-    sent = reply(
-        services,
-        message.message_id,
-        message.chat_id,
-        answers.still_trying(until, zone),
-        uuid=interim_uuid(event_id),
-    )
+    card = answers.still_trying(until, zone)
+    sent = answer(services, asking, card, uuid=interim_uuid(event_id))
     services.inbox.note_answer(event_id, sent)
     log.info("event %s waits on Feishu; the person was told (message %s)", event_id, sent)
 
 
-def deliver(
-    services: Services, event_id: str, message_id: str, chat_id: str, card: dict, *, uuid: str
-) -> str:
-    """Answer the message of `event_id` with `card`: by replacing its interim answer when one
-    was sent, else (or when the interim cannot be updated) as a reply under `uuid`. Returns
-    the id of the message that shows the card."""
+def deliver(services: Services, event_id: str, to: Asking, card: dict, *, uuid: str) -> str:
+    """Answer the command of `event_id` with `card`: by replacing its interim answer when one
+    was sent, else (or when the interim cannot be updated) anew under `uuid`. Returns the id
+    of the message that shows the card."""
     via, interim_id = services.inbox.claim_answer(event_id, ANSWER_REPLY)
     if via != ANSWER_INTERIM:
-        return reply(services, message_id, chat_id, card, uuid=uuid)
+        return answer(services, to, card, uuid=uuid)
     if interim_id is None:
         # The interim was begun but is not known to have landed (its send failed, or its
         # worker was cut off). Under the interim's uuid this makes one message either way;
         # the update below makes sure it shows the result.
-        interim_id = reply(services, message_id, chat_id, card, uuid=interim_uuid(event_id))
+        interim_id = answer(services, to, card, uuid=interim_uuid(event_id))
         services.inbox.note_answer(event_id, interim_id)
     try:
         services.messenger.update_card(interim_id, card)
     except OpenApiError as exc:
         if exc.transient:
             raise RetryLater(f"could not update the interim answer: {exc}") from None
-        # Recalled, or too old to update: the result goes out as a reply of its own.
-        log.info("interim answer %s cannot be updated (%s); replying anew", interim_id, exc)
-        return reply(services, message_id, chat_id, card, uuid=uuid)
+        # Recalled, or too old to update: the result goes out as a message of its own.
+        log.info("interim answer %s cannot be updated (%s); answering anew", interim_id, exc)
+        return answer(services, to, card, uuid=uuid)
     return interim_id
 
 
-def reply(services: Services, message_id: str, chat_id: str, card: dict, *, uuid: str) -> str:
-    """Reply to a person's message; the uuid makes a retried reply land once."""
+def answer(services: Services, to: Asking, card: dict, *, uuid: str) -> str:
+    """Send `card` to whoever asked; the uuid makes a retried answer land once."""
     try:
-        return services.messenger.reply_card(message_id, card, chat_id=chat_id, uuid=uuid)
+        return to.send(services.messenger, card, uuid=uuid)
     except OpenApiError as exc:
+        doing = f"reply to {to.message_id}" if to.message_id else f"answer {to.open_id}"
         if exc.transient:
-            raise RetryLater(f"could not reply: {exc}") from None
-        # The message was withdrawn, or the bot left the chat: nobody can be answered.
-        raise GiveUp(f"could not reply: {exc}") from None
+            raise RetryLater(f"could not {doing}: {exc}") from None
+        # The message was withdrawn, the bot left the chat, or the person cannot be reached
+        # (left the company, or the bot is not available to them): nobody can be answered.
+        raise GiveUp(f"could not {doing}: {exc}") from None
