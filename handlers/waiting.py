@@ -43,7 +43,10 @@ def schedule(services: Services, event_id: str) -> None:
     original = services.inbox.event(event_id)
     if original is None:
         return
-    due = from_iso(original["received_at"]) + services.interim_after
+    received = from_iso(original["received_at"])
+    if utcnow() - received >= MAX_AGE:
+        return  # past its retry window: the worker fails it now, and its truth is told instead
+    due = received + services.interim_after
     delay = max(due - utcnow(), timedelta(0))
     services.inbox.enqueue(INTERIM, {"event_id": event_id}, key=event_id, delay=delay)
 
