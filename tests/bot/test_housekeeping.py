@@ -7,7 +7,7 @@ import requests
 
 from bot.domain.accounts import Account, AccountStatus
 from bot.records.store import to_iso, utcnow
-from tests.conftest import Feishu
+from tests.conftest import Feishu, wait_for
 
 
 def days_ago(days: float) -> str:
@@ -73,6 +73,8 @@ def test_health_is_503_when_an_event_waits_long_while_feishu_answers(lark: Feish
 
 def test_health_is_ok_when_all_is_well(lark: Feishu, bot):
     lark.ask("/referral help")
+    # The reply lands a moment before its event is marked done.
+    wait_for(lambda: bot.inbox.counts() == {"done": 1}, what="the event done")
     health = requests.get(bot.url + "/healthz", timeout=5)
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "inbox": {"done": 1}, "feishu": "reachable"}
