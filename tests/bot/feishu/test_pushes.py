@@ -170,7 +170,7 @@ def test_each_refusal_is_one_warning_line_without_a_traceback(lark: Feishu, bot,
         headers["X-Lark-Signature"] = "0" * 64
     result = requests.post(bot.url + "/webhook/event", data=body, headers=headers, timeout=5)
     assert 400 <= result.status_code < 500
-    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING and ours(r)]
     assert [(r.levelname, r.name) for r in loud] == [("WARNING", "bot.feishu.pushes")]
     assert "refused a push" in loud[0].getMessage()
     assert all(r.exc_info is None for r in caplog.records)
@@ -212,7 +212,7 @@ def test_a_signed_replay_is_refused_and_nothing_is_done(
     assert result.body == {"error": error}
     assert bot.inbox.counts() == {}
     assert emulator.calls_for("get_account_assets") == []
-    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING and ours(r)]
     assert [r.getMessage() for r in loud] == [f"refused a push: {error}"]
 
 
@@ -266,3 +266,8 @@ def test_the_bounds_are_24_hours_back_and_5_minutes_ahead(emulator, tmp_path, of
     body = feishu.encode(event, ENCRYPT_KEY)
     answer = receiver.receive(body, feishu.signed_headers(body, ENCRYPT_KEY, str(now + offset)))
     assert (answer.status, len(accepted)) == ((200, 1) if taken else (401, 0))
+
+
+def ours(record: logging.LogRecord) -> bool:
+    """A line the bot wrote (waitress says "Task queue depth" when the machine is loaded)."""
+    return record.name.split(".")[0] in ("bot", "handlers")
