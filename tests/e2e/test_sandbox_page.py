@@ -13,41 +13,20 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import Sandbox
+from tests.e2e.conftest import NO_CHROMIUM, chromium_page
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "sandbox.png"
 # The committed screenshot is rewritten only on request (or when missing): every run would
 # otherwise leave a changed image in everyone's working tree.
 UPDATE_SCREENSHOT = os.environ.get("UPDATE_SCREENSHOT") == "1" or not SCREENSHOT.exists()
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"Debian's chromium is not installed at {CHROMIUM} (make test installs it)",
-)
+pytestmark = NO_CHROMIUM
 
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1400) as page:
+        yield page
 
 
 def test_register_show_and_disable_an_account_in_the_browser(

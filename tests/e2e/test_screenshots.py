@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from bot.sandbox import Sandbox
-from tests.e2e.test_sandbox_page import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import NO_CHROMIUM, chromium_page
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
@@ -32,24 +32,13 @@ TITLES = {
 # Toasts fade out after a few seconds; the pictures leave them out rather than wait for them.
 NO_TOASTS = "#toasts { display: none !important; }"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"Debian's chromium is not installed at {CHROMIUM} (make test installs it)",
-)
+pytestmark = NO_CHROMIUM
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(1280) as page:
+        yield page
 
 
 def titled(page: Page, title: str) -> Locator:
