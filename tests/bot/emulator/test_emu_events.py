@@ -7,6 +7,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -270,15 +271,10 @@ def test_assets_update_event_via_dispatcher():
     assert ev.assets.confirmed_bonus.cash_bonus[0].amount == 1.5
 
 
-@pytest.fixture
-def bot_stub() -> Iterator[tuple[str, list]]:
-    """A tiny HTTP endpoint that runs the SDK dispatcher, standing in for the bot."""
-    received: list = []
-    dispatcher = (
-        lark.EventDispatcherHandler.builder(KEY, VTOKEN)
-        .register_p2_im_message_receive_v1(received.append)
-        .build()
-    )
+@contextmanager
+def dispatching_endpoint(dispatcher: lark.EventDispatcherHandler) -> Iterator[str]:
+    """A tiny HTTP endpoint that hands every POST to the SDK's dispatcher (which decrypts and
+    checks the signature and the verification token), standing in for the bot; its URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -300,9 +296,24 @@ def bot_stub() -> Iterator[tuple[str, list]]:
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/webhook/event", received
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhook/event"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def bot_stub() -> Iterator[tuple[str, list]]:
+    """A tiny HTTP endpoint that runs the SDK dispatcher, standing in for the bot."""
+    received: list = []
+    dispatcher = (
+        lark.EventDispatcherHandler.builder(KEY, VTOKEN)
+        .register_p2_im_message_receive_v1(received.append)
+        .build()
+    )
+    with dispatching_endpoint(dispatcher) as url:
+        yield url, received
 
 
 def test_deliver_encrypted_and_signed(bot_stub):

@@ -4,10 +4,8 @@ through the real lark-oapi client and the SDK's own event dispatcher."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lark_oapi as lark
 import pytest
@@ -22,6 +20,7 @@ from lark_oapi.api.hire.v1 import (
 from bot.emulator import Employee, Emulator, events, hire_apps
 from bot.emulator.ratelimit import DEFAULT_LIMITS
 
+from .test_emu_events import dispatching_endpoint
 from .test_emu_ws import ack, dial, recv_frame
 
 KEY = "encrypt-key-123"
@@ -421,29 +420,8 @@ def receiver() -> Iterator[tuple[str, list[P2HireApplicationStageChangedV1]]]:
         .build()
     )
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            req = lark.RawRequest()
-            req.uri = self.path
-            req.headers = dict(self.headers.items())
-            req.body = self.rfile.read(int(self.headers["Content-Length"]))
-            resp = dispatcher.do(req)
-            self.send_response(resp.status_code)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(resp.content)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/webhook/event", received
-    server.shutdown()
-    server.server_close()
+    with dispatching_endpoint(dispatcher) as url:
+        yield url, received
 
 
 def test_stage_change_arrives_signed_and_encrypted_at_a_webhook(emu: Emulator, receiver):
