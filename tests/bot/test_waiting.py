@@ -39,6 +39,29 @@ def back(emulator, bot) -> None:
     bot.inbox.wake_waiting()
 
 
+def restarted(first, make_bot, emulator, *, noted: bool):
+    """Stop `first` with its command waiting and its interim sent (`noted`: and noted, as a
+    process killed in between would not have), start a second bot on the same records, and
+    wait until it has tried the command again and put it back to wait."""
+    first.stop()
+    if not noted:  # as a process killed between sending the interim and noting it leaves it
+        db = first.database.db
+        db.execute("UPDATE events SET answer_message_id = NULL")
+        db.execute(
+            "UPDATE events SET status = 'queued', not_before = NULL WHERE event_type = ?",
+            [INTERIM],
+        )
+    second = make_bot(interim_after=SOON, retry=FEW)
+    tries = len(hire_calls(emulator))
+    wait_for(
+        lambda: len(hire_calls(emulator)) > tries,
+        timeout=15,
+        what="the command tried again after the restart",
+    )
+    wait_for(lambda: second.inbox.counts(internal=True).get("queued") == 1, what="settled")
+    return second
+
+
 def hire_calls(emulator) -> list:
     return [c for c in emulator.calls if c.operation in ("deactivate", "get_account_assets")]
 
@@ -97,23 +120,7 @@ def test_a_restart_sends_no_second_interim_and_the_result_replaces_it(make_bot, 
         Feishu(first, emulator), emulator, f"/referral disable {account_id}"
     )
     wait_for(lambda: first.inbox.counts(internal=True).get("done") == 1, what="interim done")
-    first.stop()
-    if not noted:  # as a process killed between sending the interim and noting it leaves it
-        db = first.database.db
-        db.execute("UPDATE events SET answer_message_id = NULL")
-        db.execute(
-            "UPDATE events SET status = 'queued', not_before = NULL WHERE event_type = ?",
-            [INTERIM],
-        )
-
-    second = make_bot(interim_after=SOON, retry=FEW)
-    tries = len(hire_calls(emulator))
-    wait_for(
-        lambda: len(hire_calls(emulator)) > tries,
-        timeout=15,
-        what="the command tried again after the restart",
-    )
-    wait_for(lambda: second.inbox.counts(internal=True).get("queued") == 1, what="settled")
+    second = restarted(first, make_bot, emulator, noted=noted)
     event = wait_for(
         lambda: second.inbox.event(_message_event_id(second))["answer_message_id"],
         what="the interim noted again",
@@ -239,23 +246,7 @@ def test_a_restart_sends_no_second_interim_for_a_menu_item(make_bot, emulator, n
     chat, interim = menu_held_up(lark, emulator)
     # The registration and the interim done; the menu item waits.
     wait_for(lambda: first.inbox.counts(internal=True).get("done") == 2, what="interim done")
-    first.stop()
-    if not noted:  # as a process killed between sending the interim and noting it leaves it
-        db = first.database.db
-        db.execute("UPDATE events SET answer_message_id = NULL")
-        db.execute(
-            "UPDATE events SET status = 'queued', not_before = NULL WHERE event_type = ?",
-            [INTERIM],
-        )
-
-    second = make_bot(interim_after=SOON, retry=FEW)
-    tries = len(hire_calls(emulator))
-    wait_for(
-        lambda: len(hire_calls(emulator)) > tries,
-        timeout=15,
-        what="the menu item tried again after the restart",
-    )
-    wait_for(lambda: second.inbox.counts(internal=True).get("queued") == 1, what="settled")
+    second = restarted(first, make_bot, emulator, noted=noted)
     noted_id = wait_for(
         lambda: second.inbox.event(_menu_event_id(second))["answer_message_id"],
         what="the interim noted again",
