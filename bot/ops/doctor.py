@@ -41,8 +41,6 @@ from bot.feishu.openapi import (
     OpenApi,
     OpenApiError,
     RetryPolicy,
-    TokenCache,
-    build_client,
 )
 from bot.feishu.referral import ReferralGateway
 from bot.records.store import DatabaseUnavailable, open_database
@@ -94,8 +92,7 @@ def run_doctor(
 
     add(check_settings(settings))
     add(check_database(settings))
-    cache = TokenCache()
-    api = OpenApi(build_client(settings, cache, timeout=TIMEOUT), cache, retry=DOCTOR_RETRY)
+    api = OpenApi.of(settings, timeout=TIMEOUT, retry=DOCTOR_RETRY)
     with _quiet_probes():
         credentials = check_credentials(api, settings)
         add(credentials)
