@@ -34,7 +34,8 @@ the bot, where messages sent by open_id / union_id / user_id / email land), mess
 
 Knobs: set_latency (in_flight counts the requests of an operation not answered yet),
 fail_next(operation, n, kind) (kinds "5xx", "ratelimit", "server_error_code", "5xx_after":
-carried out, then answered 500, "no_trans_time": carried out, answered without data.trans_time),
+carried out, then answered 500, "no_trans_time": carried out, answered without data.trans_time,
+"drop_after": carried out, then the connection closed without an answer),
 fail_until_stopped(operation, kind) / stop_failing (operation "hire": every referral-account
 operation; "*": all), expire_tokens, rate_limits / enforce_rate_limits,
 outage(seconds, kind="refuse" | "5xx") / end_outage / in_outage (Feishu down for a while),

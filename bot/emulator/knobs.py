@@ -11,9 +11,18 @@ from dataclasses import dataclass
 # "5xx_after": the request is carried out, then answered 500 (Feishu acted, the answer is lost).
 # "no_trans_time": the request is carried out and answered with success, but the answer's data
 # lacks `trans_time` (withdraw: Feishu acted and did not say when).
-FAILURE_KINDS = ("5xx", "ratelimit", "server_error_code", "5xx_after", "no_trans_time")
+# "drop_after": the request is carried out, then the connection is closed without an answer (the
+# network lost it on the way back: the caller cannot tell whether Feishu acted).
+FAILURE_KINDS = (
+    "5xx",
+    "ratelimit",
+    "server_error_code",
+    "5xx_after",
+    "no_trans_time",
+    "drop_after",
+)
 # Those that strike once the request has been carried out.
-AFTER_KINDS = ("5xx_after", "no_trans_time")
+AFTER_KINDS = ("5xx_after", "no_trans_time", "drop_after")
 OUTAGE_KINDS = ("refuse", "5xx")
 HIRE = "hire"  # the key that stands for every referral-account (Hire) operation
 
@@ -103,7 +112,7 @@ class Knobs:
                     return queue.pop(0)
             for key in keys:
                 failing = self._failing.get(key)
-                if failing is not None and (failing.kind == "5xx_after") == after:
+                if failing is not None and (failing.kind in AFTER_KINDS) == after:
                     return failing
             return None
 

@@ -38,12 +38,17 @@ log = logging.getLogger("bot.emulator")
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
 
+class Dropped(Exception):
+    """The request was carried out and recorded; its connection is closed without an answer."""
+
+
 def new_log_id() -> str:
     return time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
 
 
 class Pipeline:
-    """Turns one raw request into (status, extra headers, JSON body) and records it."""
+    """Turns one raw request into (status, extra headers, JSON body) and records it; raises
+    `Dropped` (after recording) when the answer is to be lost."""
 
     def __init__(self, ctx: Context, knobs: Knobs) -> None:
         self.ctx = ctx
@@ -76,6 +81,7 @@ class Pipeline:
     ) -> Answer:
         path = urlsplit(target).path.rstrip("/") or "/"
         body: dict[str, Any] | None = None
+        dropped = False
         try:
             outage = self.knobs.outage()
             if outage is not None and outage.kind == "5xx":
@@ -101,6 +107,8 @@ class Pipeline:
                 data = response.get("data")
                 if isinstance(data, dict):
                     data.pop("trans_time", None)
+            elif after is not None and after.kind == "drop_after":
+                dropped = True
             elif after is not None:
                 raise ApiError(500, _system_error_code(operation), MSG_SYSTEM_ERROR)
         except ApiError as err:
@@ -117,6 +125,8 @@ class Pipeline:
         self.ctx.state.record(
             Call(operation, method, path, query, dict(headers), body, status, response, at)
         )
+        if dropped:
+            raise Dropped(f"{method} {path}")
         return status, extra, response
 
     @staticmethod
@@ -161,7 +171,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         headers = {k: v for k, v in self.headers.items()}
-        status, extra, body = self.server.pipeline.handle(self.command, self.path, headers, raw)
+        try:
+            status, extra, body = self.server.pipeline.handle(self.command, self.path, headers, raw)
+        except Dropped:
+            self.close_connection = True  # the server closes it: the caller reads no answer
+            return
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -182,6 +182,18 @@ def test_a_5xx_after_the_request_was_carried_out(emu: Emulator, api: Api):
     assert made["requests"] == 2
 
 
+def test_an_answer_dropped_after_the_request_was_carried_out(emu: Emulator, api: Api):
+    account_id = emu.create_account("ou_1")
+    emu.fail_next("deactivate", kind="drop_after")
+    path = f"/open-apis/hire/v1/referral_account/{account_id}/deactivate"
+    with pytest.raises(requests.ConnectionError):  # the connection closes without an answer
+        api.post(path)
+    assert emu.account(account_id)["status"] == 2  # ... yet Feishu acted
+    (call,) = emu.calls_for("deactivate")
+    assert call.status == 200
+    assert api.post(path).status_code == 200  # one request only
+
+
 def test_fail_until_stopped_fails_only_the_referral_api_until_stopped(emu: Emulator, api: Api):
     account_id = emu.create_account("ou_1")
     params = {"referral_account_id": account_id}
