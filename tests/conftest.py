@@ -139,6 +139,7 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
         workers: int = 4,
         busy_timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
         notice_window: timedelta | None = None,
         interim_after: timedelta | None = None,
         payout_window: timedelta | None = None,
@@ -152,9 +153,12 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
             extra["interim_after"] = interim_after
         if payout_window is not None:
             extra["payout_window"] = payout_window
-        if retry is not None:  # fewer attempts per call, where the retries are not the point
+        # `retry`: fewer attempts per call, where the retries are not the point; `sleep`: the
+        # wait between attempts, for a test to say what happens meanwhile
+        if retry is not None or sleep is not None:
             cache = TokenCache()
-            extra["api"] = OpenApi(build_client(settings, cache), cache, retry=retry)
+            client = build_client(settings, cache)
+            extra["api"] = OpenApi(client, cache, retry=retry, sleep=sleep or time.sleep)
         bot = ReferralBot(settings, workers=workers, **extra)
         if start:
             bot.start(schedule=False)

@@ -216,7 +216,9 @@ class OpenApi:
         deadline: float | None = None,
     ) -> R:
         """Send until success or a final failure. Non-idempotent calls are retried only when
-        Feishu certainly did not act on them (refused connection, rate limit, bad token)."""
+        Feishu certainly did not act on them (refused connection, rate limit, bad token). The
+        final failure says Feishu may have acted when any attempt may have: an idempotent call
+        whose answer was lost and whose retries were then refused did perhaps take effect."""
         try:
             response = self._call(operation, send, idempotent, priority, limiter, deadline)
         except OpenApiError as exc:
@@ -238,6 +240,7 @@ class OpenApi:
         limiter = limiter or self.limiters.get(operation)
         deadline = deadline or time.monotonic() + 60
         attempt = 0
+        acted = False  # an earlier attempt may have been carried out
         while True:
             attempt += 1
             slot = None
@@ -267,11 +270,12 @@ class OpenApi:
             if slot is not None:
                 limiter.release(slot, counted=error is None or error.may_have_acted)
             if error is not None:
+                acted = acted or error.may_have_acted
                 if error.transient:
                     self.reachability.failed()
                 if (idempotent or not error.may_have_acted) and self._wait(attempt, None, deadline):
                     continue
-                raise error from None
+                raise _after(error, acted) from None
 
             if response.success():
                 self.reachability.answered()
@@ -286,6 +290,7 @@ class OpenApi:
                 http_status=status,
             )
             log.warning("%s", error)
+            acted = acted or error.may_have_acted
             if error.transient and not error.rate_limited:
                 self.reachability.failed()
             else:
@@ -306,7 +311,7 @@ class OpenApi:
                 and self._wait(attempt, None, deadline)
             ):
                 continue
-            raise error
+            raise _after(error, acted)
 
     def _wait(self, attempt: int, at_least: float | None, deadline: float) -> bool:
         """Sleep before the next attempt; False when attempts or time have run out."""
@@ -319,6 +324,14 @@ class OpenApi:
             return False
         self._sleep(delay)
         return True
+
+
+def _after(error: OpenApiError, acted: bool) -> OpenApiError:
+    """The last attempt's error, saying Feishu may have acted when an earlier attempt may have:
+    a refused retry proves nothing about the attempt before it."""
+    if acted:
+        error.may_have_acted = True
+    return error
 
 
 def _failure(operation: str, exc: Exception) -> OpenApiError:

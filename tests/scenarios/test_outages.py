@@ -41,11 +41,53 @@ def test_a_command_that_ran_is_not_run_again_when_only_its_reply_failed(
     emulator.set_latency("deactivate", 0.3)
     _, message_id = lark.say(f"/referral disable {account_id}")
     wait_for(lambda: emulator.calls_for("deactivate"), what="the change made")
-    emulator.outage(3, "refuse")  # Feishu goes away before the reply can be sent
+    emulator.outage(None, "refuse")  # Feishu goes away before the reply can be sent
+    # Back once the bot has given up a call (the reply's, or the change's if its answer was
+    # still on the way), so that no retry of the call itself is answered: or once the reply
+    # got out before Feishu went.
+    wait_for(lambda: given_up(bot) or replies_to(emulator, message_id), what="a call given up")
+    emulator.end_outage()
     reply = lark.reply_to(message_id, timeout=30)
     assert "Disabled" in card_text(reply.content)
     assert len(emulator.calls_for("deactivate")) == 1
     assert len(replies_to(emulator, message_id)) == 1
+
+
+def test_a_command_whose_answer_was_lost_as_feishu_went_away_is_not_run_again(make_bot, emulator):
+    # Feishu disables the account, and the answer is lost as Feishu goes away: each retry of
+    # the call is refused. The refusals say nothing of the first attempt, so the command's
+    # next run reads the account (disabled already) instead of disabling it again.
+    gone: list[float] = []
+
+    def wait(seconds: float) -> None:  # the call's wait before its next attempt
+        if not gone:
+            gone.append(seconds)
+            emulator.outage(None, "refuse")
+
+    bot = make_bot(sleep=wait)
+    lark = Feishu(bot, emulator)
+    account_id = emulator.create_account("ou_hire")
+    emulator.fail_next("deactivate", kind="drop_after")  # carried out; the answer never comes
+    _, message_id = lark.say(f"/referral disable {account_id}")
+    wait_for(lambda: given_up(bot, "deactivate"), what="the call given up")
+    emulator.end_outage()
+    reply = lark.reply_to(message_id, timeout=30)
+    assert "Disabled" in card_text(reply.content)
+    assert len(emulator.calls_for("deactivate")) == 1
+    assert len(emulator.calls_for("get_account_assets")) == 1  # read before acting again
+    assert len(replies_to(emulator, message_id)) == 1
+
+
+def given_up(bot, operation: str | None = None) -> float:
+    """How many calls (of `operation`, or of any) the bot gave up for want of an answer."""
+    return sum(
+        sample.value
+        for metric in bot.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == "referral_bot_openapi_calls_total"
+        and sample.labels["outcome"] == "no_answer"
+        and operation in (None, sample.labels["operation"])
+    )
 
 
 def test_feishu_answering_again_wakes_everything_waiting_out_a_backoff(lark: Feishu, emulator, bot):

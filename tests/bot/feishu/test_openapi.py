@@ -161,3 +161,41 @@ def test_a_limiter_forgets_a_slot_that_was_never_counted():
     limiter.acquire(timeout=0.1)  # free at once
     with pytest.raises(RateLimitTimeout):
         limiter.acquire(timeout=0.1)
+
+
+@pytest.mark.parametrize(
+    ("lost", "then"),
+    [
+        ("drop_after", "refuse"),  # the connection drops with Feishu, which comes back refusing
+        ("5xx_after", "ratelimit"),  # a 500 after acting, then rate-limit answers
+    ],
+)
+def test_a_call_that_may_have_acted_says_so_though_its_retries_were_refused(
+    emulator, tmp_path, lost, then
+):
+    # Feishu carries out the first attempt and its answer is lost; the idempotent call is sent
+    # again, and every retry is refused. That proves nothing about the first attempt: a
+    # command that trusted the last refusal would run again instead of reading first.
+    account_id = emulator.create_account("ou_hire")
+    emulator.fail_next("deactivate", kind=lost)
+    if then == "ratelimit":
+        emulator.fail_next("deactivate", n=RetryPolicy().attempts - 1, kind=then, reset_seconds=0)
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:  # Feishu goes away while the call waits to retry
+        waits.append(seconds)
+        if then == "refuse" and not emulator.in_outage:
+            emulator.outage(None, "refuse")
+
+    settings = make_settings(emulator, str(tmp_path / "x.db"))
+    cache = TokenCache()
+    gateway = ReferralGateway(OpenApi(build_client(settings, cache), cache, sleep=wait))
+    try:
+        with pytest.raises(OpenApiError) as caught:
+            gateway.deactivate(account_id)
+    finally:
+        emulator.end_outage()
+    assert len(waits) == RetryPolicy().attempts - 1  # retried, each retry refused
+    assert caught.value.transient and caught.value.may_have_acted
+    assert emulator.account(account_id)["status"] == 2  # the first attempt took effect
+    assert emulator.calls_for("deactivate")[0].status in (200, 500)
