@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.feishu.contacts import Contacts
+from bot.feishu.hire import HireGateway
 from bot.feishu.long_connection import LongConnection
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApi, TokenCache, build_client
@@ -20,6 +21,8 @@ from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
 from bot.records.notices import WINDOW as NOTICE_WINDOW
 from bot.records.notices import NoticeBook
+from bot.records.referrals import ReferralBook
+from bot.records.rewards import RewardBook
 from bot.records.store import (
     BUSY_TIMEOUT,
     AccountBook,
@@ -35,6 +38,7 @@ from bot.web import create_web_app
 from bot.worker import MAX_AGE, StoreTrouble, WorkerPool
 from handlers import card_actions, events, payouts
 from handlers.digest import DigestService
+from handlers.rewards import imports as reward_imports
 from handlers.reconcile import ReconcileService
 from handlers.services import INTERIM_AFTER, Services
 
@@ -77,6 +81,7 @@ class ReferralBot:
         notice_window: timedelta = NOTICE_WINDOW,
         interim_after: timedelta = INTERIM_AFTER,
         payout_window: timedelta = MAX_AGE,
+        referral_window: timedelta = timedelta(minutes=1),
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
@@ -106,8 +111,12 @@ class ReferralBot:
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
             notices=notices,
+            hire=HireGateway(api),
+            referrals=ReferralBook(self.database),
+            rewards=RewardBook(self.database),
             interim_after=interim_after,
             payout_window=payout_window,
+            referral_window=referral_window,
         )
         self.reconcile = ReconcileService(
             settings,
@@ -254,6 +263,7 @@ class ReferralBot:
         self._running = True
         self.housekeeper.start()  # beats, and takes back work of processes that died
         payouts.resume(self.services)
+        reward_imports.resume(self.services)
         self.pool.start()
         self.card_actions.start()
         if schedule:

@@ -50,6 +50,8 @@ from handlers.presses import (
     response,
 )
 from handlers.services import Services
+from handlers.rewards import presses as reward_presses
+from handlers.rewards.trail import card_of as reward_card_of
 from handlers.withdrawal_commands import history_card
 
 log = logging.getLogger(__name__)
@@ -162,6 +164,8 @@ class CardActions:
 
     def _run(self, press: Press) -> Outcome:
         services = self._services
+        if press.action in reward_presses.ACTIONS:
+            return reward_presses.run(services, press)
         if press.action in ("approve", "cancel"):
             decide = withdrawals.approve if press.action == "approve" else withdrawals.cancel
             answer = decide(services, press.withdrawal, press.open_id)
@@ -254,6 +258,9 @@ class CardActions:
         if press.withdrawal is not None and press.action in ("approve", "cancel"):
             request = services.withdrawals.get(press.withdrawal)
             card = withdrawals.card_of(services, request) if request else None
+        elif press.reward is not None and press.action in reward_presses.ACTIONS:
+            reward = services.rewards.get(press.reward)
+            card = reward_card_of(services, reward) if reward else None
         else:
             card = account_cards.render(services, press.account_id) if press.account_id else None
         return Outcome(toast, "info", card)

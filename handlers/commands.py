@@ -140,5 +140,7 @@ from handlers import (  # noqa: E402, F401
     report_commands,
     withdrawal_commands,
 )
+from handlers.referrals import commands as referral_commands  # noqa: E402, F401
+from handlers.rewards import commands as reward_commands  # noqa: E402, F401
 
 check_complete()

@@ -12,7 +12,10 @@ import lark_oapi as lark
 from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
 from lark_oapi.api.contact.v3 import P2ContactUserDeletedV3
 from lark_oapi.api.hire.v1 import Account as SdkAccount
-from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
+from lark_oapi.api.hire.v1 import (
+    P2HireApplicationStageChangedV1,
+    P2HireReferralAccountAssetsUpdateV1,
+)
 from lark_oapi.api.im.v1 import P2ImChatAccessEventBotP2pChatEnteredV1, P2ImMessageReceiveV1
 
 from bot.domain.accounts import AccountStatus
@@ -33,6 +36,9 @@ from handlers import (
     withdrawals,
 )
 from handlers.people import Mention
+from handlers.referrals import progress, telling
+from handlers.rewards import imports as reward_imports
+from handlers.rewards import requests as reward_requests
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -155,7 +161,7 @@ def tell_failure(services: Services, event: InboxEvent, reason: str) -> None:
     """A command's event (a message, a menu item) failed for good (Feishu was out of reach
     for hours): queue the truth for the person, to be sent as soon as Feishu can be reached.
     A withdrawal's work given up makes it uncertain (see handlers/payouts.py)."""
-    gave_up = payouts.ON_FAILURE.get(event.event_type)
+    gave_up = {**payouts.ON_FAILURE, **reward_imports.ON_FAILURE}.get(event.event_type)
     if gave_up is not None:
         gave_up(services, json.loads(event.payload), reason)
         return
@@ -198,6 +204,7 @@ ROUTES: dict[str, tuple[type, Callable]] = {
         P2HireReferralAccountAssetsUpdateV1,
         handle_assets_update,
     ),
+    progress.EVENT: (P2HireApplicationStageChangedV1, progress.on_stage_changed),
 }
 # The bot's own follow-up work: plain JSON payloads.
 INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
@@ -207,6 +214,9 @@ INTERNAL_ROUTES: dict[str, Callable[[Services, str, dict], None]] = {
     **withdrawals.INTERNAL_ROUTES,
     **payouts.INTERNAL_ROUTES,
     **notices.INTERNAL_ROUTES,
+    **telling.INTERNAL_ROUTES,
+    **reward_requests.INTERNAL_ROUTES,
+    **reward_imports.INTERNAL_ROUTES,
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.domain.mobiles import parse_mobile
+from bot.domain.rewards import BadAmount, parse_amount
 from cards.text import Text
 
 PREFIX = "/referral"
@@ -120,6 +121,28 @@ class Me:
 
 
 @dataclass(frozen=True)
+class Referrals:
+    """The referrals the bot knows of a referrer (the asker's own when nobody is named)."""
+
+    who: Who | None = None
+
+
+@dataclass(frozen=True)
+class Reward:
+    """Ask to reward an account's referrer: `amount` of `unit` (points or a currency)."""
+
+    who: Who
+    amount: str
+    unit: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rewards:
+    who: Who | None = None
+
+
+@dataclass(frozen=True)
 class WhoAmI:
     """The asker's own open_id and, in a group, the group's chat_id (what the settings take)."""
 
@@ -152,6 +175,9 @@ Command = (
     | WhoAmI
     | Withdraw
     | Withdrawals
+    | Referrals
+    | Reward
+    | Rewards
     | Reconcile
     | Audit
     | Export
@@ -294,6 +320,34 @@ def _reconcile(args: list[str], usage: str) -> Command:
     return Reconcile(start, end)
 
 
+def _referrals(args: list[str], usage: str) -> Command:
+    return Referrals(parse_who(args, usage) if args else None)
+
+
+def _rewards(args: list[str], usage: str) -> Command:
+    return Rewards(parse_who(args, usage) if args else None)
+
+
+def _reward(args: list[str], usage: str) -> Command:
+    taken = 2 if len(args) >= 5 and args[0].startswith("+") and NUMBER.match(args[1]) else 1
+    if len(args) < taken + 3:
+        raise UsageError(
+            Text(
+                "Say whom, how much, in what (points or a currency) and why.",
+                "请写明奖励对象、金额、单位（积分或币种）和原因。",
+            ),
+            usage,
+        )
+    who = parse_who(args[:taken], usage)
+    amount, unit, reason = args[taken], args[taken + 1], " ".join(args[taken + 2 :])
+    # The amount's own checks (whole points, known currency) come with the domain's words.
+    try:
+        parse_amount(amount, unit)
+    except BadAmount as exc:
+        raise UsageError(Text(exc.en, exc.zh), usage) from None
+    return Reward(who, amount, unit, reason)
+
+
 def _audit(args: list[str], usage: str) -> Command:
     return Audit(parse_who(args, usage) if args else None)
 
@@ -424,6 +478,28 @@ GRAMMAR: tuple[Subcommand, ...] = (
         "/referral withdrawals [<who>]",
         Text("Withdrawals made through the bot", "通过机器人的提取记录"),
         _withdrawals,
+    ),
+    Subcommand(
+        "referrals",
+        "/referral referrals [<who>]",
+        Text(
+            "Referrals and where they stand (everyone: their own)",
+            "内推候选人及其进展（所有人可查看自己的）",
+        ),
+        _referrals,
+        everyone=True,
+    ),
+    Subcommand(
+        "reward",
+        "/referral reward <who> <amount> <points|CNY|USD|…> <reason>",
+        Text("Ask to reward a referrer", "申请为推荐人发放奖励"),
+        _reward,
+    ),
+    Subcommand(
+        "rewards",
+        "/referral rewards [<who>]",
+        Text("Rewards granted through the bot", "通过机器人发放的奖励"),
+        _rewards,
     ),
     Subcommand(
         "reconcile",

@@ -11,6 +11,7 @@ from cards.people import no_own_account_card
 from cards.text import Text
 from cards.whoami import whoami_card
 from handlers import parser, people
+from handlers.referrals.commands import with_referrals
 from handlers.registry import Asker, Reply, handles
 from handlers.services import Services
 
@@ -56,13 +57,14 @@ def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
     """The asker's own account, read-only: anyone may look at their own."""
     ids = people.accounts_of_person(services, asker.open_id)[0] if asker.open_id else []
     if not ids:
-        return Reply(no_own_account_card())
+        return Reply(with_referrals(services, asker.open_id, no_own_account_card()))
     account = services.gateway.get_assets(ids[0])
     services.accounts.remember(account)
     record = services.accounts.get(account.account_id)
     if record is not None and record.account is not None:
         account = record.account  # as the records keep it: mobiles with their code
     card = account_card(account, contact=record.contact if record else None, read_only=True)
+    card = with_referrals(services, asker.open_id, card)
     return Reply(card, account.account_id, track=False)
 
 

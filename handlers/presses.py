@@ -7,6 +7,7 @@ contact) before anything is done; `response` turns an `Outcome` into the SDK's a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
@@ -48,6 +49,9 @@ class Press:
     withdrawal: int | None = None  # the request an Approve or Cancel button decides
     name: str | None = None  # the leaver a Keep button keeps the account of
     name_zh: str | None = None
+    reward: int | None = None  # the reward request an Approve or Cancel button decides
+    application_id: str | None = None  # the hired referral a Reward button or form is for
+    form: dict | None = None  # a form's submitted values (`action.form_value`)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,14 @@ SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
 
 ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
 MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
-ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals", "keep"}
+REWARD_ACTIONS = frozenset({"reward_form", "reward_submit", "reward_approve", "reward_cancel"})
+ACTIONS = (
+    ACCOUNT_ACTIONS
+    | MONEY_ACTIONS
+    | REWARD_ACTIONS
+    | {"list", "find", "register", "withdrawals", "keep"}
+)
+APPLICATION_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
 def refuse_invalid(press: Press) -> Outcome | None:
@@ -83,6 +94,12 @@ def refuse_invalid(press: Press) -> Outcome | None:
         return no_account
     if press.action in ("approve", "cancel") and press.withdrawal is None:
         return Outcome(Text("This button carries no request", "按钮缺少申请"), "error")
+    if press.action in ("reward_approve", "reward_cancel") and press.reward is None:
+        return Outcome(Text("This button carries no request", "按钮缺少申请"), "error")
+    if press.action in ("reward_form", "reward_submit") and not APPLICATION_ID.match(
+        press.application_id or ""
+    ):
+        return Outcome(Text("This button carries no referral", "按钮缺少内推信息"), "error")
     if press.action == "find" and not (press.text or "").strip():
         return Outcome(Text("This button carries no search", "按钮缺少查找内容"), "error")
     if press.action == "register" and registration(press.contact) is None:
@@ -110,12 +127,22 @@ def read_press(data: P2CardActionTrigger) -> Press:
         withdrawal=_int(value.get("withdrawal")),
         name=str(value["name"])[:100] if value.get("name") else None,
         name_zh=str(value["name_zh"])[:100] if value.get("name_zh") else None,
+        reward=_int(value.get("reward")),
+        application_id=str(value["application_id"])[:64] if value.get("application_id") else None,
+        form=_form(event.action.form_value if event and event.action else None),
         account_id=str(account_id) if account_id is not None else None,
         open_id=event.operator.open_id if event and event.operator else None,
         message_id=context.open_message_id if context else None,
         chat_id=context.open_chat_id if context else None,
         token=event.token if event else None,
     )
+
+
+def _form(values: object) -> dict | None:
+    """A form's values, each cut to a sane length; None when there is no form."""
+    if not isinstance(values, dict):
+        return None
+    return {str(k)[:40]: str(v)[:400] for k, v in list(values.items())[:20]}
 
 
 def _int(value: object) -> int | None:

@@ -116,6 +116,7 @@ class PushHandlers:
             .register_p2_im_chat_access_event_bot_p2p_chat_entered_v1(self._on_other)
             .register_p2_application_bot_menu_v6(self._on_other)
             .register_p2_contact_user_deleted_v3(self._on_other)
+            .register_p2_hire_application_stage_changed_v1(self._on_other)
             .register_p2_card_action_trigger(self._on_card_action)
             .build()
         )

@@ -1,0 +1,106 @@
+"""Following referrals on `hire.application.stage_changed_v1`.
+
+For an application the bot has not seen it asks once whether it came by referral
+(get_by_application) and remembers the answer either way: an application that is not a
+referral costs that one call, and none again. For a referral whose change is newer than the
+records (`update_time`), it reads the application's detail (with its job and talent: one call)
+and records the stage with its history; the telling of the referrer and, on a hire, the notice
+chats' card are queued in that same transaction (`handlers/referrals/telling.py`). Calls go
+through the shared limiter at each API's documented rate.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlite_utils
+from lark_oapi.api.hire.v1 import P2HireApplicationStageChangedV1
+
+from bot.domain.referrals import Kind, Updates, worth_telling
+from bot.feishu.hire import APPLICATION_NOT_FOUND
+from bot.feishu.openapi import OpenApiError
+from bot.feishu.ratelimit import Priority
+from bot.records.referrals import Change
+from bot.worker import GiveUp, RetryLater
+from handlers.referrals import telling
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+EVENT = "hire.application.stage_changed_v1"
+
+
+def on_stage_changed(
+    services: Services, event_id: str, data: P2HireApplicationStageChangedV1
+) -> None:
+    event = data.event
+    if event is None or not event.application_id:
+        raise GiveUp("stage-change event without an application")
+    try:
+        update_ms = int(event.update_time or 0)
+    except (TypeError, ValueError):
+        raise GiveUp(f"stage-change event with a bad update_time {event.update_time!r}") from None
+    follow(services, event.application_id, update_ms, tell=True)
+
+
+def follow(
+    services: Services,
+    application_id: str,
+    update_ms: int,
+    *,
+    tell: bool,
+    priority: Priority = Priority.INTERACTIVE,
+) -> Change | None:
+    """Take what became of the application as of `update_ms`; the change recorded, or None
+    (not a referral, nothing newer, nothing moved). `tell`: queue the tellings (an import
+    fills in the past silently)."""
+    book = services.referrals
+    asked, of = book.checked(application_id)
+    try:
+        if not asked:
+            of = services.hire.referral_of(application_id, priority=priority)
+            book.note_check(application_id, of)
+        if of is None or not book.newer(application_id, update_ms):
+            return None
+        application = services.hire.application(application_id, priority=priority)
+    except OpenApiError as exc:
+        if exc.transient:
+            raise RetryLater(f"application {application_id}: {exc}") from None
+        if exc.code == APPLICATION_NOT_FOUND:
+            raise GiveUp(f"application {application_id} is not known to Feishu") from None
+        raise GiveUp(f"application {application_id}: {exc}") from None
+
+    def queue(db: sqlite_utils.Database, change: Change) -> None:
+        if tell:
+            _queue_tellings(services, db, change)
+
+    change = book.record(of, application, update_ms, then=queue)
+    if change is not None:
+        services.inbox.notify()
+        log.info(
+            "referral %s: %s (%s)", application_id, change.referral.stage.en_name, change.kind
+        )
+    return change
+
+
+def _queue_tellings(services: Services, db: sqlite_utils.Database, change: Change) -> None:
+    """Inside the recording transaction: the referrer's telling (batched per referrer) and,
+    on a first hire, the notice chats' card."""
+    updates = Updates(services.settings.referral_updates)
+    if worth_telling(updates, change.kind):
+        first = services.referrals.add_telling(db, change)
+        if first is not None:  # the referrer's batch: everything untold when it is due
+            referrer = change.referral.referrer_open_id
+            services.inbox.enqueue(
+                telling.BATCH,
+                {"referrer": referrer, "batch": str(first)},
+                key=f"{referrer}:{first}",
+                delay=services.referral_window,
+                notify=False,
+            )
+    was_hired = change.previous is not None and change.previous.hired
+    if change.kind is Kind.HIRED and not was_hired and services.settings.notice_chats:
+        application_id = change.referral.application_id
+        services.inbox.enqueue(
+            telling.HIRED, {"application_id": application_id}, key=application_id, notify=False
+        )

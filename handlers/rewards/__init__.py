@@ -1,0 +1,4 @@
+"""Rewards with a second pair of eyes: a request (`requests`: from `/referral reward` or the
+Reward form of a hired card) that another admin approves under the withdrawals' rule, the one
+import it queues with its `external_id` (`imports`), and the `reward`/`rewards` commands
+(`commands`). Plain functions taking `Services`."""
