@@ -208,7 +208,7 @@ def me_section(items: Sequence[Referral], total: int, zone: str) -> list[dict]:
     """The `me` card's part about the person's referrals."""
     heading = Text("**Your referrals**", "**你的内推**")
     if not items:
-        return [hr(), markdown(heading + Text.markup("\n") + Text("None yet.", "暂无。"))]
+        return []  # someone who referred nobody sees their account as before
     lines = [referral_line(item, zone, with_referrer=False) for item in items]
     if total > len(items):
         lines.append(

@@ -147,6 +147,9 @@ def test_every_subcommand_has_usage_and_both_languages():
         "whoami",
         "withdraw",
         "withdrawals",
+        "referrals",
+        "reward",
+        "rewards",
         "reconcile",
         "audit",
         "export",
@@ -181,3 +184,41 @@ def test_export_refuses_anything_else(args: str):
         parser.parse(f"/referral export{args}")
     assert err.value.usage == "/referral export accounts|withdrawals|audit"
     assert "accounts" in err.value.problem.en and err.value.problem.zh
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "/referral reward 6900001 2000 points Referral hired: Li Si",
+            parser.Reward(parser.Who(account_id="6900001"), "2000", "points", "Referral hired: Li Si"),
+        ),
+        (
+            "/referral reward +852 61234567 3000.50 cny bonus",
+            parser.Reward(parser.Who(mobile=("852", "61234567")), "3000.50", "cny", "bonus"),
+        ),
+        ("/referral referrals", parser.Referrals()),
+        ("/referral rewards hire@open.com", parser.Rewards(parser.Who(email="hire@open.com"))),
+    ],
+)
+def test_referral_and_reward_commands(text, expected):
+    assert parser.parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("/referral reward 6900001 2000 points", "Say whom"),
+        ("/referral reward 6900001 -5 points why", "not an amount"),
+        ("/referral reward 6900001 0 points why", "more than zero"),
+        ("/referral reward 6900001 1.5 points why", "whole numbers"),
+        ("/referral reward 6900001 10.123 CNY why", "two decimals"),
+        ("/referral reward 6900001 100 XYZ why", "not a currency"),
+        ("/referral reward 6900001 abc CNY why", "not an amount"),
+    ],
+)
+def test_a_bad_reward_is_a_usage_error(text, says):
+    with pytest.raises(UsageError) as caught:
+        parser.parse(text)
+    assert says in caught.value.problem.en and caught.value.problem.zh
+    assert caught.value.usage.startswith("/referral reward <who>")
