@@ -271,7 +271,8 @@ class ReferralBook:
             "SELECT MAX(id) FROM referral_stages WHERE application_id = ?",
             [change.referral.application_id],
         ).fetchone()[0]
-        db["referral_tellings"].insert(
+        table = db["referral_tellings"]
+        table.insert(
             {
                 "referrer_open_id": referrer,
                 "application_id": change.referral.application_id,
@@ -281,7 +282,7 @@ class ReferralBook:
                 "recorded_at": to_iso(utcnow()),
             }
         )
-        return None if pending else db["referral_tellings"].last_pk
+        return None if pending else table.last_pk
 
     def claim(self, referrer: str, batch: str) -> list[Telling]:
         """The referrer's untold tellings, claimed for `batch` (those already claimed for it
