@@ -157,6 +157,8 @@ class Reward:
     error: str | None = None
     balance_points: int | None = None  # read back after the import
     balance_cash: str | None = None  # JSON [[currency, amount]], read back after the import
+    # 1 for a hire (the Reward form of a hired card), 5 otherwise.
+    rule_type: int = RULE_OTHER
 
     @property
     def waiting(self) -> bool:
@@ -164,5 +166,5 @@ class Reward:
         return self.state is State.REQUESTED
 
     @property
-    def rule_type(self) -> int:
-        return RULE_HIRED if self.application_id else RULE_OTHER
+    def for_hire(self) -> bool:
+        return self.rule_type == RULE_HIRED

@@ -3,8 +3,8 @@
 move a request once. The `external_id` is written in the same transaction that approves,
 together with the inbox event that imports the reward: a process killed at any point leaves
 either a request still waiting, or an approved one whose import the next start makes with the
-same id. One application has at most one reward request that is not cancelled, expired or
-failed."""
+same id. A hire (an application rewarded through its hired card) has at most one reward
+request that is not cancelled, expired or failed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.domain.accounts import Cash
-from bot.domain.rewards import Amount, Reward, State, can_move
+from bot.domain.rewards import RULE_HIRED, RULE_OTHER, Amount, Reward, State, can_move
 from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
 
 TTL = timedelta(hours=24)
@@ -53,6 +53,7 @@ class RewardBook:
                 "error": str,
                 "balance_points": int,
                 "balance_cash": str,
+                "rule_type": int,
                 "updated_at": str,
             },
             pk="id",
@@ -72,12 +73,14 @@ class RewardBook:
         chat_id: str | None,
         application_id: str | None = None,
         job_id: str | None = None,
+        rule_type: int = RULE_OTHER,
         ttl: timedelta = TTL,
     ) -> Reward | None:
-        """A new request; None when the application has a standing one (`standing_for`)."""
+        """A new request; None when it is for a hire that has a standing one (`standing_for`)."""
         now = utcnow()
         with self._database.transaction() as db:
-            if application_id and _standing(db, application_id, to_iso(now)) is not None:
+            hire = rule_type == RULE_HIRED
+            if hire and application_id and _standing(db, application_id, to_iso(now)) is not None:
                 return None
             table = db["rewards"]
             table.insert(
@@ -90,6 +93,7 @@ class RewardBook:
                     "state": str(State.REQUESTED),
                     "application_id": application_id,
                     "job_id": job_id,
+                    "rule_type": rule_type,
                     "requested_by": requested_by,
                     "requested_at": to_iso(now),
                     "expires_at": to_iso(now + ttl),
@@ -101,6 +105,7 @@ class RewardBook:
         return self.get(created)
 
     def standing_for(self, application_id: str) -> Reward | None:
+        """The hire reward of the application that is waiting, under way or done."""
         row = _standing(self._database.db, application_id, to_iso(utcnow()))
         return _reward(row) if row is not None else None
 
@@ -187,7 +192,7 @@ class RewardBook:
 
     def _move(
         self,
-        reward_id: int,
+        row_id: int,
         current: State,
         to: State,
         *,
@@ -200,7 +205,7 @@ class RewardBook:
         with self._database.transaction() as db:
             cursor = db.execute(
                 f"UPDATE rewards SET state = ?, updated_at = ?{sets} WHERE id = ? AND state = ?",
-                [to, to_iso(utcnow()), *changes.values(), reward_id, current],
+                [to, to_iso(utcnow()), *changes.values(), row_id, current],
             )
             if cursor.rowcount != 1:
                 return False
@@ -213,7 +218,7 @@ def _standing(db, application_id: str, now: str) -> dict | None:
     others = [str(s) for s in _STANDING if s is not State.REQUESTED]
     rows = list(
         db["rewards"].rows_where(
-            "application_id = ? AND ((state = ? AND expires_at > ?)"
+            f"application_id = ? AND rule_type = {RULE_HIRED} AND ((state = ? AND expires_at > ?)"
             f" OR state IN ({', '.join('?' for _ in others)}))",
             [application_id, State.REQUESTED, now, *others],
             order_by="id",
@@ -246,6 +251,7 @@ def _reward(row: dict) -> Reward:
         error=row["error"],
         balance_points=row["balance_points"],
         balance_cash=row["balance_cash"],
+        rule_type=row["rule_type"] or RULE_OTHER,
     )
 
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from bot.domain.rewards import Amount, BadAmount, Reward, State, parse_amount
+from bot.domain.rewards import RULE_HIRED, Amount, BadAmount, Reward, State, parse_amount
 from bot.domain.withdrawals import Refusal
 from bot.records.rewards import TTL
 from bot.records.store import utcnow
@@ -84,14 +84,28 @@ def for_account(
         )
         act = replace(refused("account_disabled"), account_id=account_id)
         return Answer(text, "warning", act=act)
+    # Feishu ties every imported reward to an application (or a talent): the referrer's
+    # latest referral the bot knows.
+    latest, _ = services.referrals.of_referrer(referrer, limit=1)
+    if not latest:
+        text = Text(
+            "Feishu ties every reward to a referred candidate, and the bot knows no referral "
+            f"of the holder of account {account_id} yet. `referral-bot import --referrals "
+            "FROM TO` brings in past referrals.",
+            f"飞书的每笔奖励都须对应一位被推荐的候选人，而机器人尚不知道账户 {account_id} "
+            "持有人的任何内推。可用 `referral-bot import --referrals FROM TO` 导入过往内推。",
+        )
+        return Answer(text, "warning", act=replace(refused("no_referral"), account_id=account_id))
     return _create(
         services,
         account_id=account_id,
-        referrer=referrer,
+        referrer_open_id=referrer,
         amount=amount,
         reason=reason,
         requested_by=requested_by,
         chat_id=chat_id,
+        application_id=latest[0].application_id,
+        job_id=latest[0].job_id,
     )
 
 
@@ -130,13 +144,14 @@ def for_application(
     return _create(
         services,
         account_id=account_id,
-        referrer=referral.referrer_open_id,
+        referrer_open_id=referral.referrer_open_id,
         amount=amount,
         reason=reason,
         requested_by=requested_by,
         chat_id=chat_id,
         application_id=application_id,
         job_id=referral.job_id,
+        rule_type=RULE_HIRED,
     )
 
 
