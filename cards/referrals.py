@@ -191,9 +191,7 @@ def referrals_card(
         empty = Text("No referrals known yet.", "还没有内推记录。")
         return card(head, [markdown(empty)], summary=title)
     footer = zone_footer(zone)
-    blocks = (
-        markdown(referral_line(item, zone, with_referrer=referrer is None)) for item in items
-    )
+    blocks = (markdown(referral_line(item, zone, with_referrer=referrer is None)) for item in items)
     elements = stack(
         blocks,
         head=head,
@@ -212,7 +210,8 @@ def me_section(items: Sequence[Referral], total: int, zone: str) -> list[dict]:
     lines = [referral_line(item, zone, with_referrer=False) for item in items]
     if total > len(items):
         lines.append(
-            Text("… and {n} more: `/referral referrals`", "……另有 {n} 条：`/referral referrals`")
-            .format(n=total - len(items))
+            Text(
+                "… and {n} more: `/referral referrals`", "……另有 {n} 条：`/referral referrals`"
+            ).format(n=total - len(items))
         )
     return [hr(), markdown(join([heading, *lines]))]

@@ -145,9 +145,7 @@ def _line(item: Reward, zone: str, referral: Referral | None) -> Text:
     ]
     if item.approved_by:
         third.append(Text(" · approved by ", " · 批准人 ") + person(item.approved_by))
-    return join(
-        [heading, join(second, ""), Text.data(item.reason or "—"), join(third, "")]
-    )
+    return join([heading, join(second, ""), Text.data(item.reason or "—"), join(third, "")])
 
 
 def rewards_card(

@@ -341,7 +341,9 @@ def _referral(row: dict) -> Referral:
         job_name=row["job_name"],
         talent_id=row["talent_id"],
         talent_name=row["talent_name"],
-        stage=Stage(row["stage_id"], row["stage_zh"] or "", row["stage_en"] or "", row["stage_type"]),
+        stage=Stage(
+            row["stage_id"], row["stage_zh"] or "", row["stage_en"] or "", row["stage_type"]
+        ),
         active=bool(row["active"]),
         since=from_iso(row["since"]),
     )

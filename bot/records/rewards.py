@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from bot.domain.accounts import Cash
@@ -119,9 +119,7 @@ class RewardBook:
             "UPDATE rewards SET message_id = ? WHERE id = ?", [message_id, reward_id]
         )
 
-    def approve(
-        self, reward_id: int, approver: str, *, then: Callable[[str], None]
-    ) -> str | None:
+    def approve(self, reward_id: int, approver: str, *, then: Callable[[str], None]) -> str | None:
         """Approve, with a new external_id, in one transaction with `then(external_id)`
         (which queues the import); the id, or None when the request was no longer waiting."""
         external_id = f"rb-reward-{reward_id}-{uuid.uuid4().hex[:20]}"
@@ -257,4 +255,3 @@ def _reward(row: dict) -> Reward:
 
 def balance_cash(reward: Reward) -> tuple[Cash, ...]:
     return tuple(Cash(c, Decimal(a)) for c, a in json.loads(reward.balance_cash or "[]"))
-

@@ -21,8 +21,9 @@ from bot.feishu.hire import APPLICATION_NOT_FOUND
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.records.referrals import Change
-from bot.worker import GiveUp, RetryLater
+from handlers.errors import GiveUp, RetryLater
 from handlers.referrals import telling
+from handlers.registry import event
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 EVENT = "hire.application.stage_changed_v1"
 
 
+@event(EVENT, P2HireApplicationStageChangedV1)
 def on_stage_changed(
     services: Services, event_id: str, data: P2HireApplicationStageChangedV1
 ) -> None:
@@ -77,9 +79,7 @@ def follow(
     change = book.record(of, application, update_ms, then=queue)
     if change is not None:
         services.inbox.notify()
-        log.info(
-            "referral %s: %s (%s)", application_id, change.referral.stage.en_name, change.kind
-        )
+        log.info("referral %s: %s (%s)", application_id, change.referral.stage.en_name, change.kind)
     return change
 
 

@@ -8,12 +8,13 @@ import hashlib
 import logging
 
 from bot.domain.accounts import Account
+from bot.domain.people import OPEN_ID
 from bot.domain.referrals import Referral
 from bot.domain.rewards import parse_default
 from bot.feishu.openapi import OpenApiError
-from bot.domain.people import OPEN_ID
-from bot.worker import RetryLater
 from cards.referrals import change_line, hired_card, progress_card
+from handlers.errors import RetryLater
+from handlers.registry import job
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ BATCH = "bot.referral_batch"
 HIRED = "bot.referral_hired"
 
 
+@job(BATCH)
 def send_batch(services: Services, event_id: str, payload: dict) -> None:
     """The referrer's card: every untold change, oldest first; then the next batch, when more
     changes came while this one was out."""
@@ -74,6 +76,7 @@ def hired_card_of(
     )
 
 
+@job(HIRED)
 def post_hired(services: Services, event_id: str, payload: dict) -> None:
     """A referral was hired: the card, with its Reward button, to every notice chat."""
     referral = services.referrals.get(payload["application_id"])
@@ -103,6 +106,3 @@ def post_hired(services: Services, event_id: str, payload: dict) -> None:
 
 def _uuid(kind: str, *parts: str) -> str:
     return f"{kind}-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
-
-
-INTERNAL_ROUTES = {BATCH: send_batch, HIRED: post_hired}

@@ -14,10 +14,11 @@ import logging
 from bot.domain.rewards import State
 from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
-from bot.worker import RetryLater
 from handlers.answers import explain
 from handlers.audit_trail import Act, failed
-from handlers.rewards.trail import SHOW, record, show, show_later
+from handlers.errors import RetryLater
+from handlers.registry import job
+from handlers.rewards.trail import SHOW, record, show_later
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,29 @@ log = logging.getLogger(__name__)
 IMPORT = "bot.import_reward"  # queued in the approving transaction
 
 
+def gave_up(services: Services, payload: dict, reason: str) -> None:
+    """The import could not get through for the whole window (or the worker gave it up):
+    Feishu may have imported it; the same id is sent again at the next start."""
+    current = services.rewards.get(payload["id"])
+    if current is None or current.state is not State.APPROVED:
+        return
+
+    def everywhere() -> None:
+        record(
+            services,
+            current,
+            Act("uncertain", reason, {"reason": {"en": reason, "zh": reason}}),
+            actor=current.approved_by,
+            action="rewarded",
+        )
+        show_later(services, current, "uncertain")
+
+    if services.rewards.uncertain(current.id, reason, then=everywhere):
+        log.warning("reward #%s is uncertain: %s", current.id, reason)
+        services.inbox.notify()
+
+
+@job(IMPORT, on_failure=gave_up)
 def finish(services: Services, event_id: str, payload: dict) -> None:
     current = services.rewards.get(payload["id"])
     if current is None or current.state not in (State.APPROVED, State.UNCERTAIN):
@@ -80,35 +104,9 @@ def _read_balance(services: Services, reward_id: int) -> None:
     services.rewards.note_balance(reward_id, account.points, account.cash)
 
 
-def gave_up(services: Services, payload: dict, reason: str) -> None:
-    """The import could not get through for the whole window (or the worker gave it up):
-    Feishu may have imported it; the same id is sent again at the next start."""
-    current = services.rewards.get(payload["id"])
-    if current is None or current.state is not State.APPROVED:
-        return
-
-    def everywhere() -> None:
-        record(
-            services,
-            current,
-            Act("uncertain", reason, {"reason": {"en": reason, "zh": reason}}),
-            actor=current.approved_by,
-            action="rewarded",
-        )
-        show_later(services, current, "uncertain")
-
-    if services.rewards.uncertain(current.id, reason, then=everywhere):
-        log.warning("reward #%s is uncertain: %s", current.id, reason)
-        services.inbox.notify()
-
-
 def resume(services: Services) -> int:
     """At start: every approved or uncertain reward is imported (again) with its own id."""
     count = 0
     for reward in services.rewards.in_states(State.APPROVED, State.UNCERTAIN):
         count += services.inbox.enqueue(IMPORT, {"id": reward.id}, key=str(reward.id), again=True)
     return count
-
-
-INTERNAL_ROUTES = {IMPORT: finish, SHOW: show}
-ON_FAILURE = {IMPORT: gave_up}

@@ -21,10 +21,11 @@ from bot.records.store import utcnow
 from cards.text import Text
 from handlers.audit_trail import Act, refused
 from handlers.referrals.telling import account_of
+from handlers.registry import job
 from handlers.rewards import imports
 from handlers.rewards.trail import about, card_of, record, show
 from handlers.services import Services
-from handlers.withdrawals import REFUSALS, policy
+from handlers.withdrawals.requests import REFUSALS, policy
 
 EXPIRE = "bot.expire_reward"
 WAIT_FOR_RESULT = 1.2
@@ -140,7 +141,9 @@ def for_application(
             f"Account {account_id} is disabled: enable it before rewarding its referrer.",
             f"账户 {account_id} 已停用，请先启用再发放奖励。",
         )
-        return Answer(text, "warning", act=replace(refused("account_disabled"), account_id=account_id))
+        return Answer(
+            text, "warning", act=replace(refused("account_disabled"), account_id=account_id)
+        )
     return _create(
         services,
         account_id=account_id,
@@ -171,14 +174,21 @@ def _create(services: Services, *, ttl: timedelta = TTL, **fields) -> Answer:
 
 def _already(services: Services, standing: Reward | None) -> Answer:
     if standing is None:
-        text = Text("Another request was decided just now: ask again.", "另一申请刚刚已处理，请重新申请。")
+        text = Text(
+            "Another request was decided just now: ask again.", "另一申请刚刚已处理，请重新申请。"
+        )
         return Answer(text, "warning", act=refused("decided"))
     text = Text(
         f"This hire already has reward #{standing.id} ({standing.state}): one hire, one reward.",
         f"该入职已有奖励 #{standing.id}：每次入职只发放一次奖励。",
     )
     return Answer(
-        text, "info", card_of(services, standing, text), standing, about(standing, Act("already open")), new=False
+        text,
+        "info",
+        card_of(services, standing, text),
+        standing,
+        about(standing, Act("already open")),
+        new=False,
     )
 
 
@@ -192,7 +202,9 @@ def approve(services: Services, reward_id: int, approver: str | None) -> Answer:
         current = services.rewards.get(reward_id)
     if refusal is not None:
         card = card_of(services, current)
-        return Answer(REFUSALS[refusal], "error", card, current, about(current, refused(str(refusal))))
+        return Answer(
+            REFUSALS[refusal], "error", card, current, about(current, refused(str(refusal)))
+        )
 
     def queue_import(external_id: str) -> None:
         services.inbox.enqueue(imports.IMPORT, {"id": reward_id}, key=str(reward_id), notify=False)
@@ -238,7 +250,9 @@ def cancel(services: Services, reward_id: int, who: str | None) -> Answer:
     if refusal is not None:
         latest = services.rewards.get(reward_id)
         card = card_of(services, latest)
-        return Answer(REFUSALS[refusal], "error", card, latest, about(current, refused(str(refusal))))
+        return Answer(
+            REFUSALS[refusal], "error", card, latest, about(current, refused(str(refusal)))
+        )
     cancelled = services.rewards.get(reward_id)
     return Answer(
         Text("Reward request cancelled", "奖励申请已取消"),
@@ -264,6 +278,7 @@ def expire_now(services: Services, reward: Reward) -> bool:
     return True
 
 
+@job(EXPIRE)
 def expire(services: Services, event_id: str, payload: dict) -> None:
     """Due 24 h after the request: expire it if nobody decided, and say so on its card."""
     current = services.rewards.get(payload["id"])
@@ -274,6 +289,3 @@ def expire(services: Services, event_id: str, payload: dict) -> None:
         return
     if expire_now(services, current):
         show(services, event_id, payload)
-
-
-INTERNAL_ROUTES = {EXPIRE: expire}

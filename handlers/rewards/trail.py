@@ -9,11 +9,12 @@ from bot.domain.rewards import Reward
 from bot.feishu.openapi import OpenApiError
 from bot.records.rewards import balance_cash
 from bot.records.store import utcnow
-from bot.worker import GiveUp, RetryLater
 from cards.rewards import reward_card
 from cards.text import Text
 from handlers import audit_trail
 from handlers.audit_trail import Act
+from handlers.errors import GiveUp, RetryLater
+from handlers.registry import job
 from handlers.services import Services
 
 SHOW = "bot.show_reward"
@@ -48,13 +49,12 @@ def about(reward: Reward, act: Act) -> Act:
     return Act(act.outcome, detail, facts, reward.account_id)
 
 
-def record(
-    services: Services, reward: Reward, act: Act, *, actor: str | None, action: str
-) -> None:
+def record(services: Services, reward: Reward, act: Act, *, actor: str | None, action: str) -> None:
     """The entry of a job's act on a reward (an import, an expiry)."""
     audit_trail.record(services, about(reward, act), actor=actor, action=action, via="schedule")
 
 
+@job(SHOW)
 def show(services: Services, event_id: str, payload: dict) -> None:
     """Bring the reward card up to date (receipt, failure, expiry)."""
     current = services.rewards.get(payload["id"])

@@ -20,7 +20,7 @@ import pytest
 from bot.emulator import Employee
 from bot.emulator import events as feishu
 from bot.records.notices import BATCH as NOTICE_BATCH
-from handlers.withdrawals import EXPIRE
+from handlers.withdrawals.requests import EXPIRE
 from tests.conftest import ADMIN, ENCRYPT_KEY, VERIFICATION_TOKEN, Feishu, buttons, wait_for
 from tests.handlers.test_withdrawals import APPROVER, press
 

@@ -10,8 +10,8 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTr
 
 from bot.feishu.openapi import RetryPolicy
 from bot.records.store import to_iso, utcnow
-from handlers import account_cards
-from handlers.card_actions import KeyedLocks
+from handlers.accounts import cards as account_cards
+from handlers.buttons import KeyedLocks
 from tests.conftest import (
     ADMIN,
     OUTSIDER,

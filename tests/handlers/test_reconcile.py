@@ -15,8 +15,8 @@ from bot.app import ReferralBot
 from bot.domain.withdrawals import Amounts, Kind
 from bot.emulator import Emulator
 from bot.feishu.openapi import RetryPolicy
-from bot.scheduler import latest_fire_time
-from handlers.reconcile import (
+from bot.scheduler import latest_fire_time, schedule_report
+from handlers.reconcile.service import (
     ReconcileService,
     day_bounds,
     previous_month,
@@ -65,6 +65,7 @@ def service(bot: ReferralBot, retry_first: float = 0.05) -> ReconcileService:
         services.gateway,
         services.messenger,
         holder=bot.owner,
+        scheduler=schedule_report,
         retry_first=retry_first,
     )
 

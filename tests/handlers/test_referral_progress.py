@@ -9,7 +9,15 @@ from datetime import timedelta
 import pytest
 
 from bot.emulator import Employee, hire_apps
-from tests.conftest import ADMIN, VERIFICATION_TOKEN, Feishu, buttons, card_text, card_text_zh, wait_for
+from tests.conftest import (
+    ADMIN,
+    VERIFICATION_TOKEN,
+    Feishu,
+    buttons,
+    card_text,
+    card_text_zh,
+    wait_for,
+)
 
 NOTICE_CHAT = "oc_notices"
 REFERRER = "ou_hire"  # Zhang San, in the emulator's directory
@@ -183,14 +191,18 @@ def test_referrals_command_and_the_me_card(hr, emulator, follow_bot):
     move(hr, application_id, 4)
     wait_for(lambda: follow_bot.services.referrals.get(application_id) is not None)
     everyone = card_text(hr.ask("/referral referrals").content)
-    assert "**李四**, Backend engineer · Interview" in everyone and f"<at id={REFERRER}>" in everyone
+    assert (
+        "**李四**, Backend engineer · Interview" in everyone and f"<at id={REFERRER}>" in everyone
+    )
     # The referrer asks for their own (they are no admin and have no account).
     own = card_text(hr.ask("/referral referrals", open_id=REFERRER).content)
     assert "**李四**, Backend engineer · Interview" in own
     me = card_text(hr.ask("/referral me", open_id=REFERRER).content)
     assert "Your referrals" in me and "**李四**, Backend engineer · Interview" in me
     # Someone else's are not theirs to see.
-    other = hr.ask("/referral referrals @_user_1", open_id="ou_outsider", mentions=[
-        emulator.user_mention(ADMIN)
-    ])
+    other = hr.ask(
+        "/referral referrals @_user_1",
+        open_id="ou_outsider",
+        mentions=[emulator.user_mention(ADMIN)],
+    )
     assert "not allowed" in card_text(other.content)

@@ -83,7 +83,9 @@ def test_a_typed_reward_asks_another_admin_then_imports_once_and_shows_the_balan
     account_id = known_account(hr)
     request = hr.ask(f"/referral reward {account_id} 2000 points Spring referral campaign")
     text = card_text(request.content)
-    assert "Reward request" in text and "2,000 points" in text and "Spring referral campaign" in text
+    assert (
+        "Reward request" in text and "2,000 points" in text and "Spring referral campaign" in text
+    )
     assert [b["action"] for b in buttons(request.content)] == ["reward_approve", "reward_cancel"]
     assert emulator.calls_for("external_reward_create") == []
 
@@ -129,7 +131,7 @@ def test_a_hire_is_rewarded_from_its_card_through_the_form(hr, emulator, reward_
     fields = {e["name"]: e for e in form["elements"]}
     assert fields["amount"]["default_value"] == "2000"
     assert fields["unit"]["initial_option"] == "points"
-    assert "Referral hired: 李四, Backend engineer" == fields["reason"]["default_value"]
+    assert fields["reason"]["default_value"] == "Referral hired: 李四, Backend engineer"
     submit = {"action": "reward_submit", "application_id": application_id}
     callback = emulator.card_action(
         submit, open_id=ADMIN, message_id=hired.message_id, token=VERIFICATION_TOKEN
@@ -142,7 +144,9 @@ def test_a_hire_is_rewarded_from_its_card_through_the_form(hr, emulator, reward_
     answered = hr.push(callback, "/webhook/card").body
     assert "another admin must approve" in answered["toast"]["content"]
     request = wait_for(
-        lambda: [m for m in emulator.messages_in(NOTICE_CHAT) if "Reward request" in card_text(m.content)]
+        lambda: [
+            m for m in emulator.messages_in(NOTICE_CHAT) if "Reward request" in card_text(m.content)
+        ]
     )[0]
     text = card_text(request.content)
     assert "CNY 3,000.00" in text and "**李四**, Backend engineer" in text
@@ -156,7 +160,11 @@ def test_a_hire_is_rewarded_from_its_card_through_the_form(hr, emulator, reward_
     press(hr, request.message_id, "reward_approve")
     wait_for(lambda: emulator.external_rewards())
     (reward,) = emulator.external_rewards()
-    assert (reward["rule_type"], reward["application_id"], reward["stage"]) == (1, application_id, 2)
+    assert (reward["rule_type"], reward["application_id"], reward["stage"]) == (
+        1,
+        application_id,
+        2,
+    )
     assert reward["cash"] == {"CNY": Decimal("3000.00")} and reward["job_id"]
     assert reward_bot.services.rewards.history()[1] == 1
     assert account_id
@@ -210,7 +218,9 @@ def test_a_lost_answer_is_retried_with_the_same_id(make_bot, emulator):
     ],
 )
 def test_a_forged_press_changes_nothing(make_bot, emulator, value, who):
-    bot = make_bot(admins=frozenset({ADMIN, APPROVER, "ou_admin2"}), withdraw_approvers=frozenset({APPROVER}))
+    bot = make_bot(
+        admins=frozenset({ADMIN, APPROVER, "ou_admin2"}), withdraw_approvers=frozenset({APPROVER})
+    )
     hr = Feishu(bot, emulator)
     account_id = known_account(hr)
     request = hr.ask(f"/referral reward {account_id} 100 points thanks")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.domain.accounts import Account
@@ -31,10 +31,12 @@ from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
 from bot.records.withdrawals import TTL
 from cards.text import Text
-from handlers import payouts
+from handlers.asker import Answer
 from handlers.audit_trail import Act, refused
+from handlers.registry import job
 from handlers.services import Services
-from handlers.withdrawal_trail import SHOW, about, card_of, record, show
+from handlers.withdrawals import payouts
+from handlers.withdrawals.trail import about, card_of, record, show
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +55,6 @@ REFUSALS: dict[Refusal, Text] = {
     Refusal.EXPIRED: Text("This request has expired", "该申请已过期"),
     Refusal.DECIDED: Text("This request has already been decided", "该申请已处理"),
 }
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a press or command gets back: a toast (or message) and the card to show."""
-
-    text: Text
-    kind: str  # success | info | warning | error
-    card: dict | None = None
-    withdrawal: Withdrawal | None = None
-    act: Act | None = None  # what was decided, for the audit entry of the press or command
-    new: bool = True  # False: the account's open request, answered instead of a new one
 
 
 def policy(services: Services) -> Policy:
@@ -99,7 +89,7 @@ def request(
     if cannot is not None:
         why, text = cannot
         act = replace(refused(why, kind=kind.value), account_id=account_id)
-        return Answer(text, "warning", act=act)
+        return Answer(text=text, kind="warning", act=act)
     created = services.withdrawals.create(
         account_id, kind, amounts, requested_by=requested_by, chat_id=chat_id, ttl=ttl
     )
@@ -107,21 +97,23 @@ def request(
         existing = services.withdrawals.open_for(account_id)
         if existing is None:  # ... and decided already
             return Answer(
-                Text(
+                text=Text(
                     "Another request for this account was decided just now: ask again.",
                     "该账户的另一申请刚刚已处理，请重新申请。",
                 ),
-                "warning",
+                kind="warning",
                 act=replace(refused("decided"), account_id=account_id),
             )
         return _already_open(services, existing)
     services.inbox.enqueue(EXPIRE, {"id": created.id}, key=str(created.id), delay=ttl)
     return Answer(
-        Text("Withdrawal requested: another admin must approve", "已申请提取，需另一位管理员批准"),
-        "success",
-        card_of(services, created),
-        created,
-        about(created, Act("requested")),
+        text=Text(
+            "Withdrawal requested: another admin must approve", "已申请提取，需另一位管理员批准"
+        ),
+        kind="success",
+        card=card_of(services, created),
+        withdrawal=created,
+        act=about(created, Act("requested")),
     )
 
 
@@ -157,7 +149,7 @@ def _already_open(services: Services, existing: Withdrawal) -> Answer:
             f"账户 {account_id} 已有未完成的提取申请（#{n}），处理完毕后才能再次申请。",
         )
     card = card_of(services, existing, text)
-    return Answer(text, "info", card, existing, act, new=False)
+    return Answer(text=text, kind="info", card=card, withdrawal=existing, act=act, new=False)
 
 
 def _cannot_withdraw(account: Account, amounts: Amounts, kind: Kind) -> tuple[str, Text] | None:
@@ -189,7 +181,13 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         current = services.withdrawals.get(withdrawal_id)
     if refusal is not None:
         card = card_of(services, current)
-        return Answer(REFUSALS[refusal], "error", card, current, _refused(current, refusal))
+        return Answer(
+            text=REFUSALS[refusal],
+            kind="error",
+            card=card,
+            withdrawal=current,
+            act=_refused(current, refusal),
+        )
     account = services.gateway.get_assets(current.account_id)
     services.accounts.remember(account)
     fresh = amounts_of(account, current.kind)
@@ -198,7 +196,9 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
             "The account has been disabled since: it cannot withdraw", "该账户已被停用，无法提取"
         )
         act = _refused(current, "account_disabled")
-        return Answer(text, "error", card_of(services, current), current, act)
+        return Answer(
+            text=text, kind="error", card=card_of(services, current), withdrawal=current, act=act
+        )
     if fresh.empty:  # paid out elsewhere (Feishu's console) since the request: nothing to do
         _, empty = _cannot_withdraw(account, fresh, current.kind)
         if not services.withdrawals.close(withdrawal_id, empty.en):
@@ -209,7 +209,13 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
             f"{empty.md_en} Nothing was withdrawn, and the request is closed.",
             f"{empty.md_zh}未提取任何款项，申请已关闭。",
         )
-        return Answer(text, "warning", card_of(services, closed, text), closed, act)
+        return Answer(
+            text=text,
+            kind="warning",
+            card=card_of(services, closed, text),
+            withdrawal=closed,
+            act=act,
+        )
     if fresh != current.amounts:
         services.withdrawals.reask(withdrawal_id, fresh)
         reasked = services.withdrawals.get(withdrawal_id)
@@ -218,7 +224,13 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
             "The balance changed since the request: check the new amounts and approve again.",
             "申请后余额已变化：请核对新的金额后再次批准。",
         )
-        return Answer(notice, "warning", card_of(services, reasked, notice), reasked, act)
+        return Answer(
+            text=notice,
+            kind="warning",
+            card=card_of(services, reasked, notice),
+            withdrawal=reasked,
+            act=act,
+        )
 
     def queue_withdraw(order_id: str) -> None:
         services.inbox.enqueue(
@@ -233,18 +245,26 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
     latest = _wait_for_result(services, withdrawal_id)
     card = card_of(services, latest)
     if latest.state is State.WITHDRAWN:
-        return Answer(Text("Withdrawn", "已提取"), "success", card, latest, act)
+        return Answer(
+            text=Text("Withdrawn", "已提取"), kind="success", card=card, withdrawal=latest, act=act
+        )
     if latest.state is State.FAILED:
-        return Answer(Text("The withdrawal failed", "提取失败"), "error", card, latest, act)
+        return Answer(
+            text=Text("The withdrawal failed", "提取失败"),
+            kind="error",
+            card=card,
+            withdrawal=latest,
+            act=act,
+        )
     if latest.state is State.UNCERTAIN:
         text = Text("Feishu did not confirm the withdrawal", "飞书未确认该提取")
-        return Answer(text, "warning", card, latest, act)
+        return Answer(text=text, kind="warning", card=card, withdrawal=latest, act=act)
     return Answer(
-        Text("Approved: paying out, the receipt follows", "已批准：处理中，稍后显示回执"),
-        "success",
-        card,
-        latest,
-        act,
+        text=Text("Approved: paying out, the receipt follows", "已批准：处理中，稍后显示回执"),
+        kind="success",
+        card=card,
+        withdrawal=latest,
+        act=act,
     )
 
 
@@ -253,7 +273,9 @@ def _decided(services: Services, withdrawal_id: int) -> Answer:
     decided = services.withdrawals.get(withdrawal_id)
     card = card_of(services, decided)
     act = _refused(decided, Refusal.DECIDED)
-    return Answer(REFUSALS[Refusal.DECIDED], "info", card, decided, act)
+    return Answer(
+        text=REFUSALS[Refusal.DECIDED], kind="info", card=card, withdrawal=decided, act=act
+    )
 
 
 def _wait_for_result(services: Services, withdrawal_id: int) -> Withdrawal:
@@ -275,14 +297,20 @@ def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
     if refusal is not None:
         latest = services.withdrawals.get(withdrawal_id)
         card = card_of(services, latest)
-        return Answer(REFUSALS[refusal], "error", card, latest, _refused(current, refusal))
+        return Answer(
+            text=REFUSALS[refusal],
+            kind="error",
+            card=card,
+            withdrawal=latest,
+            act=_refused(current, refusal),
+        )
     cancelled = services.withdrawals.get(withdrawal_id)
     return Answer(
-        Text("Withdrawal request cancelled", "提取申请已取消"),
-        "success",
-        card_of(services, cancelled),
-        cancelled,
-        about(cancelled, Act("cancelled")),
+        text=Text("Withdrawal request cancelled", "提取申请已取消"),
+        kind="success",
+        card=card_of(services, cancelled),
+        withdrawal=cancelled,
+        act=about(cancelled, Act("cancelled")),
     )
 
 
@@ -292,8 +320,8 @@ def _refused(request: Withdrawal, refusal: Refusal | str) -> Act:
 
 def _no_request(withdrawal_id: int) -> Answer:
     return Answer(
-        Text("This request no longer exists", "该申请不存在"),
-        "error",
+        text=Text("This request no longer exists", "该申请不存在"),
+        kind="error",
         act=refused("no_request", request=withdrawal_id),
     )
 
@@ -306,6 +334,7 @@ def expire_now(services: Services, request: Withdrawal) -> bool:
 
 
 # --- the inbox's follow-up work ----------------------------------------------------------
+@job(EXPIRE)
 def expire(services: Services, event_id: str, payload: dict) -> None:
     """Due 24 h after the request: expire it if nobody decided, and say so on its card."""
     current = services.withdrawals.get(payload["id"])
@@ -316,6 +345,3 @@ def expire(services: Services, event_id: str, payload: dict) -> None:
         return
     if expire_now(services, current):
         show(services, event_id, payload)
-
-
-INTERNAL_ROUTES = {EXPIRE: expire, SHOW: show}

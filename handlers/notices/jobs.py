@@ -19,14 +19,16 @@ from bot.domain.accounts import Cash
 from bot.feishu.openapi import OpenApiError
 from bot.records.notices import BATCH, TELL_REFERRER, Change
 from bot.records.store import from_iso
-from bot.worker import RetryLater
 from cards.names import record_name
 from cards.notice import BalanceLine, balance_notice_card, referrer_card
+from handlers.errors import Attempts, RetryLater
+from handlers.registry import job
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
 
+@job(BATCH)
 def send_batch(services: Services, event_id: str, payload: dict) -> None:
     """The window's card to every notice chat: each account once, its changes summed."""
     window = from_iso(payload["window"])
@@ -34,19 +36,13 @@ def send_batch(services: Services, event_id: str, payload: dict) -> None:
     if not changes:
         return
     card = balance_notice_card(_lines(services, changes))
-    trouble: OpenApiError | None = None
+    # A retry posts to every chat again: the chats that got it drop the repeat (same uuid).
+    attempts = Attempts(f"posting the balance notice of {payload['window']}")
     for chat_id in services.settings.notice_chats:
-        try:
-            services.messenger.send_card(
-                chat_id, card, uuid=_uuid("notice", payload["window"], chat_id)
-            )
-        except OpenApiError as exc:
-            if exc.transient:
-                trouble = exc
-            else:
-                log.warning("balance notice not posted to %s: %s", chat_id, exc)
-    if trouble is not None:  # the chats that got it drop the repeat (same uuid)
-        raise RetryLater(f"balance notice of {payload['window']}: {trouble}")
+        with attempts.each(f"chat {chat_id}"):
+            uuid = _uuid("notice", payload["window"], chat_id)
+            services.messenger.send_card(chat_id, card, uuid=uuid)
+    attempts.done()
     services.notices.mark_told([c.id for c in changes])
 
 
@@ -77,6 +73,7 @@ def _lines(services: Services, changes: list[Change]) -> list[BalanceLine]:
     return lines
 
 
+@job(TELL_REFERRER)
 def tell_referrer(services: Services, event_id: str, payload: dict) -> None:
     """A one-to-one card to the referrer whose bonus grew; their open_id is the referrer id
     get_account_assets gives (asked for once, should the records not know it yet)."""
@@ -88,12 +85,10 @@ def tell_referrer(services: Services, event_id: str, payload: dict) -> None:
         log.info("no referrer known for %s; nobody to tell", change.account_id)
         return
     card = referrer_card(change.points_delta, change.cash_delta, change.points, change.cash)
-    try:
+    attempts = Attempts(f"telling the referrer of {change.account_id}")
+    with attempts.each(open_id):
         services.messenger.send_card_to_person(open_id, card, uuid=f"referrer-{change.id}")
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not tell the referrer of {change.account_id}: {exc}") from None
-        log.warning("could not tell the referrer of %s: %s", change.account_id, exc)
+    attempts.done()
 
 
 def _referrer_open_id(services: Services, account_id: str) -> str | None:
@@ -113,6 +108,3 @@ def _referrer_open_id(services: Services, account_id: str) -> str | None:
 
 def _uuid(kind: str, *parts: str) -> str:
     return f"{kind}-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
-
-
-INTERNAL_ROUTES = {BATCH: send_batch, TELL_REFERRER: tell_referrer}

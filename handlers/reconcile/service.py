@@ -8,7 +8,7 @@ answers with the report (`reconcile_report`); the schedule (`ReconcileService`) 
 of the previous calendar month to every digest chat once per fire time across all processes
 sharing the database, with the leases, retries and catch-up after a restart of every scheduled
 report (`scheduled_reports`). Each run, on demand or scheduled, first settles the withdrawals
-whose outcome is uncertain (`handlers/payouts.py`).
+whose outcome is uncertain (`handlers/withdrawals/payouts.py`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from bot.feishu.referral import BAD_PARAMETER, Mismatch, ReferralGateway
 from bot.records.reconciliations import ReconcileRecords
 from bot.records.store import AccountBook, Database, utcnow
 from bot.records.withdrawals import WithdrawalBook
-from bot.worker import Stopping
 from cards.names import record_name
 from cards.reconcile import MismatchLine, ReconcileView, reconcile_card, reconcile_failed_card
 from handlers.answers import explain
-from handlers.scheduled_reports import ScheduledReport, back_off, within_grace
+from handlers.errors import Stopping
+from handlers.scheduled_reports import ScheduledReport, Scheduler, back_off, within_grace
 
 log = logging.getLogger(__name__)
 
@@ -206,12 +206,18 @@ class ReconcileService(ScheduledReport):
         messenger: Messenger,
         *,
         holder: str,
+        scheduler: Scheduler,
         retry_first: float = RETRY_FIRST,
         accounts: AccountBook | None = None,
         before_run: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(
-            settings, messenger, ReconcileRecords(database), holder, cron=settings.reconcile_cron
+            settings,
+            messenger,
+            ReconcileRecords(database),
+            holder,
+            cron=settings.reconcile_cron,
+            scheduler=scheduler,
         )
         self._withdrawals = withdrawals
         self._gateway = gateway

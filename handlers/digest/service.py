@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
@@ -34,13 +34,12 @@ from bot.feishu.referral import ReferralGateway
 from bot.records.digests import CHART_RUNS, ON_DEMAND, SCHEDULED, DigestRecords
 from bot.records.liveness import new_owner_id
 from bot.records.store import AccountBook, Database, utcnow
-from bot.scheduler import DEFAULT_GRACE
-from bot.worker import Stopping
 from cards.digest import DigestView, digest_card
 from cards.names import record_name
 from cards.text import Text
 from handlers.answers import explain
-from handlers.scheduled_reports import ScheduledReport
+from handlers.errors import Stopping
+from handlers.scheduled_reports import ScheduledReport, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,8 @@ FETCH_THREADS = 6
 # Backoff of a failed post, doubling up to the cap, until the schedule's grace runs out.
 POST_RETRY_FIRST = 5.0
 POST_RETRY_CAP = 120.0
+# A digest that could not run at its time (the bot was down) still runs up to this late.
+DEFAULT_GRACE = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class DigestService(ScheduledReport):
         gateway: ReferralGateway,
         messenger: Messenger,
         *,
+        scheduler: Scheduler,
         holder: str | None = None,
         post_retry_first: float = POST_RETRY_FIRST,
         clock: Callable[[], datetime] = utcnow,
@@ -88,6 +90,7 @@ class DigestService(ScheduledReport):
             DigestRecords(database),
             holder or new_owner_id(),
             cron=settings.digest_cron,
+            scheduler=scheduler,
         )
         self._accounts = accounts
         self._gateway = gateway

@@ -1,6 +1,9 @@
-"""The commands about people: `find` (admins), `me` and `whoami` (everyone)."""
+"""The commands about people: `find` (admins, and its paging buttons), `me` and `whoami`
+(everyone)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bot.domain.accounts import AccountRecord
 from bot.domain.mobiles import mobile_key
@@ -10,10 +13,35 @@ from cards.account_list import account_list_card
 from cards.people import no_own_account_card
 from cards.text import Text
 from cards.whoami import whoami_card
-from handlers import parser, people
-from handlers.referrals.commands import with_referrals
-from handlers.registry import Asker, Reply, handles
+from handlers import parser
+from handlers.asker import Answer, Asker
+from handlers.people import lookup
+from handlers.presses import PAGE_TURNED, Value
+from handlers.referrals.me import with_referrals
+from handlers.registry import ANYONE, button, command
 from handlers.services import Services
+
+
+@dataclass(frozen=True)
+class Find:
+    text: str
+
+
+@dataclass(frozen=True)
+class Me:
+    pass
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    """The asker's own open_id and, in a group, the group's chat_id (what the settings take)."""
+
+
+def parse_find(args: list[str], usage: str) -> Find:
+    text = " ".join(args).strip()
+    if not text:
+        raise parser.UsageError(Text("Say what to look for.", "请提供要查找的内容。"), usage)
+    return Find(text)
 
 
 def record_matches(record: AccountRecord, text: str) -> bool:
@@ -47,17 +75,35 @@ def find_card(services: Services, text: str, offset: int = 0) -> dict:
     )
 
 
-@handles(parser.Find)
-def find(services: Services, asker: Asker, command: parser.Find) -> Reply:
-    return Reply(find_card(services, command.text))
+@command(
+    "find",
+    "/referral find <text>",
+    Text("Find accounts by ID, name, email or mobile", "按 ID、姓名、邮箱或手机号查找账户"),
+    parse=parse_find,
+)
+def find(services: Services, asker: Asker, command: Find) -> Answer:
+    return Answer(find_card(services, command.text))
 
 
-@handles(parser.Me)
-def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
+@button("find", needs=("text",))
+def find_page(services: Services, asker: Asker, value: Value) -> Answer:
+    """A search's paging buttons turn its page."""
+    card = find_card(services, value.text or "", value.offset or 0)
+    return Answer(card, PAGE_TURNED)
+
+
+@command(
+    "me",
+    "/referral me",
+    Text("Your own referral account (everyone)", "查看自己的内推账户（所有人可用）"),
+    parse=parser.no_args(Me()),
+    may=ANYONE,
+)
+def me(services: Services, asker: Asker, command: Me) -> Answer:
     """The asker's own account, read-only: anyone may look at their own."""
-    ids = people.accounts_of_person(services, asker.open_id)[0] if asker.open_id else []
+    ids = lookup.accounts_of_person(services, asker.open_id)[0] if asker.open_id else []
     if not ids:
-        return Reply(with_referrals(services, asker.open_id, no_own_account_card()))
+        return Answer(with_referrals(services, asker.open_id, no_own_account_card()))
     account = services.gateway.get_assets(ids[0])
     services.accounts.remember(account)
     record = services.accounts.get(account.account_id)
@@ -65,10 +111,19 @@ def me(services: Services, asker: Asker, command: parser.Me) -> Reply:
         account = record.account  # as the records keep it: mobiles with their code
     card = account_card(account, contact=record.contact if record else None, read_only=True)
     card = with_referrals(services, asker.open_id, card)
-    return Reply(card, account.account_id, track=False)
+    return Answer(card, account_id=account.account_id, track=False)
 
 
-@handles(parser.WhoAmI)
-def whoami(services: Services, asker: Asker, command: parser.WhoAmI) -> Reply:
+@command(
+    "whoami",
+    "/referral whoami",
+    Text(
+        "Your open_id, and in a group its chat_id (everyone)",
+        "查看自己的 open_id，在群里还有该群的 chat_id（所有人可用）",
+    ),
+    parse=parser.no_args(WhoAmI()),
+    may=ANYONE,
+)
+def whoami(services: Services, asker: Asker, command: WhoAmI) -> Answer:
     """The IDs the settings take, for anyone: their own open_id, and the group's chat_id."""
-    return Reply(whoami_card(asker.open_id, asker.chat_id if asker.in_group else None))
+    return Answer(whoami_card(asker.open_id, asker.chat_id if asker.in_group else None))

@@ -1,5 +1,5 @@
-"""What a withdrawal leaves for people to see, shared by its request (handlers/withdrawals.py)
-and its payout (handlers/payouts.py): its card, kept up to date in the chat where it was asked
+"""What a withdrawal leaves for people to see, shared by its request (`requests`) and its payout
+(`payouts`): its card, kept up to date in the chat where it was asked
 for, and its audit entries."""
 
 from __future__ import annotations
@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.withdrawals import Amounts, Withdrawal
-from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
-from bot.worker import GiveUp, RetryLater
 from cards.text import Text
 from cards.withdrawal import withdrawal_card
 from handlers import audit_trail
 from handlers.audit_trail import Act
+from handlers.registry import job
 from handlers.services import Services
 
 SHOW = "bot.show_withdrawal"
@@ -60,17 +59,13 @@ def record(
     audit_trail.record(services, about(request, act), actor=actor, action=action, via=via)
 
 
+@job(SHOW)
 def show(services: Services, event_id: str, payload: dict) -> None:
     """Bring the request card up to date (receipt, failure, expiry)."""
     current = services.withdrawals.get(payload["id"])
     if current is None or not current.message_id:
         return
-    try:
-        services.messenger.update_card(current.message_id, card_of(services, current))
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not update withdrawal card #{current.id}: {exc}") from None
-        raise GiveUp(f"withdrawal card #{current.id} cannot be updated: {exc}") from None
+    services.messenger.update_card(current.message_id, card_of(services, current))
 
 
 def show_later(services: Services, request: Withdrawal, key: str) -> None:

@@ -3,52 +3,94 @@ records of `referral-bot export --format xlsx`: people open a chat's file in Exc
 would turn a 19-digit account ID in a CSV into 6.91817E+18), and `audit` shows the latest audit
 entries.
 
-Admins only (the command runner checks and audits the command, an export with what it sent).
-Both read the records through a database connection of their own, closed when done; the export
-streams to a temporary file, so a large table is never held in memory.
+Both read the records through `Services.exports` (a database connection of their own, closed
+when done); the export streams to a temporary file, so a large table is never held in memory.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.feishu.openapi import OpenApiError
-from bot.ops.export_names import Ask, Names
-from bot.ops.exports import latest_audit, write
-from bot.records.store import Database
 from cards.audit import audit_card, export_card
 from cards.error import error_card
 from cards.text import Text
-from handlers import parser, people
+from handlers import parser
+from handlers.asker import Answer, Asker
 from handlers.audit_trail import Act
-from handlers.registry import Asker, Reply, handles
+from handlers.people import lookup
+from handlers.registry import command
 from handlers.services import Services
 
 LATEST = 20
 MAX_FILE_BYTES = 30 * 1024 * 1024  # Feishu's upload limit
 # Feishu's upload takes spreadsheets, .xls and .xlsx alike, as file_type "xls".
 XLSX_FILE_TYPE = "xls"
+EXPORTS = ("accounts", "withdrawals", "audit")
 
 
-@handles(parser.Export)
-def export(services: Services, asker: Asker, command: parser.Export) -> Reply:
+@dataclass(frozen=True)
+class Audit:
+    """The latest audit entries, for one account when named."""
+
+    who: parser.Who | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    what: str  # accounts | withdrawals | audit
+
+
+def parse_export(args: list[str], usage: str) -> Export:
+    if len(args) != 1 or args[0].lower() not in EXPORTS:
+        raise parser.UsageError(
+            Text(
+                "Say what to export: accounts, withdrawals or audit.",
+                "请指明要导出的内容：accounts（账户）、withdrawals（提取）或 audit（审计）。",
+            ),
+            usage,
+        )
+    return Export(args[0].lower())
+
+
+@command(
+    "audit",
+    "/referral audit [<who>]",
+    Text("The latest audit entries", "最近的审计记录"),
+    parse=lambda args, usage: Audit(parser.optional_who(args, usage)),
+)
+def audit(services: Services, asker: Asker, command: Audit) -> Answer:
+    account_id = None
+    if command.who is not None:
+        account_id = lookup.account_for(services, asker.mentions, command.who)
+    entries = services.exports.latest_audit(account_id, LATEST)
+    card = audit_card(entries, zone=services.settings.digest_tz, account_id=account_id)
+    return Answer(card, account_id=account_id, track=False)
+
+
+@command(
+    "export",
+    "/referral export accounts|withdrawals|audit",
+    Text("The records as an Excel workbook, here", "以 Excel 工作簿导出记录到此会话"),
+    parse=parse_export,
+)
+def export(services: Services, asker: Asker, command: Export) -> Answer:
     zone = services.settings.digest_tz
     today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
     file_name = f"referral-{command.what}-{today.isoformat()}.xlsx"
     handle, path = tempfile.mkstemp(prefix="referral-export-", suffix=".xlsx")
     try:
-        database = Database(services.settings.db_path)
-        try:
-            names = Names(database, _contact_name(services))
-            with os.fdopen(handle, "wb") as stream:
-                written = write(command.what, database, zone, stream, format="xlsx", names=names)
-        finally:
-            database.close()
+        with os.fdopen(handle, "wb") as stream:
+            written = services.exports.write(
+                command.what, zone, stream, format="xlsx", ask=_contact_name(services)
+            )
         if os.path.getsize(path) > MAX_FILE_BYTES:
-            return Reply(_too_large(command.what), track=False)
+            return Answer(_too_large(command.what), track=False)
         # The event's id makes a retried run post the file message once.
         uuid = f"export-{asker.event_id}" if asker.event_id else None
         message_id = services.messenger.send_file(
@@ -63,10 +105,10 @@ def export(services: Services, asker: Asker, command: parser.Export) -> Reply:
         {"what": command.what, "count": written.records, "file": file_name},
     )
     card = export_card(command.what, written.records, file_name, rows=written.rows, zone=zone)
-    return Reply(card, track=False, act=act)
+    return Answer(card, track=False, act=act)
 
 
-def _contact_name(services: Services) -> Ask:
+def _contact_name(services: Services) -> Callable[[str], str | None]:
     """Asks the contact API for the name of someone the records cannot name; after one
     failure (outside the contact range, no name scope, Feishu not answering) it stops asking,
     and the file shows open_ids: the export is not held up for names."""
@@ -83,20 +125,6 @@ def _contact_name(services: Services) -> Ask:
             return None
 
     return ask
-
-
-@handles(parser.Audit)
-def audit(services: Services, asker: Asker, command: parser.Audit) -> Reply:
-    account_id = None
-    if command.who is not None:
-        account_id = people.account_for(services, asker.mentions, command.who)
-    database = Database(services.settings.db_path)
-    try:
-        entries = latest_audit(database, account_id, LATEST)
-    finally:
-        database.close()
-    card = audit_card(entries, zone=services.settings.digest_tz, account_id=account_id)
-    return Reply(card, account_id, track=False)
 
 
 def _too_large(what: str) -> dict:

@@ -2,7 +2,8 @@
 them (by open_id, email or mobile) must not be missed. `REFERRAL_BOT_OFFBOARDING` says what
 happens: `ask` posts a card to the notice chats with Withdraw, Disable and Keep (admins only);
 `disable` disables the account and reports the balance left; `off` only audits. A leaver with
-no known account: nothing is posted."""
+no known account: nothing is posted. The Keep button leaves the account as it is and says who
+decided."""
 
 from __future__ import annotations
 
@@ -14,16 +15,21 @@ from lark_oapi.api.contact.v3 import P2ContactUserDeletedV3
 from bot.domain.accounts import Account
 from bot.domain.people import EMAIL, OPEN_ID, email_key
 from bot.feishu.openapi import OpenApiError
-from bot.worker import GiveUp, RetryLater
 from cards.notice import leaver_card, leaver_disabled_card
-from cards.text import Text
-from handlers import audit_trail, people
+from cards.text import Text, mention
+from handlers import audit_trail
+from handlers.asker import Answer, Asker
 from handlers.audit_trail import Act, bilingual, failed
+from handlers.errors import Attempts, GiveUp, RetryLater
+from handlers.people import lookup
+from handlers.presses import Value
+from handlers.registry import button, event
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
 
+@event("contact.user.deleted_v3", P2ContactUserDeletedV3)
 def handle_user_deleted(services: Services, event_id: str, data: P2ContactUserDeletedV3) -> None:
     event = data.event
     user = event.object if event else None
@@ -51,7 +57,7 @@ def _accounts_of(services: Services, open_id: str, user) -> list[str]:
     for email in filter(None, emails):
         found += [a for a in accounts.find_by(EMAIL, email_key(email)) if a not in found]
     if user and user.mobile:
-        found += [a for a in people.mobile_accounts(services, user.mobile) if a not in found]
+        found += [a for a in lookup.mobile_accounts(services, user.mobile) if a not in found]
     return found
 
 
@@ -60,12 +66,7 @@ def _account(services: Services, account_id: str) -> Account:
     record = services.accounts.get(account_id)
     if record is not None and record.account is not None:
         return record.account
-    try:
-        account = services.gateway.get_assets(account_id)
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not fetch {account_id}: {exc}") from None
-        raise GiveUp(f"leaver's account {account_id}: {exc}") from None
+    account = services.gateway.get_assets(account_id)
     services.accounts.remember(account)
     return account
 
@@ -92,19 +93,13 @@ def _disable(services: Services, event_id: str, name: Text, account: Account) ->
 
 
 def _post(services: Services, event_id: str, account_id: str, card: dict) -> None:
-    trouble: OpenApiError | None = None
+    attempts = Attempts(f"posting the leaver card for {account_id}")
     for chat_id in services.settings.notice_chats:
-        try:
+        with attempts.each(f"chat {chat_id}"):
             key = f"{event_id}|{chat_id}|{account_id}".encode()
             uuid = "leaver-" + hashlib.sha256(key).hexdigest()[:40]
             services.messenger.send_card(chat_id, card, uuid=uuid)
-        except OpenApiError as exc:
-            if exc.transient:
-                trouble = exc
-            else:
-                log.warning("leaver card not posted to %s: %s", chat_id, exc)
-    if trouble is not None:
-        raise RetryLater(f"leaver card for {account_id}: {trouble}")
+    attempts.done()
 
 
 def _audit(services: Services, account_id: str, act: Act, name: Text) -> None:
@@ -116,3 +111,15 @@ def _audit(services: Services, account_id: str, act: Act, name: Text) -> None:
     audit_trail.record(
         services, act, actor=None, action="leaver", account_id=account_id, via="event"
     )
+
+
+@button("keep", needs=("account_id",))
+def keep(services: Services, asker: Asker, value: Value) -> Answer:
+    """A leaver's account stays as it is; the card says who decided."""
+    record = services.accounts.get(value.account_id)
+    if record is None or record.account is None:
+        return Answer(text=Text("This account is not known", "未知账户"), kind="error")
+    kept = Text("Kept by {who}", "{who} 选择保留").format(who=Text.markup(mention(asker.open_id)))
+    en = value.name or value.account_id
+    card = leaver_card(Text(en, value.name_zh or en), record.account, decided=kept)
+    return Answer(card, Text("Account kept as it is", "账户保持不变"))

@@ -16,16 +16,13 @@ Three races are closed by the account's `version` (it grows with each change a c
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
-from bot.feishu.openapi import OpenApiError
-from bot.worker import RetryLater
 from cards.account import account_card
 from cards.text import Text
+from handlers.errors import Attempts
+from handlers.registry import job
 from handlers.services import Services
-
-log = logging.getLogger(__name__)
 
 REFRESH = "bot.refresh_cards"
 # How long a card button's answer may take to reach Feishu: a patch sent sooner could be
@@ -88,6 +85,7 @@ def refresh_later(
     services.inbox.enqueue(REFRESH, payload, delay=SETTLE)
 
 
+@job(REFRESH)
 def refresh(services: Services, event_id: str, payload: dict) -> None:
     """Work off one `bot.refresh_cards`: patch each card; Feishu's trouble retries them all
     (a patch is idempotent), a card Feishu refuses for good (too old, deleted) is skipped."""
@@ -98,17 +96,11 @@ def refresh(services: Services, event_id: str, payload: dict) -> None:
     targets = payload.get("only") or [
         m for m in services.accounts.cards_showing(account_id) if m not in payload.get("skip", [])
     ]
-    trouble: OpenApiError | None = None
+    attempts = Attempts(f"updating every card of {account_id}")
     for message_id in targets:
-        try:
+        with attempts.each(f"card {message_id}"):
             patch_current(services, account_id, message_id, notice)
-        except OpenApiError as exc:
-            if exc.transient:
-                trouble = exc
-            else:
-                log.warning("card %s cannot be updated: %s", message_id, exc)
-    if trouble is not None:
-        raise RetryLater(f"could not update every card of {account_id}: {trouble}")
+    attempts.done()
 
 
 def patch_current(

@@ -31,13 +31,14 @@ from bot.domain.settlement import (
 from bot.domain.withdrawals import Amounts, State, Withdrawal, amounts_of
 from bot.feishu.openapi import OpenApiError
 from bot.records.store import utcnow
-from bot.worker import RetryLater
 from cards.text import Text
-from handlers import account_cards
+from handlers.accounts import cards as account_cards
 from handlers.answers import explain
 from handlers.audit_trail import Act, failed
+from handlers.errors import Attempts, RetryLater
+from handlers.registry import job
 from handlers.services import Services
-from handlers.withdrawal_trail import amount_facts, card_of, record, show_later
+from handlers.withdrawals.trail import amount_facts, card_of, record, show_later
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,15 @@ BY_ORDER, BY_RECONCILIATION, BY_BALANCE = "order", "reconciliation", "balance"
 
 
 # --- paying out ---------------------------------------------------------------------------
+def gave_up(services: Services, payload: dict, reason: str) -> None:
+    """The worker gave up on the withdraw (Feishu out of reach for the whole retry window, or
+    repeated errors): Feishu may have paid it out all the same."""
+    current = services.withdrawals.get(payload["id"])
+    if current is not None and current.state is State.APPROVED:
+        mark_uncertain(services, current, f"the withdraw call was given up: {reason}")
+
+
+@job(FINISH, on_failure=gave_up)
 def finish(services: Services, event_id: str, payload: dict) -> None:
     """Make the approved withdrawal, with its order id; Feishu answers a repeat of that id with
     the original withdrawal, so a retry after a lost answer withdraws nothing more."""
@@ -113,14 +123,6 @@ def _after_withdrawal(services: Services, account_id: str, withdrawn: Amounts) -
     account_cards.refresh_later(services, account_id)
 
 
-def gave_up(services: Services, payload: dict, reason: str) -> None:
-    """The worker gave up on the withdraw (Feishu out of reach for the whole retry window, or
-    repeated errors): Feishu may have paid it out all the same."""
-    current = services.withdrawals.get(payload["id"])
-    if current is not None and current.state is State.APPROVED:
-        mark_uncertain(services, current, f"the withdraw call was given up: {reason}")
-
-
 def mark_uncertain(services: Services, request: Withdrawal, reason: str) -> bool:
     """Say so everywhere at once: audit, card, requester and approver, and a settling."""
 
@@ -150,6 +152,12 @@ def _settle_first(services: Services, withdrawal_id: int) -> None:
 
 
 # --- settling -----------------------------------------------------------------------------
+def settle_gave_up(services: Services, payload: dict, reason: str) -> None:
+    """Feishu could not be asked for a whole retry window: ask again later."""
+    services.inbox.enqueue(SETTLE, {"id": payload["id"]}, delay=AGAIN_AFTER)
+
+
+@job(SETTLE, on_failure=settle_gave_up)
 def settle(services: Services, event_id: str, payload: dict) -> None:
     """Find out whether an uncertain withdrawal was paid out (the inbox's job)."""
     current = services.withdrawals.get(payload["id"])
@@ -159,11 +167,6 @@ def settle(services: Services, event_id: str, payload: dict) -> None:
         settle_now(services, current)
     except OpenApiError as exc:
         raise RetryLater(f"settling withdrawal #{current.id}: {exc}") from None
-
-
-def settle_gave_up(services: Services, payload: dict, reason: str) -> None:
-    """Feishu could not be asked for a whole retry window: ask again later."""
-    services.inbox.enqueue(SETTLE, {"id": payload["id"]}, delay=AGAIN_AFTER)
 
 
 def settle_now(services: Services, request: Withdrawal) -> Withdrawal:
@@ -297,6 +300,14 @@ def settle_all_later(services: Services) -> int:
 UNCERTAIN, SETTLED = "uncertain", "settled"
 
 
+def tell_gave_up(services: Services, payload: dict, reason: str) -> None:
+    """Nobody could be told for a whole retry window: settle all the same, and tell later."""
+    if payload.get("what") == UNCERTAIN:
+        _settle_first(services, payload["id"])
+    services.inbox.enqueue(TELL, payload, delay=AGAIN_AFTER)
+
+
+@job(TELL, on_failure=tell_gave_up)
 def tell(services: Services, event_id: str, payload: dict) -> None:
     """One-to-one messages to the requester and the approver: the withdrawal as it is now,
     with what happened to it; after the "uncertain" telling, the settling begins."""
@@ -307,25 +318,16 @@ def tell(services: Services, event_id: str, payload: dict) -> None:
     if what == UNCERTAIN and current.state is not State.UNCERTAIN:
         return  # settled meanwhile (a restart's settling went first): that telling says it all
     card = card_of(services, current, _telling(current, what))
+    attempts = Attempts(f"telling of withdrawal #{current.id}")
     for open_id in dict.fromkeys(p for p in (current.requested_by, current.approved_by) if p):
         person = hashlib.sha256(open_id.encode()).hexdigest()[:16]
-        try:
+        with attempts.each(open_id):
             # Once per person and telling, however often this is retried.
             uuid = f"wd-{current.id}-{what}-{person}"
             services.messenger.send_card_to_person(open_id, card, uuid=uuid)
-        except OpenApiError as exc:
-            if exc.transient:
-                raise RetryLater(f"could not tell of withdrawal #{current.id}: {exc}") from None
-            log.warning("could not tell %s of withdrawal #%s: %s", open_id, current.id, exc)
+    attempts.done()
     if what == UNCERTAIN:
         _settle_first(services, current.id)
-
-
-def tell_gave_up(services: Services, payload: dict, reason: str) -> None:
-    """Nobody could be told for a whole retry window: settle all the same, and tell later."""
-    if payload.get("what") == UNCERTAIN:
-        _settle_first(services, payload["id"])
-    services.inbox.enqueue(TELL, payload, delay=AGAIN_AFTER)
 
 
 def _telling(request: Withdrawal, what: str) -> Text:
@@ -354,8 +356,3 @@ def resume(services: Services) -> int:
     for pending in services.withdrawals.in_state(State.APPROVED):
         count += services.inbox.enqueue(FINISH, {"id": pending.id}, key=str(pending.id), again=True)
     return count + settle_all_later(services)
-
-
-INTERNAL_ROUTES = {FINISH: finish, SETTLE: settle, TELL: tell}
-# What the worker's giving up on an event means, by its type.
-ON_FAILURE = {FINISH: gave_up, SETTLE: settle_gave_up, TELL: tell_gave_up}

@@ -9,7 +9,6 @@ the list of the matches.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from bot.domain.mobiles import Mobile, mobile_key, parse_mobile, with_code
 from bot.domain.people import EMAIL, MOBILE, OPEN_ID, Person, email_key
@@ -18,17 +17,9 @@ from cards.account_list import account_list_card
 from cards.names import record_name
 from cards.people import no_account_card
 from cards.text import Text
+from handlers.asker import Mention
 from handlers.parser import Who
 from handlers.services import Services
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One entry of a message's `mentions`: its `@_user_N` key and whom it stands for."""
-
-    key: str
-    open_id: str
-    name: str = ""
 
 
 class NotOne(Exception):
