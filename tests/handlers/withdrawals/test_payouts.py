@@ -14,7 +14,7 @@ from bot.domain.withdrawals import Kind, amounts_of
 from bot.feishu.openapi import RetryPolicy
 from bot.records.store import to_iso, utcnow
 from tests.conftest import ADMIN, Feishu, card_text, wait_for
-from tests.handlers.test_withdrawals import (
+from tests.handlers.withdrawals.test_withdrawals import (
     ADMINS,
     APPROVER,
     funded,
