@@ -90,11 +90,8 @@ class BadAmount(ValueError):
 def parse_amount(amount: str, unit: str) -> Amount:
     """`"2000", "points"` or `"3000.5", "cny"`; BadAmount for anything else."""
     text = amount.strip().replace(",", "")
-    unit_word = unit.strip()
-    if unit_word.lower() in (POINTS, "point", "积分"):
-        unit_word = POINTS
-    else:
-        unit_word = unit_word.upper()
+    word = unit.strip()
+    unit_word = POINTS if word.lower() in (POINTS, "point", "积分") else word.upper()
     if not _NUMBER.match(text):
         raise BadAmount(f"'{amount}' is not an amount.", f"“{amount}” 不是有效金额。")
     value = Decimal(text)
