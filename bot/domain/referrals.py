@@ -52,6 +52,7 @@ class Application:
     talent_name: str | None
     stage: Stage
     active: bool
+    updated_ms: int | None = None  # when Feishu last changed it (`modify_time`)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ class HireGateway:
             talent_name=detail.talent.name if detail.talent else None,
             stage=Stage(stage.id, stage.zh_name or "", stage.en_name or "", stage.type or 0),
             active=basic.active_status != 2,
+            updated_ms=_int(basic.modify_time),
         )
 
     def applications_updated(
@@ -215,6 +216,13 @@ class HireGateway:
             lambda: self._hire.external_referral_reward.create(request),
             idempotent=False,
         )
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _ms(moment: datetime) -> int:

@@ -17,10 +17,10 @@ import sqlite_utils
 from lark_oapi.api.hire.v1 import P2HireApplicationStageChangedV1
 
 from bot.domain.referrals import Kind, Updates, worth_telling
-from bot.feishu.hire import APPLICATION_NOT_FOUND
+from bot.feishu.hire import APPLICATION_NOT_FOUND, HireGateway
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
-from bot.records.referrals import Change
+from bot.records.referrals import Change, ReferralBook, Then
 from handlers.errors import GiveUp, RetryLater
 from handlers.referrals import telling
 from handlers.registry import event
@@ -51,36 +51,50 @@ def follow(
     update_ms: int,
     *,
     tell: bool,
-    priority: Priority = Priority.INTERACTIVE,
 ) -> Change | None:
     """Take what became of the application as of `update_ms`; the change recorded, or None
-    (not a referral, nothing newer, nothing moved). `tell`: queue the tellings (an import
-    fills in the past silently)."""
-    book = services.referrals
-    asked, of = book.checked(application_id)
+    (not a referral, nothing newer, nothing moved). `tell`: queue the tellings."""
+
+    def queue(db: sqlite_utils.Database, change: Change) -> None:
+        if tell:
+            _queue_tellings(services, db, change)
+
     try:
-        if not asked:
-            of = services.hire.referral_of(application_id, priority=priority)
-            book.note_check(application_id, of)
-        if of is None or not book.newer(application_id, update_ms):
-            return None
-        application = services.hire.application(application_id, priority=priority)
+        change = learn(services.hire, services.referrals, application_id, update_ms, then=queue)
     except OpenApiError as exc:
         if exc.transient:
             raise RetryLater(f"application {application_id}: {exc}") from None
         if exc.code == APPLICATION_NOT_FOUND:
             raise GiveUp(f"application {application_id} is not known to Feishu") from None
         raise GiveUp(f"application {application_id}: {exc}") from None
-
-    def queue(db: sqlite_utils.Database, change: Change) -> None:
-        if tell:
-            _queue_tellings(services, db, change)
-
-    change = book.record(of, application, update_ms, then=queue)
     if change is not None:
         services.inbox.notify()
         log.info("referral %s: %s (%s)", application_id, change.referral.stage.en_name, change.kind)
     return change
+
+
+def learn(
+    hire: HireGateway,
+    book: ReferralBook,
+    application_id: str,
+    update_ms: int | None,
+    *,
+    then: Then | None = None,
+    priority: Priority = Priority.INTERACTIVE,
+) -> Change | None:
+    """The one sequence, for the event and for `referral-bot import --referrals`: the referral
+    asked once per application (remembered either way), the detail read only for a referral
+    with something newer (`update_ms`; None: as of Feishu's own `modify_time`), and recorded.
+    Raises OpenApiError."""
+    asked, of = book.checked(application_id)
+    if not asked:
+        of = hire.referral_of(application_id, priority=priority)
+        book.note_check(application_id, of)
+    if of is None or (update_ms is not None and not book.newer(application_id, update_ms)):
+        return None
+    application = hire.application(application_id, priority=priority)
+    at = update_ms if update_ms is not None else application.updated_ms or 0
+    return book.record(of, application, at, then=then)
 
 
 def _queue_tellings(services: Services, db: sqlite_utils.Database, change: Change) -> None:

@@ -179,7 +179,7 @@ def test_export_names_a_table(what: str):
 def test_export_refuses_anything_else(args: str):
     with pytest.raises(parser.UsageError) as err:
         parser.parse(f"/referral export{args}")
-    assert err.value.usage == "/referral export accounts|withdrawals|audit"
+    assert err.value.usage == "/referral export accounts|withdrawals|audit|rewards|referrals"
     assert "accounts" in err.value.problem.en and err.value.problem.zh
 
 
