@@ -104,6 +104,7 @@ def run_doctor(
             add(check_bot(api))
             admins = look_up(api, settings.admins)
             add(*check_permissions(api, admins))
+            add(*check_hire_scopes(api))
         add(*check_chats(settings, api if credentials.ok else None))
         if credentials.ok:
             add(*check_admins(admins))
@@ -293,6 +294,25 @@ def check_permissions(api: OpenApi, admins: dict[str, Person | OpenApiError]) ->
         )
     )
     return checks
+
+
+def check_hire_scopes(api: OpenApi) -> list[Check]:
+    """The scopes of referral progress and rewards (issue 20), each probed with what cannot
+    exist: application `0`, and an import without a referrer (refused for its body once the
+    scope is granted, so nothing is imported)."""
+    from bot.feishu.hire import HireGateway
+
+    hire = HireGateway(api)
+    referral = _attempt(lambda: hire.referral_of(DUMMY_ID))
+    detail = _attempt(lambda: hire.application(DUMMY_ID))
+    reward = _attempt(hire.probe_reward_scope)
+    return [
+        _scope_check("hire:referral:readonly", "get_by_application of application 0", referral),
+        _scope_check("hire:application:readonly", "get_detail of application 0", detail),
+        _scope_check(
+            "hire:external_referral_reward", "an import without a referrer", reward
+        ),
+    ]
 
 
 def _attempt(call: Callable[[], object]) -> OpenApiError | None:
