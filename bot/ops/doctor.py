@@ -309,9 +309,7 @@ def check_hire_scopes(api: OpenApi) -> list[Check]:
     return [
         _scope_check("hire:referral:readonly", "get_by_application of application 0", referral),
         _scope_check("hire:application:readonly", "get_detail of application 0", detail),
-        _scope_check(
-            "hire:external_referral_reward", "an import without a referrer", reward
-        ),
+        _scope_check("hire:external_referral_reward", "an import without a referrer", reward),
     ]
 
 
