@@ -12,7 +12,7 @@ from bot.feishu.contacts import Contacts
 from bot.feishu.hire import HireGateway
 from bot.feishu.long_connection import LongConnection
 from bot.feishu.messenger import Messenger
-from bot.feishu.openapi import OpenApi, TokenCache, build_client
+from bot.feishu.openapi import OpenApi
 from bot.feishu.pushes import CallbackReceiver, PushedEvent, PushHandlers
 from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
@@ -91,10 +91,7 @@ class ReferralBot:
         self.owner = new_owner_id()
         self.database = open_database(settings.db_path, busy_timeout=busy_timeout)
         self.inbox = Inbox(self.database, self.owner)
-        if api is None:
-            cache = TokenCache()
-            api = OpenApi(build_client(settings, cache), cache)
-        self.api = api
+        self.api = api = api or OpenApi.of(settings)
         self.metrics = api.metrics
         gateway = ReferralGateway(api)
         messenger = Messenger(api)

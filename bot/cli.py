@@ -248,7 +248,7 @@ def _import(path: str, config_path: str | None) -> int:
         return 2
     # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
     from bot.app import account_records
-    from bot.feishu.openapi import OpenApi, TokenCache, build_client
+    from bot.feishu.openapi import OpenApi
     from bot.feishu.referral import ReferralGateway
     from bot.ops.importer import import_accounts, read_account_ids
     from bot.records.inbox import Inbox
@@ -260,8 +260,7 @@ def _import(path: str, config_path: str | None) -> int:
     database = _records(settings)
     if database is None:
         return 2
-    cache = TokenCache()
-    gateway = ReferralGateway(OpenApi(build_client(settings, cache), cache))
+    gateway = ReferralGateway(OpenApi.of(settings))
     # A balance that moved since it was last told is queued for the serving bot to tell.
     accounts, _ = account_records(database, settings, Inbox(database))
     try:

@@ -140,9 +140,13 @@ def naming(kind: Callable[[Who], object]) -> Callable[[list[str], str], object]:
     return parse
 
 
-def optional_who(args: list[str], usage: str) -> Who | None:
-    """A `[<who>]`: None when left out."""
-    return parse_who(args, usage) if args else None
+def optional_naming(kind: Callable[[Who | None], object]) -> Callable[[list[str], str], object]:
+    """The parse of a command that takes an optional `[<who>]` (None when left out)."""
+
+    def parse(args: list[str], usage: str) -> object:
+        return kind(parse_who(args, usage) if args else None)
+
+    return parse
 
 
 def words_of(text: str, ignore: Collection[str] = ()) -> list[str]:

@@ -15,6 +15,7 @@ Modelled on Bolt's `App._register_listener` and python-telegram-bot's `Applicati
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import threading
 from collections.abc import Callable
@@ -113,17 +114,16 @@ class Registry:
 
     # --- registering --------------------------------------------------------------------
     def command(
-        self,
-        name: str,
-        usage: str,
-        summary: Text,
-        *,
-        parse: Parse,
-        may: str = ADMINS,
-        once: Once = Once.NO,
+        self, usage: str, *, parse: Parse, may: str = ADMINS, once: Once = Once.NO
     ) -> Callable:
+        """`/referral <name> …` (the usage line names it), answered by the decorated function,
+        whose docstring begins with the help's summary: a line in English, a line in Chinese
+        (as errbot's help reads a command's docstring)."""
+
         def register(run: Callable) -> Callable:
+            name = usage.split()[1]
             _new(self.commands, name, "command")
+            summary = summary_of(run)
             self.commands[name] = CommandEntry(name, usage, summary, parse, run, Policy(may, once))
             return run
 
@@ -179,6 +179,16 @@ class Registry:
 
     def general_usage(self) -> str:
         return "/referral <" + " | ".join(self.commands) + "> …"
+
+
+def summary_of(run: Callable) -> Text:
+    """The help's summary of a command: its docstring's first two lines, English then Chinese."""
+    lines = (inspect.getdoc(run) or "").splitlines()
+    if len(lines) < 2 or not lines[0].strip() or not lines[1].strip():
+        raise ValueError(
+            f"{run.__qualname__} needs a docstring: its summary in English, then Chinese"
+        )
+    return Text(lines[0].strip(), lines[1].strip())
 
 
 def _new(table: dict, key: str, what: str) -> None:

@@ -23,6 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from bot.config import Settings
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
+from bot.records.liveness import new_owner_id
 from bot.records.schedule_leases import ChatPosts, ScheduleRecords
 from bot.records.store import utcnow
 from handlers.errors import Stopping
@@ -58,18 +59,17 @@ class ScheduledReport:
     def __init__(
         self,
         settings: Settings,
+        cron: str,
         messenger: Messenger,
         records: ScheduleRecords,
-        holder: str,
-        *,
-        cron: str,
+        holder: str | None,
         scheduler: Scheduler,
     ) -> None:
         self._settings = settings
         self._messenger = messenger
         self.records = records
         # Names this process in the leases: its owner id in the liveness records.
-        self.holder = holder
+        self.holder = holder or new_owner_id()
         self._cron = cron
         self._grace = self.default_grace
         self._scheduler = scheduler

@@ -180,6 +180,15 @@ def build_client(settings: Settings, cache: TokenCache, timeout: float = 10.0) -
 class OpenApi:
     """Sends SDK requests under the rate limits and the retry policy."""
 
+    @classmethod
+    def of(
+        cls, settings: Settings, *, timeout: float = 10.0, retry: RetryPolicy | None = None
+    ) -> OpenApi:
+        """The one way the bot, `import` and `doctor` connect to Feishu: the SDK's client for
+        the app's credentials, with its token cache."""
+        cache = TokenCache()
+        return cls(build_client(settings, cache, timeout=timeout), cache, retry=retry)
+
     def __init__(
         self,
         client: lark.Client,

@@ -114,13 +114,11 @@ ALREADY_REGISTERED = Text("Account already registered", "账户此前已注册")
 
 
 @command(
-    "register",
-    "/referral register <email | +code number | @person>",
-    Text("Register an employee's referral account", "为员工注册内推账户"),
-    parse=parse_register,
-    once=Once.STRICT,
+    "/referral register <email | +code number | @person>", parse=parse_register, once=Once.STRICT
 )
 def register(services: Services, asker: Asker, command: Registration) -> Answer:
+    """Register an employee's referral account
+    为员工注册内推账户"""
     if isinstance(command, RegisterByMention):
         return register_mentioned(services, asker, command)
     account, notice = register_and_remember(services, command, asker.open_id)
@@ -186,66 +184,53 @@ def split_mobile(mobile: str) -> tuple[str, str]:
     return parsed.code, parsed.number
 
 
-@command(
-    "show",
-    "/referral show <who>",
-    Text("Show an account's balance and status", "查看账户余额与状态"),
-    parse=parser.naming(Show),
-)
+@command("/referral show <who>", parse=parser.naming(Show))
 def show(services: Services, asker: Asker, command: Show) -> Answer:
+    """Show an account's balance and status
+    查看账户余额与状态"""
     account_id = lookup.account_for(services, asker.mentions, command.who)
     account = services.gateway.get_assets(account_id)
     services.accounts.remember(account)
     return account_answer(services, account, None)
 
 
-@command(
-    "enable",
-    "/referral enable <who>",
-    Text("Enable an account", "启用账户"),
-    parse=parser.naming(Enable),
-    once=Once.CHECKED,
-)
+@command("/referral enable <who>", parse=parser.naming(Enable), once=Once.CHECKED)
 def enable(services: Services, asker: Asker, command: Enable) -> Answer:
-    account_id = lookup.account_for(services, asker.mentions, command.who)
-    account = _resumed_as(services, asker, account_id, AccountStatus.ENABLED)
-    account = account or services.gateway.enable(account_id)
-    services.accounts.remember(account)
-    return account_answer(services, account, Text("Account enabled", "账户已启用"))
+    """Enable an account
+    启用账户"""
+    return _switch(services, asker, command.who, AccountStatus.ENABLED)
 
 
-@command(
-    "disable",
-    "/referral disable <who>",
-    Text("Disable an account (no withdrawals)", "停用账户（不可提取）"),
-    parse=parser.naming(Disable),
-    once=Once.CHECKED,
-)
+@command("/referral disable <who>", parse=parser.naming(Disable), once=Once.CHECKED)
 def disable(services: Services, asker: Asker, command: Disable) -> Answer:
-    account_id = lookup.account_for(services, asker.mentions, command.who)
-    account = _resumed_as(services, asker, account_id, AccountStatus.DISABLED)
-    account = account or services.gateway.deactivate(account_id)
+    """Disable an account (no withdrawals)
+    停用账户（不可提取）"""
+    return _switch(services, asker, command.who, AccountStatus.DISABLED)
+
+
+SWITCHED = {
+    AccountStatus.ENABLED: Text("Account enabled", "账户已启用"),
+    AccountStatus.DISABLED: Text("Account disabled", "账户已停用"),
+}
+
+
+def _switch(services: Services, asker: Asker, who: parser.Who, wanted: AccountStatus) -> Answer:
+    """Enable or disable: one call; after a cut-off run (`asker.resumed`) the account is read
+    first, and the call made only when the change did not take effect."""
+    account_id = lookup.account_for(services, asker.mentions, who)
+    account = services.gateway.get_assets(account_id) if asker.resumed else None
+    if account is None or account.status is not wanted:
+        gateway = services.gateway
+        switch = gateway.enable if wanted is AccountStatus.ENABLED else gateway.deactivate
+        account = switch(account_id)
     services.accounts.remember(account)
-    return account_answer(services, account, Text("Account disabled", "账户已停用"))
+    return account_answer(services, account, SWITCHED[wanted])
 
 
-def _resumed_as(
-    services: Services, asker: Asker, account_id: str, wanted: AccountStatus
-) -> Account | None:
-    """After a cut-off run: the account when the change already took effect, else None."""
-    if not asker.resumed:
-        return None
-    account = services.gateway.get_assets(account_id)
-    return account if account.status is wanted else None
-
-
-@command(
-    "list",
-    "/referral list",
-    Text("List the accounts the bot knows", "列出已知账户"),
-    parse=parser.no_args(ListAccounts()),
-)
+@command("/referral list", parse=parser.no_args(ListAccounts()))
 def list_accounts(services: Services, asker: Asker, command: ListAccounts) -> Answer:
+    """List the accounts the bot knows
+    列出已知账户"""
     return Answer(list_card(services))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cards.text import Text
 from handlers import parser
 from handlers.asker import Answer, Asker
 from handlers.registry import command
@@ -16,11 +15,8 @@ class PostDigest:
     pass
 
 
-@command(
-    "digest",
-    "/referral digest",
-    Text("Post the status digest here", "在此发送账户摘要"),
-    parse=parser.no_args(PostDigest()),
-)
+@command("/referral digest", parse=parser.no_args(PostDigest()))
 def post_digest(services: Services, asker: Asker, command: PostDigest) -> Answer:
+    """Post the status digest here
+    在此发送账户摘要"""
     return Answer(services.digest.card_for_chat(asker.chat_id))

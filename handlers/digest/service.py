@@ -32,7 +32,6 @@ from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ReferralGateway
 from bot.records.digests import CHART_RUNS, ON_DEMAND, SCHEDULED, DigestRecords
-from bot.records.liveness import new_owner_id
 from bot.records.store import AccountBook, Database, utcnow
 from cards.digest import DigestView, digest_card
 from cards.names import record_name
@@ -84,14 +83,8 @@ class DigestService(ScheduledReport):
         post_retry_first: float = POST_RETRY_FIRST,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__(
-            settings,
-            messenger,
-            DigestRecords(database),
-            holder or new_owner_id(),
-            cron=settings.digest_cron,
-            scheduler=scheduler,
-        )
+        records = DigestRecords(database)
+        super().__init__(settings, settings.digest_cron, messenger, records, holder, scheduler)
         self._accounts = accounts
         self._gateway = gateway
         self.post_retry_first = post_retry_first

@@ -43,14 +43,10 @@ def usage_card(settings: Settings, open_id: str | None) -> dict:
     )
 
 
-@command(
-    "help",
-    "/referral help",
-    Text("Show this help", "显示帮助"),
-    parse=parser.no_args(Help()),
-    may=ANYONE,
-)
+@command("/referral help", parse=parser.no_args(Help()), may=ANYONE)
 def show_help(services: Services, asker: Asker, command: Help) -> Answer:
+    """Show this help
+    显示帮助"""
     return Answer(usage_card(services.settings, asker.open_id))
 
 

@@ -75,13 +75,10 @@ def find_card(services: Services, text: str, offset: int = 0) -> dict:
     )
 
 
-@command(
-    "find",
-    "/referral find <text>",
-    Text("Find accounts by ID, name, email or mobile", "按 ID、姓名、邮箱或手机号查找账户"),
-    parse=parse_find,
-)
+@command("/referral find <text>", parse=parse_find)
 def find(services: Services, asker: Asker, command: Find) -> Answer:
+    """Find accounts by ID, name, email or mobile
+    按 ID、姓名、邮箱或手机号查找账户"""
     return Answer(find_card(services, command.text))
 
 
@@ -92,15 +89,12 @@ def find_page(services: Services, asker: Asker, value: Value) -> Answer:
     return Answer(card, PAGE_TURNED)
 
 
-@command(
-    "me",
-    "/referral me",
-    Text("Your own referral account (everyone)", "查看自己的内推账户（所有人可用）"),
-    parse=parser.no_args(Me()),
-    may=ANYONE,
-)
+@command("/referral me", parse=parser.no_args(Me()), may=ANYONE)
 def me(services: Services, asker: Asker, command: Me) -> Answer:
-    """The asker's own account, read-only: anyone may look at their own."""
+    """Your own referral account (everyone)
+    查看自己的内推账户（所有人可用）
+
+    The asker's own account, read-only: anyone may look at their own."""
     ids = lookup.accounts_of_person(services, asker.open_id)[0] if asker.open_id else []
     if not ids:
         return Answer(with_referrals(services, asker.open_id, no_own_account_card()))
@@ -114,16 +108,10 @@ def me(services: Services, asker: Asker, command: Me) -> Answer:
     return Answer(card, account_id=account.account_id, track=False)
 
 
-@command(
-    "whoami",
-    "/referral whoami",
-    Text(
-        "Your open_id, and in a group its chat_id (everyone)",
-        "查看自己的 open_id，在群里还有该群的 chat_id（所有人可用）",
-    ),
-    parse=parser.no_args(WhoAmI()),
-    may=ANYONE,
-)
+@command("/referral whoami", parse=parser.no_args(WhoAmI()), may=ANYONE)
 def whoami(services: Services, asker: Asker, command: WhoAmI) -> Answer:
-    """The IDs the settings take, for anyone: their own open_id, and the group's chat_id."""
+    """Your open_id, and in a group its chat_id (everyone)
+    查看自己的 open_id，在群里还有该群的 chat_id（所有人可用）
+
+    The IDs the settings take, for anyone: their own open_id, and the group's chat_id."""
     return Answer(whoami_card(asker.open_id, asker.chat_id if asker.in_group else None))

@@ -71,6 +71,13 @@ def account_for(services: Services, mentions: tuple[Mention, ...], who: Who) -> 
     raise NotOne(matches_card(services, ids, looked_for))
 
 
+def optional_account(
+    services: Services, mentions: tuple[Mention, ...], who: Who | None
+) -> str | None:
+    """The one account an optional `<who>` names; None when left out."""
+    return account_for(services, mentions, who) if who is not None else None
+
+
 def accounts_of_person(services: Services, open_id: str) -> tuple[list[str], Person | None]:
     """The accounts linked to this person: by open_id in the records, else by the email or
     mobile the contact API gives (then linked, so the next lookup needs no call); and the

@@ -45,13 +45,10 @@ def parse_window(args: list[str], usage: str) -> Reconcile:
     return Reconcile(start, end)
 
 
-@command(
-    "reconcile",
-    "/referral reconcile [<from> <to>]",
-    Text("Check withdrawals against Feishu", "与飞书核对提取记录"),
-    parse=parse_window,
-)
+@command("/referral reconcile [<from> <to>]", parse=parse_window)
 def reconcile(services: Services, asker: Asker, command: Reconcile) -> Answer:
+    """Check withdrawals against Feishu
+    与飞书核对提取记录"""
     payouts.settle_all(services)
     card = reconcile_report(
         services.settings,

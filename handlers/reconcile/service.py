@@ -211,14 +211,8 @@ class ReconcileService(ScheduledReport):
         accounts: AccountBook | None = None,
         before_run: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(
-            settings,
-            messenger,
-            ReconcileRecords(database),
-            holder,
-            cron=settings.reconcile_cron,
-            scheduler=scheduler,
-        )
+        records = ReconcileRecords(database)
+        super().__init__(settings, settings.reconcile_cron, messenger, records, holder, scheduler)
         self._withdrawals = withdrawals
         self._gateway = gateway
         self._accounts = accounts

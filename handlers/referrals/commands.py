@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from cards.error import not_allowed_card
 from cards.referrals import referrals_card
-from cards.text import Text
 from handlers import parser
 from handlers.asker import Answer, Asker
 from handlers.people import lookup
@@ -34,16 +33,13 @@ def referrer_named(services: Services, asker: Asker, who: parser.Who) -> str | N
 
 
 @command(
-    "referrals",
     "/referral referrals [<who>]",
-    Text(
-        "Referrals and where they stand (everyone: their own)",
-        "内推候选人及其进展（所有人可查看自己的）",
-    ),
     parse=lambda args, usage: Referrals(parser.optional_who(args, usage)),
     may=ANYONE,
 )
 def referrals(services: Services, asker: Asker, command: Referrals) -> Answer:
+    """Referrals and where they stand (everyone: their own)
+    内推候选人及其进展（所有人可查看自己的）"""
     admin = services.settings.is_admin(asker.open_id)
     zone = services.settings.digest_tz
     if command.who is None:

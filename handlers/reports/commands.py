@@ -59,28 +59,20 @@ def parse_export(args: list[str], usage: str) -> Export:
     return Export(args[0].lower())
 
 
-@command(
-    "audit",
-    "/referral audit [<who>]",
-    Text("The latest audit entries", "最近的审计记录"),
-    parse=lambda args, usage: Audit(parser.optional_who(args, usage)),
-)
+@command("/referral audit [<who>]", parse=parser.optional_naming(Audit))
 def audit(services: Services, asker: Asker, command: Audit) -> Answer:
-    account_id = None
-    if command.who is not None:
-        account_id = lookup.account_for(services, asker.mentions, command.who)
+    """The latest audit entries
+    最近的审计记录"""
+    account_id = lookup.optional_account(services, asker.mentions, command.who)
     entries = services.exports.latest_audit(account_id, LATEST)
     card = audit_card(entries, zone=services.settings.digest_tz, account_id=account_id)
     return Answer(card, account_id=account_id, track=False)
 
 
-@command(
-    "export",
-    "/referral export accounts|withdrawals|audit|rewards|referrals",
-    Text("The records as an Excel workbook, here", "以 Excel 工作簿导出记录到此会话"),
-    parse=parse_export,
-)
+@command("/referral export accounts|withdrawals|audit|rewards|referrals", parse=parse_export)
 def export(services: Services, asker: Asker, command: Export) -> Answer:
+    """The records as an Excel workbook, here
+    以 Excel 工作簿导出记录到此会话"""
     zone = services.settings.digest_tz
     today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
     file_name = f"referral-{command.what}-{today.isoformat()}.xlsx"

@@ -63,13 +63,10 @@ def parse_reward(args: list[str], usage: str) -> Reward:
 REWARD_USAGE = "/referral reward <who> <amount> <points|CNY|USD|…> <reason>"
 
 
-@command(
-    "reward",
-    REWARD_USAGE,
-    Text("Ask to reward a referrer", "申请为推荐人发放奖励"),
-    parse=parse_reward,
-)
+@command(REWARD_USAGE, parse=parse_reward)
 def reward(services: Services, asker: Asker, command: Reward) -> Answer:
+    """Ask to reward a referrer
+    申请为推荐人发放奖励"""
     account_id = lookup.account_for(services, asker.mentions, command.who)
     try:
         amount, reason = requests.parse(command.amount, command.unit, command.reason)
@@ -92,12 +89,12 @@ def reward(services: Services, asker: Asker, command: Reward) -> Answer:
 
 
 @command(
-    "rewards",
     "/referral rewards [<who>]",
-    Text("Rewards granted through the bot", "通过机器人发放的奖励"),
     parse=lambda args, usage: Rewards(parser.optional_who(args, usage)),
 )
 def history(services: Services, asker: Asker, command: Rewards) -> Answer:
+    """Rewards granted through the bot
+    通过机器人发放的奖励"""
     zone = services.settings.digest_tz
     open_id = referrer_named(services, asker, command.who) if command.who else None
     if command.who is not None and open_id is None:

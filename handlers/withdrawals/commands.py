@@ -41,13 +41,10 @@ def parse_withdraw(args: list[str], usage: str) -> Withdraw:
     return Withdraw(parser.parse_who(args, usage), kind)
 
 
-@command(
-    "withdraw",
-    "/referral withdraw <who> [points|cash|all]",
-    Text("Ask to pay an account's balance out", "申请提取账户余额"),
-    parse=parse_withdraw,
-)
+@command("/referral withdraw <who> [points|cash|all]", parse=parse_withdraw)
 def withdraw(services: Services, asker: Asker, command: Withdraw) -> Answer:
+    """Ask to pay an account's balance out
+    申请提取账户余额"""
     account_id = lookup.account_for(services, asker.mentions, command.who)
     answer = requests.request(
         services,
@@ -98,15 +95,13 @@ def cancel(services: Services, asker: Asker, value: Value) -> Answer:
 
 
 @command(
-    "withdrawals",
     "/referral withdrawals [<who>]",
-    Text("Withdrawals made through the bot", "通过机器人的提取记录"),
-    parse=lambda args, usage: Withdrawals(parser.optional_who(args, usage)),
+    parse=parser.optional_naming(Withdrawals),
 )
 def history(services: Services, asker: Asker, command: Withdrawals) -> Answer:
-    account_id = None
-    if command.who is not None:
-        account_id = lookup.account_for(services, asker.mentions, command.who)
+    """Withdrawals made through the bot
+    通过机器人的提取记录"""
+    account_id = lookup.optional_account(services, asker.mentions, command.who)
     return Answer(history_card(services, account_id, 0))
 
 
