@@ -34,7 +34,7 @@ def referrer_named(services: Services, asker: Asker, who: parser.Who) -> str | N
 
 @command(
     "/referral referrals [<who>]",
-    parse=lambda args, usage: Referrals(parser.optional_who(args, usage)),
+    parse=parser.optional_naming(Referrals),
     may=ANYONE,
 )
 def referrals(services: Services, asker: Asker, command: Referrals) -> Answer:

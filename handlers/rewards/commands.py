@@ -90,7 +90,7 @@ def reward(services: Services, asker: Asker, command: Reward) -> Answer:
 
 @command(
     "/referral rewards [<who>]",
-    parse=lambda args, usage: Rewards(parser.optional_who(args, usage)),
+    parse=parser.optional_naming(Rewards),
 )
 def history(services: Services, asker: Asker, command: Rewards) -> Answer:
     """Rewards granted through the bot
