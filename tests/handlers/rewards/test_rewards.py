@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.feishu.openapi import RetryPolicy
 from tests.conftest import (
     ADMIN,
     OUTSIDER,
@@ -267,3 +268,55 @@ def test_cancel_by_the_requester(hr, emulator, reward_bot):
     body = press_value(hr, request.message_id, {"action": "reward_approve", "reward": 1})
     assert "already been decided" in body["toast"]["content"]
     assert emulator.calls_for("external_reward_create") == []
+
+
+def test_an_import_feishu_never_confirms_is_uncertain_then_imported_with_its_id_at_start(
+    make_bot, emulator
+):
+    bot = make_bot(admins=ADMINS, payout_window=timedelta(0), retry=RetryPolicy(attempts=1))
+    hr = Feishu(bot, emulator)
+    account_id = known_account(hr)
+    request = hr.ask(f"/referral reward {account_id} 100 points thanks")
+    emulator.fail_until_stopped("external_reward_create", "5xx")
+    press(hr, request.message_id, "reward_approve")
+    wait_for(lambda: bot.services.rewards.get(1).state == "uncertain")
+    wait_for(lambda: "not confirmed" in card_text(emulator.latest_card(request.message_id)))
+    assert emulator.external_rewards() == []
+    emulator.stop_failing("external_reward_create")
+    bot.stop()
+    again = make_bot(admins=ADMINS)  # the next start, on the same records
+    wait_for(lambda: again.services.rewards.get(1).state == "rewarded")
+    calls = emulator.calls_for("external_reward_create")
+    assert (
+        len({c.body["external_id"] for c in calls}) == 1 and len(emulator.external_rewards()) == 1
+    )
+    acts = [(e["action"], e["outcome"]) for e in again.services.audit.entries()]
+    assert ("rewarded", "uncertain") in acts and ("rewarded", "ok") in acts
+
+
+@pytest.mark.parametrize(
+    ("form", "says"),
+    [
+        ({"amount": "-5", "unit": "points", "reason": "x"}, "not an amount"),
+        ({"amount": "10", "unit": "DOGE", "reason": "x"}, "not a currency"),
+        ({"amount": "10", "unit": "points", "reason": "  "}, "reason is needed"),
+        ({}, "not an amount"),
+    ],
+)
+def test_a_bad_form_asks_nothing(hr, emulator, reward_bot, form, says):
+    known_account(hr, referral=False)
+    application_id = emulator.add_referred_application("ou_hire")
+    hr.push(
+        emulator.move_application(application_id, emulator.stage_id(7), token=VERIFICATION_TOKEN)
+    )
+    (hired,) = wait_for(lambda: emulator.messages_in(NOTICE_CHAT))
+    callback = emulator.card_action(
+        {"action": "reward_submit", "application_id": application_id},
+        open_id=ADMIN,
+        message_id=hired.message_id,
+        token=VERIFICATION_TOKEN,
+    )
+    callback["event"]["action"]["form_value"] = form
+    body = hr.push(callback, "/webhook/card").body
+    assert body["toast"]["type"] == "error" and says in body["toast"]["content"]
+    assert reward_bot.services.rewards.history()[1] == 0
