@@ -54,6 +54,7 @@ class RewardBook:
                 "balance_points": int,
                 "balance_cash": str,
                 "rule_type": int,
+                "asked_in": str,  # the event (message or press) that asked: once per asking
                 "updated_at": str,
             },
             pk="id",
@@ -61,6 +62,7 @@ class RewardBook:
         db = database.db
         db["rewards"].create_index(["external_id"], unique=True, if_not_exists=True)
         db["rewards"].create_index(["application_id"], if_not_exists=True)
+        db["rewards"].create_index(["asked_in"], unique=True, if_not_exists=True)
 
     def create(
         self,
@@ -74,11 +76,18 @@ class RewardBook:
         application_id: str | None = None,
         job_id: str | None = None,
         rule_type: int = RULE_OTHER,
+        asked_in: str | None = None,
         ttl: timedelta = TTL,
     ) -> Reward | None:
-        """A new request; None when it is for a hire that has a standing one (`standing_for`)."""
+        """A new request; None when it is for a hire that has a standing one (`standing_for`).
+        An asking (`asked_in`, its event id) run again gets the request it made the first time."""
         now = utcnow()
         with self._database.transaction() as db:
+            if asked_in:
+                made = db.execute("SELECT id FROM rewards WHERE asked_in = ?", [asked_in])
+                row = made.fetchone()
+                if row is not None:
+                    return _reward(next(db["rewards"].rows_where("id = ?", [row[0]])))
             hire = rule_type == RULE_HIRED
             if hire and application_id and _standing(db, application_id, to_iso(now)) is not None:
                 return None
@@ -94,6 +103,7 @@ class RewardBook:
                     "application_id": application_id,
                     "job_id": job_id,
                     "rule_type": rule_type,
+                    "asked_in": asked_in,
                     "requested_by": requested_by,
                     "requested_at": to_iso(now),
                     "expires_at": to_iso(now + ttl),

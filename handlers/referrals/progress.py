@@ -60,7 +60,15 @@ def follow(
             _queue_tellings(services, db, change)
 
     try:
-        change = learn(services.hire, services.referrals, application_id, update_ms, then=queue)
+        # Behind commands in the shared limiter: a burst of stage changes never slows an answer.
+        change = learn(
+            services.hire,
+            services.referrals,
+            application_id,
+            update_ms,
+            then=queue,
+            priority=Priority.BACKGROUND,
+        )
     except OpenApiError as exc:
         if exc.transient:
             raise RetryLater(f"application {application_id}: {exc}") from None

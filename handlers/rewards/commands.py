@@ -80,6 +80,7 @@ def reward(services: Services, asker: Asker, command: Reward) -> Answer:
         reason,
         requested_by=asker.open_id or "",
         chat_id=asker.chat_id,
+        asked_in=asker.event_id,
     )
     if answer.reward is None:
         card = error_card(Text("No reward requested", "未申请奖励"), answer.text)
@@ -166,6 +167,7 @@ def submit(services: Services, asker: Asker, value: Value) -> Answer:
         reason,
         requested_by=asker.open_id or "",
         chat_id=asker.chat_id,
+        asked_in=asker.event_id,
     )
     if answer.reward is not None and answer.new and asker.chat_id:
         sent = services.messenger.send_card(

@@ -64,6 +64,7 @@ def for_account(
     *,
     requested_by: str,
     chat_id: str | None,
+    asked_in: str | None = None,
 ) -> Answer:
     """`/referral reward <who> …`: the account as the records hold it (no call)."""
     record_ = services.accounts.get(account_id)
@@ -107,6 +108,7 @@ def for_account(
         chat_id=chat_id,
         application_id=latest[0].application_id,
         job_id=latest[0].job_id,
+        asked_in=asked_in,
     )
 
 
@@ -118,6 +120,7 @@ def for_application(
     *,
     requested_by: str,
     chat_id: str | None,
+    asked_in: str | None = None,
 ) -> Answer:
     """The Reward form of a hired card: the referral's referrer, tied to the application."""
     referral = services.referrals.get(application_id)
@@ -155,13 +158,16 @@ def for_application(
         application_id=application_id,
         job_id=referral.job_id,
         rule_type=RULE_HIRED,
+        asked_in=asked_in,
     )
 
 
 def _create(services: Services, *, ttl: timedelta = TTL, **fields) -> Answer:
+    """A new request (or, for an asking run again, the one it made), with its expiry queued."""
     created = services.rewards.create(**fields, ttl=ttl)
     if created is None:  # another request for the application was written meanwhile
         return _already(services, services.rewards.standing_for(fields["application_id"]))
+    # Keyed by the request: an asking run again queues nothing more.
     services.inbox.enqueue(EXPIRE, {"id": created.id}, key=str(created.id), delay=ttl)
     return Answer(
         Text("Reward requested: another admin must approve", "已申请奖励，需另一位管理员批准"),
