@@ -285,14 +285,19 @@ class ReferralBook:
         return None if pending else table.last_pk
 
     def claim(self, referrer: str, batch: str) -> list[Telling]:
-        """The referrer's untold tellings, claimed for `batch` (those already claimed for it
-        included, so a retry sends the same ones)."""
+        """The referrer's untold tellings, claimed for `batch` the first time it asks; a retry
+        gets the same ones (what came since waits for the next batch), so one message uuid
+        always carries one content."""
         with self._database.transaction() as db:
-            db.execute(
-                "UPDATE referral_tellings SET batch = ? WHERE referrer_open_id = ? AND told = 0"
-                " AND batch IS NULL",
-                [batch, referrer],
-            )
+            claimed = db.execute(
+                "SELECT 1 FROM referral_tellings WHERE batch = ? LIMIT 1", [batch]
+            ).fetchone()
+            if claimed is None:
+                db.execute(
+                    "UPDATE referral_tellings SET batch = ? WHERE referrer_open_id = ?"
+                    " AND told = 0 AND batch IS NULL",
+                    [batch, referrer],
+                )
             rows = db.execute(
                 "SELECT t.id, t.referrer_open_id, t.application_id, t.kind, r.talent_name,"
                 " r.job_name, s.stage_id, s.stage_zh, s.stage_en, s.stage_type, s.at"
