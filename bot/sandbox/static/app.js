@@ -87,6 +87,8 @@ const state = {
   mentions: [], // people picked into the composer: {open_id, label}, label as typed ("@Zhang San")
   picker: null, // {start, query, items, active} while the picker is open
   entered: new Set(), // people whose one-to-one chat this page has opened (the welcome event)
+  stagePicks: {}, // application id -> the stage picked in the tenant panel, not yet moved to
+  referDraft: {}, // the tenant panel's referral form, as typed so far
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -905,18 +907,25 @@ function renderReferrals() {
   if (box.contains(document.activeElement) && ["INPUT", "SELECT"].includes(document.activeElement.tagName)) return;
   box.replaceChildren();
   const stageName = (s) => (state.lang === "zh_cn" ? s.zh : s.en);
-  const referrer = el("select", { class: "in-referrer", "data-testid": "referrer" },
+  // What is typed or picked in the form survives the panel's polls until it is sent.
+  const draft = state.referDraft;
+  const keep = (name) => (event) => { draft[name] = event.target.value; };
+  const referrer = el("select", { class: "in-referrer", "data-testid": "referrer", onchange: keep("referrer") },
     state.tenant.directory.filter((p) => !p.left).map((p) => el("option", {
       value: p.open_id, text: state.lang === "zh_cn" ? p.name_zh : p.name_en,
+      selected: p.open_id === draft.referrer ? true : null,
     })));
-  const candidate = el("input", { type: "text", placeholder: t("candidate"), "data-testid": "candidate" });
-  const job = el("input", { type: "text", placeholder: t("job"), "data-testid": "job" });
+  const candidate = el("input", { type: "text", placeholder: t("candidate"), "data-testid": "candidate", oninput: keep("candidate") });
+  const job = el("input", { type: "text", placeholder: t("job"), "data-testid": "job", oninput: keep("job") });
+  candidate.value = draft.candidate || "";
+  job.value = draft.job || "";
   box.append(el("form", {
     class: "refer-form",
     onsubmit: async (event) => {
       event.preventDefault();
       try {
         await api("/api/referrals", { referrer: referrer.value, candidate: candidate.value, job: job.value });
+        state.referDraft = {};
         document.activeElement.blur();
         toast(t("referred"), "success");
       } catch (error) {
@@ -927,14 +936,19 @@ function renderReferrals() {
   }, referrer, candidate, job, el("button", { type: "submit", class: "btn btn-primary btn-small", text: t("refer") })));
   if (!state.tenant.applications.length) box.append(el("p", { class: "muted", text: t("noReferrals") }));
   for (const app of state.tenant.applications) {
-    const stage = el("select", { class: "in-stage", "data-testid": "stage" },
-      state.tenant.stages.map((s) => el("option", { value: s.id, text: stageName(s), selected: s.id === app.stage_id ? true : null })));
+    // The stage picked survives the panel's polls until it is moved to.
+    const picked = state.stagePicks[app.application_id] || app.stage_id;
+    const stage = el("select", {
+      class: "in-stage", "data-testid": "stage",
+      onchange: (event) => { state.stagePicks[app.application_id] = event.target.value; },
+    }, state.tenant.stages.map((s) => el("option", { value: s.id, text: stageName(s), selected: s.id === picked ? true : null })));
     const move = el("button", {
       type: "button", class: "btn btn-default btn-small", "data-testid": "move", text: t("move"),
       disabled: app.active ? null : true,
       onclick: async () => {
         try {
           const moved = await api(`/api/applications/${app.application_id}/stage`, { stage_id: stage.value });
+          delete state.stagePicks[app.application_id];
           const event = moved.event;
           if (event && event.status === 200) toast(fill(t("moved"), { n: state.config.notice_window }), "success");
           else toast(fill(t("eventRefused"), { why: event ? eventTrouble(event) : "no event" }), "warning");
