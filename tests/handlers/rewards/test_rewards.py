@@ -320,3 +320,50 @@ def test_a_bad_form_asks_nothing(hr, emulator, reward_bot, form, says):
     body = hr.push(callback, "/webhook/card").body
     assert body["toast"]["type"] == "error" and says in body["toast"]["content"]
     assert reward_bot.services.rewards.history()[1] == 0
+
+
+def test_a_hire_whose_referrer_has_no_account_is_asked_to_register_first(hr, emulator, reward_bot):
+    application_id = emulator.add_referred_application("ou_hire", talent_name="李四")
+    hr.push(
+        emulator.move_application(application_id, emulator.stage_id(7), token=VERIFICATION_TOKEN)
+    )
+    (hired,) = wait_for(lambda: emulator.messages_in(NOTICE_CHAT))
+    assert "none registered yet" in card_text(hired.content)
+    callback = emulator.card_action(
+        {"action": "reward_submit", "application_id": application_id},
+        open_id=ADMIN,
+        message_id=hired.message_id,
+        token=VERIFICATION_TOKEN,
+    )
+    callback["event"]["action"]["form_value"] = {"amount": "1", "unit": "points", "reason": "x"}
+    body = hr.push(callback, "/webhook/card").body
+    assert "register them" in body["toast"]["content"]
+    assert reward_bot.services.rewards.history()[1] == 0
+
+
+def test_an_undecided_request_expires_and_its_card_says_so(hr, emulator, reward_bot):
+    from handlers.rewards import requests
+
+    account_id = known_account(hr)
+    request = hr.ask(f"/referral reward {account_id} 100 points thanks")
+    press(hr, request.message_id, "reward_cancel", OUTSIDER)  # refused: notes nothing
+    reward_bot.database.db.execute("UPDATE rewards SET expires_at = '2000-01-01T00:00:00+00:00'")
+    reward_bot.services.rewards.note_message(1, request.message_id)
+    requests.expire(reward_bot.services, "test", {"id": 1})
+    assert reward_bot.services.rewards.get(1).state == "expired"
+    assert "Reward request expired" in card_text(emulator.latest_card(request.message_id))
+    body = (
+        press(hr, request.message_id, "reward_approve")
+        if buttons(emulator.latest_card(request.message_id))
+        else None
+    )
+    assert body is None and emulator.calls_for("external_reward_create") == []
+
+
+def test_the_rewards_of_one_referrer(hr, emulator, reward_bot):
+    account_id = known_account(hr)
+    hr.ask(f"/referral reward {account_id} 100 points thanks")
+    mine = card_text(hr.ask(f"/referral rewards {account_id}").content)
+    assert "#1 · 100 points · waiting for approval" in mine
+    nobody = card_text(hr.ask("/referral rewards 6900000000000000009").content)
+    assert "No rewards yet" in nobody
