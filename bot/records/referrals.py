@@ -45,7 +45,9 @@ class Telling:
     at: datetime
 
 
-Then = Callable[[sqlite_utils.Database, Change], None]
+# The records' transaction a `then` callback writes in, so that what it queues commits with them.
+Transaction = sqlite_utils.Database
+Then = Callable[[Transaction, Change], None]
 
 
 class ReferralBook:

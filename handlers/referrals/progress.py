@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import logging
 
-import sqlite_utils
 from lark_oapi.api.hire.v1 import P2HireApplicationStageChangedV1
 
 from bot.domain.referrals import Kind, Updates, worth_telling
-from bot.feishu.hire import APPLICATION_NOT_FOUND, HireGateway
-from bot.feishu.openapi import OpenApiError
+from bot.feishu.hire import HireGateway
 from bot.feishu.ratelimit import Priority
-from bot.records.referrals import Change, ReferralBook, Then
-from handlers.errors import GiveUp, RetryLater
+from bot.records.referrals import Change, ReferralBook, Then, Transaction
+from handlers.errors import GiveUp
 from handlers.referrals import telling
 from handlers.registry import event
 from handlers.services import Services
@@ -55,26 +53,21 @@ def follow(
     """Take what became of the application as of `update_ms`; the change recorded, or None
     (not a referral, nothing newer, nothing moved). `tell`: queue the tellings."""
 
-    def queue(db: sqlite_utils.Database, change: Change) -> None:
+    def queue(db: Transaction, change: Change) -> None:
         if tell:
             _queue_tellings(services, db, change)
 
-    try:
-        # Behind commands in the shared limiter: a burst of stage changes never slows an answer.
-        change = learn(
-            services.hire,
-            services.referrals,
-            application_id,
-            update_ms,
-            then=queue,
-            priority=Priority.BACKGROUND,
-        )
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"application {application_id}: {exc}") from None
-        if exc.code == APPLICATION_NOT_FOUND:
-            raise GiveUp(f"application {application_id} is not known to Feishu") from None
-        raise GiveUp(f"application {application_id}: {exc}") from None
+    # Behind commands in the shared limiter: a burst of stage changes never slows an answer. An
+    # Open API failure goes to the guard's rule for inbox work: tried again when it may pass,
+    # else given up (an application Feishu does not know, say).
+    change = learn(
+        services.hire,
+        services.referrals,
+        application_id,
+        update_ms,
+        then=queue,
+        priority=Priority.BACKGROUND,
+    )
     if change is not None:
         services.inbox.notify()
         log.info("referral %s: %s (%s)", application_id, change.referral.stage.en_name, change.kind)
@@ -105,7 +98,7 @@ def learn(
     return book.record(of, application, at, then=then)
 
 
-def _queue_tellings(services: Services, db: sqlite_utils.Database, change: Change) -> None:
+def _queue_tellings(services: Services, db: Transaction, change: Change) -> None:
     """Inside the recording transaction: the referrer's telling (batched per referrer) and,
     on a first hire, the notice chats' card."""
     updates = Updates(services.settings.referral_updates)

@@ -13,7 +13,7 @@ from bot.domain.referrals import Referral
 from bot.domain.rewards import parse_default
 from bot.feishu.openapi import OpenApiError
 from cards.referrals import change_line, hired_card, progress_card
-from handlers.errors import RetryLater
+from handlers.errors import Attempts
 from handlers.registry import job
 from handlers.services import Services
 
@@ -34,14 +34,11 @@ def send_batch(services: Services, event_id: str, payload: dict) -> None:
         card = progress_card(
             [change_line(t.kind, t.talent_name, t.job_name, t.stage) for t in tellings]
         )
-        try:
-            services.messenger.send_card_to_person(
-                referrer, card, uuid=_uuid("referral", referrer, batch)
-            )
-        except OpenApiError as exc:
-            if exc.transient:
-                raise RetryLater(f"could not tell {referrer} of their referrals: {exc}") from None
-            log.warning("could not tell %s of their referrals: %s", referrer, exc)
+        attempts = Attempts(f"telling {referrer} of their referrals")
+        with attempts.each(referrer):
+            uuid = _uuid("referral", referrer, batch)
+            services.messenger.send_card_to_person(referrer, card, uuid=uuid)
+        attempts.done()
     following = book.told(referrer, batch)
     if following is not None:
         services.inbox.enqueue(
@@ -89,19 +86,13 @@ def post_hired(services: Services, event_id: str, payload: dict) -> None:
         except OpenApiError as exc:
             log.info("balance of %s not read for the hired card: %s", account_id, exc)
     card = hired_card_of(services, referral)
-    trouble: OpenApiError | None = None
+    # A retry posts to every chat again: the chats that got it drop the repeat (same uuid).
+    attempts = Attempts(f"posting the hired card of {referral.application_id}")
     for chat_id in services.settings.notice_chats:
-        try:
-            services.messenger.send_card(
-                chat_id, card, uuid=_uuid("hired", referral.application_id, chat_id)
-            )
-        except OpenApiError as exc:
-            if exc.transient:
-                trouble = exc
-            else:
-                log.warning("hired card not posted to %s: %s", chat_id, exc)
-    if trouble is not None:  # the chats that got it drop the repeat (same uuid)
-        raise RetryLater(f"hired card of {referral.application_id}: {trouble}")
+        with attempts.each(f"chat {chat_id}"):
+            uuid = _uuid("hired", referral.application_id, chat_id)
+            services.messenger.send_card(chat_id, card, uuid=uuid)
+    attempts.done()
 
 
 def _uuid(kind: str, *parts: str) -> str:

@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.rewards import Reward
-from bot.feishu.openapi import OpenApiError
 from bot.records.rewards import balance_cash
 from bot.records.store import utcnow
 from cards.rewards import reward_card
 from cards.text import Text
 from handlers import audit_trail
 from handlers.audit_trail import Act
-from handlers.errors import GiveUp, RetryLater
 from handlers.registry import job
 from handlers.services import Services
 
@@ -60,12 +58,7 @@ def show(services: Services, event_id: str, payload: dict) -> None:
     current = services.rewards.get(payload["id"])
     if current is None or not current.message_id:
         return
-    try:
-        services.messenger.update_card(current.message_id, card_of(services, current))
-    except OpenApiError as exc:
-        if exc.transient:
-            raise RetryLater(f"could not update reward card #{current.id}: {exc}") from None
-        raise GiveUp(f"reward card #{current.id} cannot be updated: {exc}") from None
+    services.messenger.update_card(current.message_id, card_of(services, current))
 
 
 def show_later(services: Services, reward: Reward, key: str) -> None:
