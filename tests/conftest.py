@@ -143,6 +143,7 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
         notice_window: timedelta | None = None,
         interim_after: timedelta | None = None,
         payout_window: timedelta | None = None,
+        referral_window: timedelta | None = None,
         **overrides,
     ) -> ReferralBot:
         settings = make_settings(emulator, str(tmp_path / "bot.db"), **overrides)
@@ -153,6 +154,8 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
             extra["interim_after"] = interim_after
         if payout_window is not None:
             extra["payout_window"] = payout_window
+        if referral_window is not None:
+            extra["referral_window"] = referral_window
         # `retry`: fewer attempts per call, where the retries are not the point; `sleep`: the
         # wait between attempts, for a test to say what happens meanwhile
         if retry is not None or sleep is not None:

@@ -156,6 +156,11 @@ OPERATION_LIMITS: dict[str, tuple[int, float]] = {
     "enable": (10, 1.0),
     "get_account_assets": (10, 1.0),
     "contact_user_get": (50, 1.0),
+    # Hire: referral progress and rewards (bot/feishu/hire.py).
+    "referral_get_by_application": (50, 1.0),
+    "application_get_detail": (10, 1.0),
+    "application_list": (50, 1.0),
+    "external_reward_create": (10, 1.0),
 }
 
 

@@ -41,7 +41,7 @@ from bot.ops.export_names import Ask, Names
 from bot.records.store import AUDIT_ORDER, Database
 from cards.audit_sentences import PLAIN, sentence
 
-KINDS = ("accounts", "withdrawals", "audit")
+KINDS = ("accounts", "withdrawals", "audit", "rewards", "referrals")
 FORMATS = ("csv", "xlsx")
 STATUS_WORDS = {1: "enabled", 2: "disabled"}
 
@@ -93,7 +93,52 @@ AUDIT_COLUMNS = (
     "chat_id",
     "sentence",
 )
-COLUMNS = {"accounts": ACCOUNT_COLUMNS, "withdrawals": WITHDRAWAL_COLUMNS, "audit": AUDIT_COLUMNS}
+REWARD_COLUMNS = (
+    "reward_id",
+    "state",
+    "referrer_open_id",
+    "referrer_name_zh",
+    "referrer_name_en",
+    "account_id",
+    "application_id",
+    "candidate",
+    "job",
+    "rule_type",
+    "reason",
+    "requested_by",
+    "requested_at",
+    "approved_by",
+    "approved_at",
+    "decided_by",
+    "external_id",
+    "feishu_reward_id",
+    "points",
+    "cash_currency",
+    "cash_amount",
+    "error",
+)
+REFERRAL_COLUMNS = (
+    "application_id",
+    "referral_id",
+    "referrer_open_id",
+    "referrer_name_zh",
+    "referrer_name_en",
+    "candidate",
+    "job_id",
+    "job",
+    "stage",
+    "stage_type",
+    "status",
+    "stage_since_at",
+    "recorded_at",
+)
+COLUMNS = {
+    "accounts": ACCOUNT_COLUMNS,
+    "withdrawals": WITHDRAWAL_COLUMNS,
+    "audit": AUDIT_COLUMNS,
+    "rewards": REWARD_COLUMNS,
+    "referrals": REFERRAL_COLUMNS,
+}
 
 
 # Who an open_id is, by name, else the open_id; by default `Names`: as the records know them.
@@ -181,6 +226,10 @@ def _records(kind: str, database: Database, tz: ZoneInfo, names: NameOf) -> Iter
         return (_account_rows(row, tz, names) for row in _cursor(database, "accounts", "rowid"))
     if kind == "withdrawals":
         return _withdrawals(database, tz)
+    if kind == "rewards":
+        return _rewards(database, tz)
+    if kind == "referrals":
+        return ([_referral_row(row, tz)] for row in _cursor(database, "referrals", "rowid"))
     return ([_audit_row(row, tz)] for row in _cursor(database, "audit", AUDIT_ORDER))
 
 
@@ -249,6 +298,71 @@ def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[Row]:
     ]
     rows = _with_cash(head, points or 0, cash)
     return [[*r, row["error"] or ""] for r in rows]
+
+
+def _rewards(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
+    """A reward is one row: points, or one currency's cash."""
+    db = database.db
+    if not db["rewards"].exists():
+        return
+    joined = db["referrals"].exists()
+    cursor = db.execute(
+        "SELECT w.*, r.talent_name, r.job_name, r.referrer_name_zh, r.referrer_name_en"
+        " FROM rewards w LEFT JOIN referrals r ON r.application_id = w.application_id"
+        " ORDER BY w.id"
+        if joined
+        else "SELECT w.*, NULL AS talent_name, NULL AS job_name, NULL AS referrer_name_zh,"
+        " NULL AS referrer_name_en FROM rewards w ORDER BY w.id"
+    )
+    names = [column[0] for column in cursor.description]
+    for values in cursor:
+        row = dict(zip(names, values, strict=True))
+        points = int(Decimal(row["amount"])) if row["unit"] == "points" else None
+        currency = row["unit"] if row["unit"] != "points" else ""
+        yield [
+            [
+                row["id"],
+                row["state"] or "",
+                row["referrer_open_id"] or "",
+                row["referrer_name_zh"] or "",
+                row["referrer_name_en"] or "",
+                row["account_id"] or "",
+                row["application_id"] or "",
+                row["talent_name"] or "",
+                row["job_name"] or "",
+                row["rule_type"],
+                row["reason"] or "",
+                row["requested_by"] or "",
+                moment(row["requested_at"], tz),
+                row["approved_by"] or "",
+                moment(row["approved_at"], tz),
+                row["decided_by"] or "",
+                row["external_id"] or "",
+                row["reward_id"] or "",
+                points,
+                currency,
+                Decimal(row["amount"]) if currency else None,
+                row["error"] or "",
+            ]
+        ]
+
+
+def _referral_row(row: dict, tz: ZoneInfo) -> Row:
+    return [
+        row["application_id"],
+        row["referral_id"] or "",
+        row["referrer_open_id"] or "",
+        row["referrer_name_zh"] or "",
+        row["referrer_name_en"] or "",
+        row["talent_name"] or "",
+        row["job_id"] or "",
+        row["job_name"] or "",
+        row["stage_en"] or row["stage_zh"] or "",
+        row["stage_type"],
+        "in process" if row["active"] else "ended",
+        moment(row["since"], tz),
+        moment(row["recorded_at"], tz),
+    ]
 
 
 def _audit_row(row: dict, tz: ZoneInfo) -> Row:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.domain.people import Person
+from bot.feishu.hire import HireGateway
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import TOKEN_CODES, OpenApi, OpenApiError
 from bot.feishu.referral import ReferralGateway
@@ -49,6 +50,21 @@ def check_permissions(api: OpenApi, admins: dict[str, Person | OpenApiError]) ->
         )
     )
     return checks
+
+
+def check_hire_scopes(api: OpenApi) -> list[Check]:
+    """The scopes of referral progress and rewards, each probed with what cannot exist:
+    application `0`, and an import without a referrer (refused for its body once the scope is
+    granted, so nothing is imported)."""
+    hire = HireGateway(api)
+    referral = _attempt(lambda: hire.referral_of(DUMMY_ID))
+    detail = _attempt(lambda: hire.application(DUMMY_ID))
+    reward = _attempt(hire.probe_reward_scope)
+    return [
+        _scope_check("hire:referral:readonly", "get_by_application of application 0", referral),
+        _scope_check("hire:application:readonly", "get_detail of application 0", detail),
+        _scope_check("hire:external_referral_reward", "an import without a referrer", reward),
+    ]
 
 
 def _attempt(call: Callable[[], object]) -> OpenApiError | None:

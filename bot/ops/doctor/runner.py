@@ -19,7 +19,7 @@ from bot.feishu.openapi import OpenApi, OpenApiError, RetryPolicy
 from bot.ops.doctor.admins import check_admins, look_up
 from bot.ops.doctor.chats import check_chats
 from bot.ops.doctor.credentials import check_bot, check_credentials
-from bot.ops.doctor.permissions import check_permissions
+from bot.ops.doctor.permissions import check_hire_scopes, check_permissions
 from bot.ops.doctor.report import TIMEOUT, Check
 from bot.ops.doctor.settings import check_database, check_settings
 from bot.ops.doctor.transport import check_transport
@@ -51,6 +51,7 @@ def run_doctor(
             add(check_bot(api))
             admins = look_up(api, settings.admins)
             add(*check_permissions(api, admins))
+            add(*check_hire_scopes(api))
         add(*check_chats(settings, api if credentials.ok else None))
         if credentials.ok:
             add(*check_admins(admins))
