@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.records.database import ERRORS as DB_ERRORS
 
 if TYPE_CHECKING:  # the records load only for the commands that use them
     from bot.records.store import Database
@@ -157,7 +157,7 @@ def _serve(config_path: str | None) -> int:
     except DatabaseUnavailable as exc:  # names the path and the cause
         print(f"referral-bot: {exc}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.Error) as exc:  # port in use, a database that fails at start
+    except (OSError, *DB_ERRORS) as exc:  # port in use, a database that fails at start
         print(f"referral-bot: cannot start: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
@@ -209,7 +209,7 @@ def _export(what: str, out: str | None, file_format: str, config_path: str | Non
     except OSError as exc:
         print(f"referral-bot: cannot write {out or 'standard output'}: {exc}", file=sys.stderr)
         return 2
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         print(f"referral-bot: cannot read {settings.db_path}: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -345,7 +345,7 @@ def _forget(who: str, config_path: str | None) -> int:
     except NoSuchPerson:
         print(f"referral-bot: no record holds {who}; nothing to forget", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         print(f"referral-bot: cannot change {settings.db_path}: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
 from bot.domain.people import EMAIL, MOBILE, OPEN_ID
+from bot.records.database import ERRORS, Tx
 
 PSEUDONYM_PREFIX = "forgotten-"
 # Columns whose values are never rewritten: the money records and the keys that join them.
@@ -107,7 +105,7 @@ def _escapes(text: str) -> list[str]:
     return list(dict.fromkeys((text, once, twice)))
 
 
-def scrub_all(tx: sqlite_utils.Database, person: Person, pseudonym: str) -> dict[str, int]:
+def scrub_all(tx: Tx, person: Person, pseudonym: str) -> dict[str, int]:
     """Rewrite the person out of every table; the number of values changed per table."""
     replaced: dict[str, int] = {}
     if person.accounts:
@@ -125,7 +123,7 @@ def scrub_all(tx: sqlite_utils.Database, person: Person, pseudonym: str) -> dict
     return replaced
 
 
-def _forget_accounts(tx: sqlite_utils.Database, person: Person, pseudonym: str) -> dict[str, int]:
+def _forget_accounts(tx: Tx, person: Person, pseudonym: str) -> dict[str, int]:
     """An account keeps its ID, status and balance; its contact becomes the pseudonym, and of
     its referrer only the pseudonym stays, as the name (Feishu's is read again when needed)."""
     changed = 0
@@ -148,7 +146,7 @@ def _forget_accounts(tx: sqlite_utils.Database, person: Person, pseudonym: str) 
     return {"accounts": changed} if changed else {}
 
 
-def _forget_contacts(tx: sqlite_utils.Database, person: Person) -> int:
+def _forget_contacts(tx: Tx, person: Person) -> int:
     keys = [(OPEN_ID, v) for v in person.open_ids]
     keys += [(EMAIL, v) for v in person.emails] + [(MOBILE, v) for v in person.mobiles]
     removed = 0
@@ -163,7 +161,7 @@ def _forget_contacts(tx: sqlite_utils.Database, person: Person) -> int:
     return removed
 
 
-def _text_columns(tx: sqlite_utils.Database) -> Iterable[tuple[str, list[str]]]:
+def _text_columns(tx: Tx) -> Iterable[tuple[str, list[str]]]:
     """Every table but those handled row by row, with its columns that may hold text."""
     for table in tx.table_names():
         if table in HANDLED or table.startswith("sqlite_"):
@@ -178,7 +176,7 @@ def _text_columns(tx: sqlite_utils.Database) -> Iterable[tuple[str, list[str]]]:
 
 
 def _scrub_table(
-    tx: sqlite_utils.Database,
+    tx: Tx,
     table: str,
     columns: list[str],
     found: re.Pattern[str],
@@ -198,13 +196,13 @@ def _scrub_table(
     return len(changes)
 
 
-def empty_wal(db: sqlite_utils.Database) -> bool:
+def empty_wal(db: Tx) -> bool:
     """Copy the `-wal` file into the database and cut it to nothing, so no old page of the
     person's is left in it; False when readers kept it from finishing (tried for a while)."""
     for _ in range(CHECKPOINT_TRIES):
         try:
             busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        except sqlite3.OperationalError:
+        except ERRORS:
             busy = 1
         if not busy:
             return True
