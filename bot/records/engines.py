@@ -106,8 +106,9 @@ def insert(table: sa.Table, conn: Connection | Engine) -> Any:
 
 def insert_ignore(conn: Connection | Engine, table: sa.Table, values: dict) -> Any:
     """INSERT that does nothing when a row with the same key (or unique column) is there; the
-    statement, rowcount 0 when ignored."""
-    return insert(table, conn).values(values).on_conflict_do_nothing()
+    statement returns the inserted key, no row when ignored (psycopg counts no rows here)."""
+    stmt = insert(table, conn).values(values).on_conflict_do_nothing()
+    return stmt.returning(*table.primary_key.columns)
 
 
 def upsert(

@@ -122,7 +122,7 @@ class Inbox:
             "updated_at": now,
         }
         database = self._database
-        return database.run(engines.insert_ignore(database.engine, events, row)).rowcount == 1
+        return database.run(engines.insert_ignore(database.engine, events, row)).first() is not None
 
     def _queue_again(self, event_id: str, not_before: str | None) -> bool:
         now = to_iso(utcnow())
@@ -319,7 +319,7 @@ class Inbox:
             "received_at": now,
             "updated_at": now,
         }
-        if database.run(engines.insert_ignore(database.engine, events, row)).rowcount == 1:
+        if database.run(engines.insert_ignore(database.engine, events, row)).first() is not None:
             return Press.NEW
         retaken = self._set(
             event_id,
