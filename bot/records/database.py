@@ -10,7 +10,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 from bot.records import engines, schema
 
 log = logging.getLogger(__name__)
+# Alembic tells each plugin it sets up as it is imported; the bot says in one line what it
+# migrated (bot/records/migrations).
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 # How long a statement waits for another connection's write lock before failing.
 BUSY_TIMEOUT = 30.0
@@ -379,6 +382,18 @@ class TableView:
         self._tx.execute(
             f'INSERT INTO "{self.name}" ({names}) VALUES ({marks})', list(row.values())
         )
+
+    def insert_all(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            self.insert(row)
+
+    def update(self, key: object, changes: dict) -> None:
+        """Change the row whose (one-column) primary key is `key`."""
+        bind = self._tx.conn if self._tx.conn is not None else self._tx._database.engine  # type: ignore[union-attr]
+        (pk,) = sa.inspect(bind).get_pk_constraint(self.name)["constrained_columns"]
+        sets = ", ".join(f'"{c}" = ?' for c in changes)
+        sql = f'UPDATE "{self.name}" SET {sets} WHERE "{pk}" = ?'
+        self._tx.execute(sql, [*changes.values(), key])
 
 
 class Column:

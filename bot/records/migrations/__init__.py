@@ -13,6 +13,7 @@ so an existing referral-bot.db upgrades at start with nothing lost. A later chan
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from bot.records.database import Database
 
 LOCK = "referral-bot:migrate"
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -79,6 +81,7 @@ def migrate(database: Database) -> str | None:
             environment.configure(connection=conn, target_metadata=schema.metadata)
             with environment.begin_transaction():  # inside ours: nothing more is begun
                 environment.run_migrations()
+    log.info("database schema brought from %s to %s", before or "nothing", target)
     return before
 
 

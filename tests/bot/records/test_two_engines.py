@@ -153,9 +153,10 @@ def test_once_markers_and_the_answer_are_decided_once(replicas):
     inbox = Inbox(replicas())
     inbox.accept("ev", "im.message", "{}", "m")
     other = Inbox(replicas())
-    assert race(*(lambda i=i: (inbox, other)[i % 2].begin_once("ev") for i in range(8))).count(
-        True
-    ) == 1
+    assert (
+        race(*(lambda i=i: (inbox, other)[i % 2].begin_once("ev") for i in range(8))).count(True)
+        == 1
+    )
     ways = race(*(lambda i=i: (inbox, other)[i % 2].claim_answer("ev", str(i)) for i in range(8)))
     assert len(set(ways)) == 1
 
