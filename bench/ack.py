@@ -101,6 +101,7 @@ def ceiling_client(domain: str) -> None:
     from bot.config import Settings
     from bot.feishu.long_connection import LongConnection
     from bot.feishu.pushes import PushHandlers
+    from handlers.registry import loaded
 
     settings = Settings(
         app_id=CEILING_APP_ID,
@@ -117,7 +118,8 @@ def ceiling_client(domain: str) -> None:
         digest_chats=(),
         transport="long_connection",
     )
-    connection = LongConnection(settings, PushHandlers(lambda event: True, lambda _: None).take)
+    pushes = PushHandlers(lambda event: True, lambda _: None, events=loaded().subscriptions())
+    connection = LongConnection(settings, pushes.take)
     connection.start()
     threading.Event().wait()  # until terminated
 

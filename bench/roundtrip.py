@@ -28,7 +28,7 @@ from bot.app import ReferralBot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.emulator import Employee, Emulator, Message  # noqa: E402
 from bot.emulator import events as feishu  # noqa: E402
-from handlers.card_actions import ANSWER_FLIGHT  # noqa: E402
+from handlers.buttons import ANSWER_FLIGHT  # noqa: E402
 
 ENCRYPT_KEY = "bench-encrypt-key"
 TOKEN = "bench-verification-token"

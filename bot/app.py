@@ -15,6 +15,7 @@ from bot.feishu.openapi import OpenApi, TokenCache, build_client
 from bot.feishu.pushes import CallbackReceiver, PushedEvent, PushHandlers
 from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
+from bot.ops.exports import RecordExports
 from bot.records import tallies
 from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
@@ -30,13 +31,16 @@ from bot.records.store import (
     utcnow,
 )
 from bot.records.withdrawals import WithdrawalBook
+from bot.scheduler import schedule_report
 from bot.server import HttpServer
 from bot.web import create_web_app
 from bot.worker import MAX_AGE, StoreTrouble, WorkerPool
-from handlers import card_actions, events, payouts
-from handlers.digest import DigestService
-from handlers.reconcile import ReconcileService
+from handlers import buttons, dispatch
+from handlers.digest.service import DigestService
+from handlers.reconcile.service import ReconcileService
+from handlers.registry import loaded
 from handlers.services import INTERIM_AFTER, Services
+from handlers.withdrawals import payouts
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,13 @@ class ReferralBot:
         messenger = Messenger(api)
         accounts, notices = account_records(self.database, settings, self.inbox, notice_window)
         self.digest = DigestService(
-            settings, self.database, accounts, gateway, messenger, holder=self.owner
+            settings,
+            self.database,
+            accounts,
+            gateway,
+            messenger,
+            holder=self.owner,
+            scheduler=schedule_report,
         )
         self.services = Services(
             metrics=self.metrics,
@@ -106,6 +116,7 @@ class ReferralBot:
             welcomes=Welcomes(self.database),
             withdrawals=WithdrawalBook(self.database),
             notices=notices,
+            exports=RecordExports(settings.db_path),
             interim_after=interim_after,
             payout_window=payout_window,
         )
@@ -116,14 +127,15 @@ class ReferralBot:
             gateway,
             messenger,
             holder=self.owner,
+            scheduler=schedule_report,
             accounts=self.services.accounts,
             before_run=lambda: payouts.settle_all_later(self.services),
         )
         trouble = StoreTrouble()
         self.pool = WorkerPool(
             self.inbox,
-            lambda event: events.work(self.services, event),
-            on_failure=lambda event, reason: events.tell_failure(self.services, event, reason),
+            lambda event: dispatch.work(self.services, event),
+            on_failure=lambda event, reason: dispatch.tell_failure(self.services, event, reason),
             size=workers,
             trouble=trouble,
         )
@@ -136,14 +148,17 @@ class ReferralBot:
             prune=self.prune,
             trouble=trouble,
         )
-        self.card_actions = card_actions.CardActions(self.services)
+        self.card_actions = buttons.CardActions(self.services)
         self.receiver: CallbackReceiver | None = None
         self.connection: LongConnection | None = None
+        subscribed = loaded().subscriptions()  # the events the handlers take
         if settings.transport == "long_connection":
-            pushes = PushHandlers(self._accept, self.card_actions.answer)
+            pushes = PushHandlers(self._accept, self.card_actions.answer, events=subscribed)
             self.connection = LongConnection(settings, pushes.take)
         else:
-            self.receiver = CallbackReceiver(settings, self._accept, self.card_actions.answer)
+            self.receiver = CallbackReceiver(
+                settings, self._accept, self.card_actions.answer, events=subscribed
+            )
         self._watch()
         self.web = create_web_app(self.receiver, self.health, self.metrics.render)
         self._server: HttpServer | None = None

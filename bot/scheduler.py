@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "referral-digest"
 CATCH_UP_JOB_ID = "referral-digest-catch-up"
-# A digest that could not run at its time (the bot was down) still runs up to this late.
-DEFAULT_GRACE = timedelta(hours=2)
 # Crontab numbers weekdays from Sunday (0 and 7); APScheduler 3 numbers them from Monday and
 # `CronTrigger.from_crontab` passes the numbers through, so "0 9 * * 1-5" would fire Tuesday to
 # Saturday (apscheduler issue 286, fixed only in 4.x). Weekday names mean the same to both.
@@ -98,7 +96,7 @@ class DigestSchedule:
         job: Callable[[datetime], object],
         last_run: Callable[[], datetime | None],
         *,
-        grace: timedelta = DEFAULT_GRACE,
+        grace: timedelta,
     ) -> None:
         self.trigger = trigger
         self.grace = grace
@@ -171,3 +169,17 @@ class DigestSchedule:
 
     def _on_error(self, event: JobExecutionEvent) -> None:
         log.error("digest job failed", exc_info=event.exception)
+
+
+def schedule_report(
+    trigger: BaseTrigger | None,
+    cron: str,
+    zone: str,
+    run: Callable[[datetime], object],
+    last_run: Callable[[], datetime | None],
+    *,
+    grace: timedelta,
+) -> DigestSchedule:
+    """A scheduled report's schedule (`handlers.scheduled_reports.Scheduler`): on its crontab in
+    its zone, or on `trigger` (tests)."""
+    return DigestSchedule(trigger or crontab_trigger(cron, zone), zone, run, last_run, grace=grace)

@@ -19,6 +19,7 @@ from datetime import timedelta
 from bot.records.database import ERRORS as DB_ERRORS
 from bot.records.inbox import Inbox, InboxEvent
 from bot.records.store import utcnow
+from handlers.errors import MAX_AGE, GiveUp, RetryLater, Stopping
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,6 @@ RETRY_BASE = 2.0
 # Once Feishu is back, the first retry to get through wakes every waiting event (see
 # `Inbox.wake_waiting`); this cap bounds how long that first retry can be in coming.
 RETRY_CAP = 30.0
-MAX_AGE = timedelta(hours=6)
 # A bug (an unexpected exception) is not worth six hours of retries.
 MAX_ATTEMPTS_AFTER_BUG = 5
 
@@ -36,18 +36,6 @@ def retry_delay(attempts: int) -> timedelta:
     """2 s, 4 s, 8 s, ... up to RETRY_CAP, with jitter so a queue does not retry in step."""
     ceiling = min(RETRY_CAP, RETRY_BASE * 2 ** (max(attempts, 1) - 1))
     return timedelta(seconds=random.uniform(0.75, 1.0) * ceiling)
-
-
-class RetryLater(Exception):
-    """The work failed for a reason that may pass (Feishu unreachable); try the event again."""
-
-
-class GiveUp(Exception):
-    """The work failed for good; the message says why (the handler has told the person)."""
-
-
-class Stopping(Exception):
-    """The process is stopping: the work was cut off cleanly and goes back in the queue."""
 
 
 Work = Callable[[InboxEvent], None]

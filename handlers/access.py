@@ -1,8 +1,9 @@
 """Who may do what: the one rule every command, button and help card asks.
 
 HR admins (the `REFERRAL_BOT_ADMINS` setting) may do everything; anyone else only what a
-subcommand of the grammar marks `everyone`. A refusal is logged naming the setting, for whoever
-runs the bot; the person refused is told to ask their HR team, never a setting's name.
+registry entry opens to `ANYONE` (a command such as `me`, `help`, `whoami`; never a button). A
+refusal is logged naming the setting, for whoever runs the bot; the person refused is told to
+ask their HR team, never a setting's name.
 """
 
 from __future__ import annotations
@@ -10,20 +11,22 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings
-from handlers import parser
+from handlers.registry import ANYONE, CommandEntry, loaded
 
 log = logging.getLogger(__name__)
 
 
 def open_to_all(action: str) -> bool:
-    """Whether anyone may run the subcommand named `action` (the audit's name of a command)."""
-    sub = parser.SUBCOMMANDS.get(action)
-    return sub is not None and sub.everyone
+    """Whether anyone may run the command named `action`."""
+    entry = loaded().commands.get(action)
+    return entry is not None and entry.everyone
 
 
-def allowed(settings: Settings, open_id: str | None, action: str, *, via: str = "command") -> bool:
-    """Whether this person may run `action` (a press is `via="button"`: admins only)."""
-    if (via == "command" and open_to_all(action)) or settings.is_admin(open_id):
+def allowed(
+    settings: Settings, open_id: str | None, action: str, *, may: str, via: str = "command"
+) -> bool:
+    """Whether this person may run `action`, open to `may` (ANYONE or ADMINS)."""
+    if may == ANYONE or settings.is_admin(open_id):
         return True
     log.info(
         "refused %s %s to %s: not in REFERRAL_BOT_ADMINS",
@@ -34,7 +37,7 @@ def allowed(settings: Settings, open_id: str | None, action: str, *, via: str = 
     return False
 
 
-def usable(settings: Settings, open_id: str | None) -> list[parser.Subcommand]:
-    """The subcommands this person may run, in the grammar's order: what their help lists."""
+def usable(settings: Settings, open_id: str | None) -> list[CommandEntry]:
+    """The commands this person may run, in the help's order."""
     admin = settings.is_admin(open_id)
-    return [sub for sub in parser.GRAMMAR if admin or sub.everyone]
+    return [entry for entry in loaded().commands.values() if admin or entry.everyone]

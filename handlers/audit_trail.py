@@ -36,6 +36,11 @@ class Act:
     facts: Mapping[str, object] = field(default_factory=dict)
     account_id: str | None = None
 
+    @property
+    def failed(self) -> bool:
+        """Feishu answered with an error (see `failed`)."""
+        return self.outcome.startswith("error ")
+
 
 OK = Act()
 

@@ -1,12 +1,14 @@
 """A card button press as the handlers see it: read from the callback, checked, and answered.
 
-`read_press` turns `card.action.trigger` into a `Press`; `refuse_invalid` answers a button whose
-value is not one the bot made (unknown action, missing or malformed account, request, search or
-contact) before anything is done; `response` turns an `Outcome` into the SDK's answer model.
+`read_press` turns `card.action.trigger` into who pressed (`Asker`) and what the button carries
+(`Value`); `refuse_invalid` answers a button whose value is not one the bot made (unknown
+action, missing or malformed account, request, search or contact) before anything is done;
+`response` turns an `Answer` into the SDK's answer model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
@@ -17,29 +19,17 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 )
 
 from cards.text import Text
-from handlers.audit_trail import Act
-from handlers.parser import (
-    ACCOUNT_ID,
-    PREFIX,
-    NotACommand,
-    RegisterByEmail,
-    RegisterByMobile,
-    UsageError,
-    parse,
-)
+from handlers.asker import BUTTON, Answer, Asker
+from handlers.parser import ACCOUNT_ID
+from handlers.registry import ButtonEntry
 
 
 @dataclass(frozen=True)
-class Press:
-    """One button press, as read from the callback."""
+class Value:
+    """What a pressed button carries, as the bot made it (and as a forger might not have)."""
 
-    event_id: str
     action: str
-    account_id: str | None
-    open_id: str | None
-    message_id: str | None
-    chat_id: str | None
-    token: str | None
+    account_id: str | None = None
     # Where the account list starts: a paging button (Next, First page) carries it and turns
     # the list card's page in place; the digest's Show all carries none and posts the list.
     offset: int | None = None
@@ -50,49 +40,46 @@ class Press:
     name_zh: str | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    toast: Text
-    kind: str  # info | success | error | warning
-    card: dict | None = None
-    act: Act | None = None  # what was decided, when more than "done" (see handlers.audit_trail)
-
-
 WORKING = Text("Working on it: the card will update shortly", "处理中，卡片稍后更新")
 SOMETHING_WRONG = Text("Something went wrong", "出错了，请重试")
+PAGE_TURNED = Text("Page turned", "已翻页")
+UNKNOWN_BUTTON = Text("This button is not known", "未知按钮")
 
-ACCOUNT_ACTIONS = {"enable", "disable", "refresh", "show"}
-MONEY_ACTIONS = {"withdraw", "approve", "cancel"}
-ACTIONS = ACCOUNT_ACTIONS | MONEY_ACTIONS | {"list", "find", "register", "withdrawals", "keep"}
-
-
-def refuse_invalid(press: Press) -> Outcome | None:
-    """An error answer for a button whose value the bot did not make; None when it is sound."""
-    if press.action not in ACTIONS:
-        return Outcome(Text("This button is not known", "未知按钮"), "error")
-    no_account = Outcome(Text("This button carries no valid account", "按钮缺少有效账户"), "error")
-    if press.action in ACCOUNT_ACTIONS | {"withdraw", "keep"} and not ACCOUNT_ID.match(
-        press.account_id or ""
-    ):
-        return no_account
-    if (
-        press.action == "withdrawals"
-        and press.account_id
-        and not ACCOUNT_ID.match(press.account_id)
-    ):
-        return no_account
-    if press.action in ("approve", "cancel") and press.withdrawal is None:
-        return Outcome(Text("This button carries no request", "按钮缺少申请"), "error")
-    if press.action == "find" and not (press.text or "").strip():
-        return Outcome(Text("This button carries no search", "按钮缺少查找内容"), "error")
-    if press.action == "register" and registration(press.contact) is None:
-        return Outcome(
-            Text("This button carries no valid contact", "按钮缺少有效联系方式"), "error"
-        )
-    return None
+# What each field a button entry `needs` (or `may_have`) must be, and the answer when it is not.
+FIELDS: dict[str, tuple[Callable[[Value], bool], Text]] = {
+    "account_id": (
+        lambda v: bool(ACCOUNT_ID.match(v.account_id or "")),
+        Text("This button carries no valid account", "按钮缺少有效账户"),
+    ),
+    "withdrawal": (
+        lambda v: v.withdrawal is not None,
+        Text("This button carries no request", "按钮缺少申请"),
+    ),
+    "text": (
+        lambda v: bool((v.text or "").strip()),
+        Text("This button carries no search", "按钮缺少查找内容"),
+    ),
+}
 
 
-def read_press(data: P2CardActionTrigger) -> Press:
+def refuse_invalid(entry: ButtonEntry | None, value: Value) -> Text | None:
+    """Why a button's value is not one the bot made (unknown action, missing or malformed
+    fields); None when it is sound. Checked before anything else is done."""
+    if entry is None:
+        return UNKNOWN_BUTTON
+    for name in entry.needs:
+        sound, problem = FIELDS[name]
+        if not sound(value):
+            return problem
+    for name in entry.may_have:
+        sound, problem = FIELDS[name]
+        if getattr(value, name) and not sound(value):
+            return problem
+    return entry.check(value) if entry.check is not None else None
+
+
+def read_press(data: P2CardActionTrigger) -> tuple[Asker, Value]:
+    """Who pressed, where, and what the button carries."""
     event = data.event
     value = (event.action.value if event and event.action else None) or {}
     context = event.context if event else None
@@ -101,8 +88,15 @@ def read_press(data: P2CardActionTrigger) -> Press:
         offset = max(0, int(value["offset"])) if "offset" in value else None
     except (TypeError, ValueError):
         offset = 0
-    return Press(
+    asker = Asker(
+        open_id=event.operator.open_id if event and event.operator else None,
+        chat_id=context.open_chat_id if context else None,
+        message_id=context.open_message_id if context else None,
         event_id=data.header.event_id if data.header else "",
+        via=BUTTON,
+        token=event.token if event else None,
+    )
+    return asker, Value(
         action=str(value.get("action", "")),
         offset=offset,
         text=str(value["text"])[:200] if value.get("text") else None,
@@ -111,10 +105,6 @@ def read_press(data: P2CardActionTrigger) -> Press:
         name=str(value["name"])[:100] if value.get("name") else None,
         name_zh=str(value["name_zh"])[:100] if value.get("name_zh") else None,
         account_id=str(account_id) if account_id is not None else None,
-        open_id=event.operator.open_id if event and event.operator else None,
-        message_id=context.open_message_id if context else None,
-        chat_id=context.open_chat_id if context else None,
-        token=event.token if event else None,
     )
 
 
@@ -125,25 +115,18 @@ def _int(value: object) -> int | None:
         return None
 
 
-def registration(contact: str | None) -> RegisterByEmail | RegisterByMobile | None:
-    """A Register button's contact as the register command reads it; None when it is none."""
-    try:
-        command = parse(f"{PREFIX} register {contact or ''}")
-    except (UsageError, NotACommand):
-        return None
-    return command if isinstance(command, RegisterByEmail | RegisterByMobile) else None
-
-
-def response(outcome: Outcome) -> P2CardActionTriggerResponse:
+def response(answer: Answer) -> P2CardActionTriggerResponse:
+    """The callback's answer: the toast, and the card replacing the pressed one when given."""
     response = P2CardActionTriggerResponse()
     toast = CallBackToast()
-    toast.type = outcome.kind
-    toast.content = outcome.toast.en
-    toast.i18n = outcome.toast.i18n()
+    text = answer.text or SOMETHING_WRONG
+    toast.type = answer.kind
+    toast.content = text.en
+    toast.i18n = text.i18n()
     response.toast = toast
-    if outcome.card is not None:
+    if answer.card is not None:
         card = CallBackCard()
         card.type = "raw"
-        card.data = outcome.card
+        card.data = answer.card
         response.card = card
     return response

@@ -14,20 +14,37 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.config import Settings
 from bot.feishu.messenger import Messenger
 from bot.feishu.openapi import OpenApiError
+from bot.records.liveness import new_owner_id
 from bot.records.schedule_leases import ChatPosts, ScheduleRecords
 from bot.records.store import utcnow
-from bot.scheduler import DigestSchedule, crontab_trigger
-from bot.worker import Stopping
+from handlers.errors import Stopping
 
 log = logging.getLogger(__name__)
+
+
+class Schedule(Protocol):
+    """A cron that runs a report's fire times (the process's scheduler, `bot/scheduler.py`)."""
+
+    next_run_time: datetime | None
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def alive(self) -> bool: ...
+
+
+# (trigger or None for the cron, cron, zone, run, last scheduled fire time, grace) → Schedule
+Scheduler = Callable[..., Schedule]
 
 
 class ScheduledReport:
@@ -42,20 +59,21 @@ class ScheduledReport:
     def __init__(
         self,
         settings: Settings,
+        cron: str,
         messenger: Messenger,
         records: ScheduleRecords,
-        holder: str,
-        *,
-        cron: str,
+        holder: str | None,
+        scheduler: Scheduler,
     ) -> None:
         self._settings = settings
         self._messenger = messenger
         self.records = records
         # Names this process in the leases: its owner id in the liveness records.
-        self.holder = holder
+        self.holder = holder or new_owner_id()
         self._cron = cron
         self._grace = self.default_grace
-        self._schedule: DigestSchedule | None = None
+        self._scheduler = scheduler
+        self._schedule: Schedule | None = None
         self._stopping = threading.Event()
 
     def run_scheduled(self, scheduled_for: datetime) -> list[str]:
@@ -72,10 +90,10 @@ class ScheduledReport:
         if self._schedule is not None or not self._settings.digest_chats:
             return
         self._grace = self.default_grace if grace is None else grace
-        zone = self._settings.digest_tz
-        self._schedule = DigestSchedule(
-            trigger or crontab_trigger(self._cron, zone),
-            zone,
+        self._schedule = self._scheduler(
+            trigger,
+            self._cron,
+            self._settings.digest_tz,
             self.run_scheduled,
             self.records.last_scheduled_for,
             grace=self._grace,

@@ -1,10 +1,12 @@
-"""What handlers are given to work with: the bot's services, assembled by `bot/app.py`."""
+"""What handlers are given to work with: the bot's services, assembled by `bot/app.py`. Nothing
+under handlers/ opens a database or builds an Open API client of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from bot.config import Settings
 from bot.feishu.contacts import Contacts
@@ -25,6 +27,27 @@ class DigestPoster(Protocol):
     def card_for_chat(self, chat_id: str) -> dict: ...
 
 
+class Exports(Protocol):
+    """The records read as files and lists for people (`bot.ops.exports.RecordExports`)."""
+
+    def write(
+        self,
+        kind: str,
+        zone: str,
+        out: BinaryIO,
+        *,
+        format: str,
+        ask: Callable[[str], str | None] | None = None,
+    ) -> Written: ...
+
+    def latest_audit(self, account_id: str | None = None, limit: int = 20) -> list[dict]: ...
+
+
+class Written(Protocol):
+    records: int
+    rows: int
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -38,6 +61,7 @@ class Services:
     welcomes: Welcomes
     withdrawals: WithdrawalBook
     notices: NoticeBook
+    exports: Exports
     # A command held up by a failing Feishu gets an interim answer this long after its message
     # arrived (handlers/waiting.py); tests shorten it.
     interim_after: timedelta = INTERIM_AFTER

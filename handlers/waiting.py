@@ -2,7 +2,7 @@
 
 A command (typed in a chat, or chosen from the bot menu) whose Open API call keeps failing
 (server errors, rate limits) waits in the inbox and is tried again for up to
-`bot.worker.MAX_AGE`. When it first has to wait, an interim answer is queued for
+`handlers.errors.MAX_AGE`. When it first has to wait, an interim answer is queued for
 `Services.interim_after` after the event arrived: one message saying that Feishu is failing
 and until when the bot keeps trying. The command's result (or, after MAX_AGE, the truth about
 it) later replaces that same message; where it cannot, it follows as a new one. Where an answer
@@ -22,10 +22,11 @@ from datetime import timedelta
 from bot.feishu.openapi import OpenApiError
 from bot.records.inbox import ANSWER_INTERIM, ANSWER_REPLY, DONE, FAILED
 from bot.records.store import from_iso, utcnow
-from bot.worker import MAX_AGE, GiveUp, RetryLater
 from cards.when import stamp
 from handlers import answers
 from handlers.askings import Asking, of_event
+from handlers.errors import MAX_AGE, retry_or_give_up
+from handlers.registry import job
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def schedule(services: Services, event_id: str) -> None:
     services.inbox.enqueue(INTERIM, {"event_id": event_id}, key=event_id, delay=delay)
 
 
+@job(INTERIM)
 def send_interim(services: Services, job_id: str, payload: dict) -> None:
     """Tell the person their command is held up, unless it has been answered meanwhile."""
     event_id = payload["event_id"]
@@ -88,7 +90,7 @@ def deliver(services: Services, event_id: str, to: Asking, card: dict, *, uuid: 
         services.messenger.update_card(interim_id, card)
     except OpenApiError as exc:
         if exc.transient:
-            raise RetryLater(f"could not update the interim answer: {exc}") from None
+            retry_or_give_up(exc, "updating the interim answer")
         # Recalled, or too old to update: the result goes out as a message of its own.
         log.info("interim answer %s cannot be updated (%s); answering anew", interim_id, exc)
         return answer(services, to, card, uuid=uuid)
@@ -100,9 +102,11 @@ def answer(services: Services, to: Asking, card: dict, *, uuid: str) -> str:
     try:
         return to.send(services.messenger, card, uuid=uuid)
     except OpenApiError as exc:
-        doing = f"reply to {to.message_id}" if to.message_id else f"answer {to.open_id}"
-        if exc.transient:
-            raise RetryLater(f"could not {doing}: {exc}") from None
-        # The message was withdrawn, the bot left the chat, or the person cannot be reached
-        # (left the company, or the bot is not available to them): nobody can be answered.
-        raise GiveUp(f"could not {doing}: {exc}") from None
+        # Given up: the message was withdrawn, the bot left the chat, or the person cannot be
+        # reached (left the company, or the bot is not available to them).
+        doing = (
+            f"could not reply to {to.message_id}"
+            if to.message_id
+            else f"could not answer {to.open_id}"
+        )
+        retry_or_give_up(exc, doing)

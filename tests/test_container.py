@@ -45,7 +45,7 @@ def test_the_image_copies_everything_the_package_needs(tmp_path):
                 shutil.copy(source, context / entry)
     assert (context / "pyproject.toml").exists() and (context / "README.md").exists()
     imported = subprocess.run(
-        [sys.executable, "-c", "import bot.cli, bot.healthcheck, bot.sandbox, handlers.commands"],
+        [sys.executable, "-c", "import bot.cli, bot.healthcheck, bot.sandbox, handlers.guard"],
         env={**os.environ, "PYTHONPATH": str(context)},
         cwd=tmp_path,
         capture_output=True,

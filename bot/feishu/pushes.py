@@ -18,13 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 import lark_oapi as lark
-from lark_oapi.api.hire.v1 import P2HireReferralAccountAssetsUpdateV1
-from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 from lark_oapi.core.exception import EventException
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
@@ -104,21 +102,23 @@ class PushHandlers:
         answer_card_action: AnswerCardAction,
         encrypt_key: str = "",
         verification_token: str = "",
+        *,
+        events: Iterable[str],
     ) -> None:
+        """`events`: the event types the bot subscribes to (the handlers' registry), each
+        decoded by the SDK's own model for it."""
         self._accept_event = accept_event
         self._answer_card_action = answer_card_action
         if _QUIET not in lark.logger.filters:
             lark.logger.addFilter(_QUIET)
-        self._dispatcher = (
-            lark.EventDispatcherHandler.builder(encrypt_key, verification_token)
-            .register_p2_im_message_receive_v1(self._on_message)
-            .register_p2_hire_referral_account_assets_update_v1(self._on_assets_update)
-            .register_p2_im_chat_access_event_bot_p2p_chat_entered_v1(self._on_other)
-            .register_p2_application_bot_menu_v6(self._on_other)
-            .register_p2_contact_user_deleted_v3(self._on_other)
-            .register_p2_card_action_trigger(self._on_card_action)
-            .build()
-        )
+        builder = lark.EventDispatcherHandler.builder(encrypt_key, verification_token)
+        for event_type in events:
+            # The SDK's typed registration: "im.message.receive_v1" →
+            # register_p2_im_message_receive_v1, which decodes into P2ImMessageReceiveV1.
+            register = getattr(builder, "register_p2_" + event_type.replace(".", "_"))
+            register(self._take)
+        builder.register_p2_card_action_trigger(self._on_card_action)
+        self._dispatcher = builder.build()
 
     def run(self, request: lark.RawRequest) -> tuple[lark.RawResponse, BaseException | None]:
         """Verify, decode and take one webhook request: the SDK's answer, and our own failure
@@ -150,19 +150,11 @@ class PushHandlers:
             raise outcome.error
         return result
 
-    def _on_message(self, data: P2ImMessageReceiveV1) -> None:
-        message_id = data.event.message.message_id if data.event and data.event.message else None
-        self._take(data, message_id)
-
-    def _on_assets_update(self, data: P2HireReferralAccountAssetsUpdateV1) -> None:
-        self._take(data, None)
-
-    def _on_other(self, data: object) -> None:
-        """Events kept by `header.event_id` alone (chat entered, bot menu)."""
-        self._take(data, None)
-
-    def _take(self, data, message_id: str | None) -> None:
+    def _take(self, data) -> None:
+        """Hand an event to the inbox; a message is kept by its message id too."""
         outcome = _outcome.get()
+        message = getattr(data.event, "message", None)
+        message_id = getattr(message, "message_id", None)
         try:
             event = PushedEvent(
                 event_id=data.header.event_id,
@@ -193,6 +185,8 @@ class CallbackReceiver:
         accept_event: AcceptEvent,
         answer_card_action: AnswerCardAction,
         clock: Callable[[], float] = time.time,
+        *,
+        events: Iterable[str],
     ) -> None:
         if not settings.encrypt_key and not settings.allow_unsigned:
             raise ValueError("unsigned pushes need allow_unsigned: set LARK_ENCRYPT_KEY")
@@ -204,7 +198,7 @@ class CallbackReceiver:
         keys = _accepted(settings.encrypt_key, settings.encrypt_key_previous)
         tokens = _accepted(settings.verification_token, settings.verification_token_previous)
         self._handlers = [
-            PushHandlers(accept_event, answer_card_action, key, token)
+            PushHandlers(accept_event, answer_card_action, key, token, events=events)
             for key in keys
             for token in tokens
         ]

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.accounts import to_cents
 from bot.ops.cells import Value, cell, cells
-from bot.ops.export_names import Names
+from bot.ops.export_names import Ask, Names
 from bot.records.store import AUDIT_ORDER, Database
 from cards.audit_sentences import PLAIN, sentence
 
@@ -287,3 +287,29 @@ def latest_audit(database: Database, account_id: str | None = None, limit: int =
     where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
     rows = database.db["audit"].rows_where(where, params, order_by="at DESC, id DESC", limit=limit)
     return list(rows)
+
+
+class RecordExports:
+    """The records as the chat commands read them (`Services.exports`): an export, or the
+    audit's latest entries, each on a database connection of its own, closed when done, so a
+    long export never holds the serving bot's."""
+
+    def __init__(self, db_path: str) -> None:
+        self._db_path = db_path
+
+    def write(
+        self, kind: str, zone: str, out: BinaryIO, *, format: str, ask: Ask | None = None
+    ) -> Written:
+        """`write` of the `kind` table; people the records cannot name are asked of `ask`."""
+        database = Database(self._db_path)
+        try:
+            return write(kind, database, zone, out, format=format, names=Names(database, ask))
+        finally:
+            database.close()
+
+    def latest_audit(self, account_id: str | None = None, limit: int = 20) -> list[dict]:
+        database = Database(self._db_path)
+        try:
+            return latest_audit(database, account_id, limit)
+        finally:
+            database.close()

@@ -20,9 +20,9 @@ import pytest
 from bot.emulator import Employee
 from bot.emulator import events as feishu
 from bot.records.notices import BATCH as NOTICE_BATCH
-from handlers.withdrawals import EXPIRE
+from handlers.withdrawals.requests import EXPIRE
 from tests.conftest import ADMIN, ENCRYPT_KEY, VERIFICATION_TOKEN, Feishu, buttons, wait_for
-from tests.handlers.test_withdrawals import APPROVER, press
+from tests.handlers.withdrawals.test_withdrawals import APPROVER, press
 
 ZHANG = "ou_hire"  # the emulator's employee: hire@open.com, +86 18900001111, 张三 / Zhang San
 LI = Employee(

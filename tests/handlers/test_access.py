@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from handlers import parser
+from handlers.registry import loaded
 from tests.conftest import (
     ADMIN,
     OUTSIDER,
@@ -22,7 +22,7 @@ OPEN_TO_ALL = ("/referral me", "/referral whoami", "/referral help")
 
 
 def usages(text: str) -> list[str]:
-    return [sub.usage for sub in parser.GRAMMAR if sub.usage in text]
+    return [sub.usage for sub in loaded().commands.values() if sub.usage in text]
 
 
 @pytest.mark.parametrize("text", ["/referral help", "/referral"])
@@ -37,7 +37,7 @@ def test_staff_help_lists_only_what_they_may_do(lark: Feishu, text):
 
 def test_admin_help_lists_every_command(lark: Feishu):
     en = card_text(lark.ask("/referral help", open_id=ADMIN).content)
-    assert usages(en) == [sub.usage for sub in parser.GRAMMAR]
+    assert usages(en) == [sub.usage for sub in loaded().commands.values()]
     assert "<who>: an account ID" in en and "HR team" not in en
 
 
@@ -47,7 +47,7 @@ def test_the_welcome_lists_what_the_newcomer_may_do(lark: Feishu, emulator, who,
     lark.push(emulator.p2p_chat_entered_event(who, token=VERIFICATION_TOKEN, chat_id=chat))
     (welcome,) = wait_for(lambda: emulator.messages_in(chat), what="the welcome")
     listed = usages(card_text(welcome.content))
-    assert listed == (expected or [sub.usage for sub in parser.GRAMMAR])
+    assert listed == (expected or [sub.usage for sub in loaded().commands.values()])
 
 
 def test_a_refusal_says_whom_to_ask_and_the_log_names_the_setting(lark: Feishu, caplog):

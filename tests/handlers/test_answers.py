@@ -17,6 +17,7 @@ from cards.text import Text, sentences
 from cards.when import stamp
 from handlers import answers, parser
 from handlers.answers import EXPLANATIONS, NO_PERMISSION
+from handlers.registry import loaded
 from tests.cards.card_checks import all_content, assert_valid_card
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -59,7 +60,7 @@ WRONG = usage_error("/referral show not-an-id!")
 
 # Every outcome card: (the builder in handlers.answers it exercises, or None, and the card).
 OUTCOMES: dict[str, tuple[str | None, dict]] = {
-    "not a command": ("not_a_command", answers.not_a_command(parser.GENERAL_USAGE)),
+    "not a command": ("not_a_command", answers.not_a_command(loaded().general_usage())),
     "not text": ("not_text", answers.not_text()),
     "usage error": ("wrong_command", answers.wrong_command(WRONG.problem, WRONG.usage)),
     "unknown mention": (

@@ -9,12 +9,11 @@ import ast
 import json
 import re
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
 from cards.audit_sentences import OUTCOMES, PHRASES, REASONS, SENTENCES, known, mark, sentence
-from handlers import commands, parser, presses
+from handlers.registry import loaded
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
@@ -23,7 +22,7 @@ SOURCES = [
     for path in sorted((ROOT / folder).rglob("*.py"))
     if "emulator" not in path.parts
 ]
-WRITERS = {"record", "_record", "_audit", "Act"}  # calls that write or build an entry
+WRITERS = {"record", "_record", "audit", "_audit", "Act"}  # calls that write or build an entry
 GENERIC = {"refused": "refused", "failed": "error"}  # helpers whose outcome is their name's
 
 
@@ -83,8 +82,7 @@ def written_kinds() -> tuple[set[str], set[str]]:
 
 
 WRITTEN_ACTIONS, WRITTEN_OUTCOMES = written_kinds()
-COMMAND_ACTIONS = {commands.action_of(kind) for kind in get_args(parser.Command)}
-ACTIONS = sorted(COMMAND_ACTIONS | presses.ACTIONS | WRITTEN_ACTIONS)
+ACTIONS = sorted(set(loaded().commands) | set(loaded().buttons) | WRITTEN_ACTIONS)
 OUTCOMES_WRITTEN = sorted(WRITTEN_OUTCOMES)
 
 

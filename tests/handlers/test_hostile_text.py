@@ -53,7 +53,7 @@ def test_a_hostile_find_text_pages_as_text(lark: Feishu, bot):
 
 
 def test_a_menu_key_that_is_no_command_is_shown_as_text():
-    from handlers.entry_points import unknown_item_card
+    from handlers.messages import unknown_item_card
 
     card = unknown_item_card(HOSTILE)
     assert_inert(card)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator import Employee
-from handlers.entry_points import MENU_COMMANDS
-from handlers.parser import GRAMMAR, UsageError
+from handlers.parser import UsageError
+from handlers.registry import loaded
 from tests.conftest import ADMIN, OUTSIDER, VERIFICATION_TOKEN, card_text, wait_for
 
 # interface.md, "Chat commands": a menu item's event_key may be any of these.
@@ -15,9 +15,10 @@ CONTRACT_MENU_KEYS = ("list", "digest", "help", "me", "withdrawals", "audit", "r
 
 
 def test_the_menu_runs_exactly_the_commands_that_need_no_arguments():
-    assert set(CONTRACT_MENU_KEYS) <= MENU_COMMANDS
-    for sub in GRAMMAR:
-        if sub.name not in MENU_COMMANDS:
+    menu_keys = loaded().menu_keys()
+    assert set(CONTRACT_MENU_KEYS) <= set(menu_keys)
+    for sub in loaded().commands.values():
+        if sub.name not in menu_keys:
             with pytest.raises(UsageError):
                 sub.parse([], sub.usage)
 

@@ -11,6 +11,7 @@ import requests
 from bot.emulator import events as feishu
 from bot.feishu.pushes import PUSH_MAX_AGE, PUSH_MAX_AHEAD, CallbackReceiver
 from bot.records.inbox import KEEP_FINISHED
+from handlers.registry import loaded
 from tests.conftest import (
     ADMIN,
     ENCRYPT_KEY,
@@ -261,6 +262,7 @@ def test_the_bounds_are_24_hours_back_and_5_minutes_ahead(emulator, tmp_path, of
         lambda event: accepted.append(event) or True,
         lambda action: None,
         clock=lambda: float(now),
+        events=loaded().subscriptions(),
     )
     event = feishu.message_event("/referral help", token=VERIFICATION_TOKEN, open_id=ADMIN)
     body = feishu.encode(event, ENCRYPT_KEY)

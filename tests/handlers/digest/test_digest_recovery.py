@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.feishu.openapi import RetryPolicy
-from bot.scheduler import DEFAULT_GRACE
+from handlers.digest.service import DEFAULT_GRACE
 from tests.conftest import card_text, wait_for
 from tests.handlers.digest.conftest import HR_CHAT, chat_messages, know_accounts
 
