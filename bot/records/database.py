@@ -119,7 +119,12 @@ class Database:
     """The records' database on SQLite or PostgreSQL, with a pool of connections."""
 
     def __init__(
-        self, target: str, *, busy_timeout: float = BUSY_TIMEOUT, pool_size: int = POOL_SIZE
+        self,
+        target: str,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT,
+        pool_size: int = POOL_SIZE,
+        migrate: bool = True,
     ) -> None:
         self.path = target  # what REFERRAL_BOT_DB says (a file, or a URL)
         self.busy_timeout = busy_timeout
@@ -130,10 +135,12 @@ class Database:
         # The connection of the transaction this thread is in: what runs inside it (an audit
         # entry, follow-up work queued by a `then`) is part of it.
         self._local = threading.local()
+        if not migrate:  # `db upgrade` migrates itself, to tell from what
+            return
         try:
-            from bot.records.migrations import migrate
+            from bot.records.migrations import migrate as to_head
 
-            migrate(self)
+            to_head(self)
         except BaseException:
             self.engine.dispose()
             raise

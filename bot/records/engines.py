@@ -166,3 +166,23 @@ def native_params(conn: Connection, sql: str) -> str:
     if conn.dialect.paramstyle == "qmark":
         return sql
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def after_copy(conn: Connection, table: sa.Table) -> None:
+    """After rows were copied in with their keys (`db copy`): PostgreSQL's sequence of an
+    integer key starts past the largest copied, so the next row does not clash with one."""
+    if conn.dialect.name != "postgresql":
+        return
+    key = [c for c in table.primary_key.columns if c.autoincrement is True]
+    if not key:
+        return
+    column = key[0]
+    conn.execute(
+        sa.select(
+            sa.func.setval(
+                sa.func.pg_get_serial_sequence(table.name, column.name),
+                sa.func.coalesce(sa.select(sa.func.max(column)).scalar_subquery(), 1),
+                sa.select(sa.func.max(column)).scalar_subquery().is_not(None),
+            )
+        )
+    )
