@@ -91,8 +91,8 @@ class Children:
             # A killed process's work is free 5 s after its last beat instead of 15: the tests
             # wait for the takeover, which is the same mechanism whatever the timeout.
             REFERRAL_BOT_LIVENESS_SECONDS="5",
-            **settings,
         )
+        env.update(settings)
         log_path = self.workdir / f"child-{len(self.started) + 1}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
