@@ -7,6 +7,7 @@ the chats a run could not post to, which the next card names."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -76,9 +77,12 @@ class DigestRecords(ScheduleRecords):
             .returning(runs.c.id)
         )
 
-    def lease_scheduled(self, scheduled_for: datetime, holder: str) -> int | None:
-        """Take the run for this fire time; None when it is done or held by a live process."""
-        return self.lease_run(scheduled_for, holder, kind=SCHEDULED)
+    def lease_scheduled(
+        self, scheduled_for: datetime, holder: str, *, stopping: threading.Event | None = None
+    ) -> int | None:
+        """Take the run for this fire time; None when it is done or held by a live process
+        (with `stopping`: waiting while a live process holds it, see `lease_run`)."""
+        return self.lease_run(scheduled_for, holder, stopping=stopping, kind=SCHEDULED)
 
     def finish(
         self,

@@ -6,6 +6,7 @@ posts once across the processes sharing the database by the leases every schedul
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -41,13 +42,21 @@ class ReconcileRecords(ScheduleRecords):
         super().__init__(database, reconcile_runs, reconcile_posts)
 
     def lease_scheduled(
-        self, scheduled_for: datetime, holder: str, first_day: date, last_day: date
+        self,
+        scheduled_for: datetime,
+        holder: str,
+        first_day: date,
+        last_day: date,
+        *,
+        stopping: threading.Event | None = None,
     ) -> int | None:
         """Take the run of this fire time, which covers `first_day` to `last_day`; None when
-        it is finished or held by a live process."""
+        it is finished or held by a live process (with `stopping`: waiting while a live
+        process holds it, see `lease_run`)."""
         return self.lease_run(
             scheduled_for,
             holder,
+            stopping=stopping,
             first_day=first_day.isoformat(),
             last_day=last_day.isoformat(),
         )

@@ -9,13 +9,14 @@ failed for good) is never taken again."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from bot.records import engines
-from bot.records.liveness import live_owners
+from bot.records.liveness import BEAT_EVERY, live_owners
 from bot.records.schema import owners
 from bot.records.store import Database, Tx, from_iso, to_iso, utcnow
 
@@ -45,9 +46,36 @@ class ScheduleRecords:
         self._stamped = stamped
         self.chat_posts = ChatPosts(database, posts)
 
-    def lease_run(self, scheduled_for: datetime, holder: str, **columns: object) -> int | None:
+    def lease_run(
+        self,
+        scheduled_for: datetime,
+        holder: str,
+        *,
+        stopping: threading.Event | None = None,
+        **columns: object,
+    ) -> int | None:
         """Take the run of this fire time, created with `columns` when it is new; None when it
-        is finished or held by a live process (one that stopped beating loses it)."""
+        is finished or held by a live process (one that stopped beating loses it). With
+        `stopping`: while another live process holds it unfinished, ask again every beat, so
+        that a holder that dies has its run finished here within a liveness timeout; None
+        once it is finished, or when `stopping` is set."""
+        while True:
+            run_id = self._lease_run_once(scheduled_for, holder, columns)
+            if run_id is not None or stopping is None or self._finished(scheduled_for):
+                return run_id
+            if stopping.wait(BEAT_EVERY.total_seconds()):
+                return None
+
+    def _finished(self, scheduled_for: datetime) -> bool:
+        runs = self._runs
+        finished = self._database.scalar(
+            sa.select(runs.c.finished_at).where(runs.c.scheduled_for == to_iso(scheduled_for))
+        )
+        return finished is not None
+
+    def _lease_run_once(
+        self, scheduled_for: datetime, holder: str, columns: dict[str, object]
+    ) -> int | None:
         key, now = to_iso(scheduled_for), to_iso(utcnow())
         stamps = dict.fromkeys(self._stamped, now)
         runs = self._runs

@@ -8,11 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.domain.accounts import Account, AccountStatus
 from bot.emulator import Emulator
+from bot.records.store import AccountBook, Database
 from tests.bot.test_crash_recovery import APPROVER, RECOVERY_CEILING, Children
 from tests.conftest import ADMIN, ENGINES, VERIFICATION_TOKEN, buttons, card_text
 
@@ -144,4 +147,48 @@ def test_a_replica_killed_mid_command_has_it_finished_by_the_other(
     assert time.monotonic() - killed < RECOVERY_CEILING
     assert len(pair.replies_to(message_id)) == 1
     assert len(emulator.calls_for("deactivate")) == 1
+    pair.assert_clean()
+
+
+def test_a_digest_leased_by_a_replica_that_dies_is_posted_once_by_the_other(
+    pair: Children, emulator: Emulator, records_db: str
+):
+    # Accounts the records know, so the digest has something to read (slowly, below).
+    database = Database(records_db)
+    for _ in range(2):
+        account_id = emulator.create_account("ou_hire")
+        AccountBook(database).remember(Account(account_id, AccountStatus.ENABLED))
+    database.close()
+    # The cron fired at the start of this minute: each replica catches that fire time up as
+    # it starts (it was never run), and no other comes for a day.
+    now = datetime.now(UTC)
+    digest = {
+        "REFERRAL_BOT_DIGEST_CRON": f"{now.minute} {now.hour} * * *",
+        "REFERRAL_BOT_DIGEST_TZ": "UTC",
+        "REFERRAL_BOT_DIGEST_CHATS": "oc_digest",
+    }
+    emulator.set_latency("get_account_assets", 30)  # the read outlasts the test
+    dying = pair.start(**digest)
+    run = pair.wait_for(
+        lambda: pair._rows("SELECT holder, finished_at FROM digest_runs"), 20, "the lease"
+    )[0]
+    assert f":{dying.process.pid}:" in run["holder"] and run["finished_at"] is None
+    survivor = pair.start(**digest)  # its catch-up finds the run held by a live replica
+    time.sleep(1)
+    assert pair._rows("SELECT finished_at FROM digest_runs")[0]["finished_at"] is None
+    dying.kill()
+    killed = time.monotonic()
+    emulator.set_latency("get_account_assets", 0)
+
+    (run,) = pair.wait_for(
+        lambda: [r for r in pair._rows("SELECT * FROM digest_runs") if r["finished_at"]],
+        RECOVERY_CEILING,
+        "the survivor to take the run over and finish it",
+    )
+    assert time.monotonic() - killed < RECOVERY_CEILING
+    assert f":{survivor.process.pid}:" in run["holder"]
+    (post,) = pair._rows("SELECT status, message_id FROM digest_posts")
+    assert post["status"] == "posted"
+    cards = [m for m in emulator.messages_in("oc_digest") if m.msg_type == "interactive"]
+    assert [m.message_id for m in cards] == [post["message_id"]]  # posted once
     pair.assert_clean()
