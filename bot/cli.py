@@ -431,7 +431,9 @@ def _forget(who: str, config_path: str | None) -> int:
 
     from bot.ops.forget import BadWho, NoSuchPerson, forget
 
-    if not Path(settings.db_path).is_file():
+    from bot.records.engines import is_postgres
+
+    if not is_postgres(settings.db_path) and not Path(settings.db_path).is_file():
         print(f"referral-bot: {settings.db_path} does not exist (REFERRAL_BOT_DB)", file=sys.stderr)
         return 2
     database = _records(settings)

@@ -35,10 +35,14 @@ from decimal import Decimal
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from bot.domain.accounts import to_cents
 from bot.ops.cells import Value, cell, cells
 from bot.ops.export_names import Ask, Names
-from bot.records.store import AUDIT_ORDER, Database
+from bot.records.engines import insertion_order
+from bot.records.schema import accounts, audit
+from bot.records.store import Database
 from cards.audit_sentences import PLAIN, sentence
 
 KINDS = ("accounts", "withdrawals", "audit")
@@ -178,25 +182,19 @@ Row = list[Value]
 
 def _records(kind: str, database: Database, tz: ZoneInfo, names: NameOf) -> Iterator[list[Row]]:
     if kind == "accounts":
-        return (_account_rows(row, tz, names) for row in _cursor(database, "accounts", "rowid"))
+        order = insertion_order(accounts, database.engine)  # as the records list them
+        return (_account_rows(row, tz, names) for row in _rows(database, accounts, order))
     if kind == "withdrawals":
         return _withdrawals(database, tz)
-    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", AUDIT_ORDER))
+    return ([_audit_row(row, tz)] for row in _rows(database, audit, audit.c.at, audit.c.id))
 
 
-def _cursor(database: Database, table: str, order: str) -> Iterator[dict]:
-    db = database.db
-    if not db[table].exists():
-        return iter(())
-    cursor = db.execute(f"SELECT * FROM [{table}] ORDER BY {order}")
-    names = [column[0] for column in cursor.description]
-    return (dict(zip(names, values, strict=True)) for values in cursor)
+def _rows(database: Database, table: sa.Table, *order: sa.ColumnElement) -> Iterator[dict]:
+    return (dict(row) for row in database.rows(sa.select(table).order_by(*order)))
 
 
 def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
     db = database.db
-    if not db["withdrawals"].exists():
-        return
     cursor = db.execute(
         "SELECT w.*, a.referrer AS account_referrer FROM withdrawals w"
         " LEFT JOIN accounts a ON a.account_id = w.account_id ORDER BY w.id"

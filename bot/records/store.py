@@ -168,11 +168,22 @@ class AccountBook:
 
     def find_by(self, kind: str, value: str) -> list[str]:
         """Accounts linked to this contact (`value` as bot.domain.people keys it), oldest first."""
+        return self._linked(accounts.c.account_id, kind, value)
+
+    def referrers(self, kind: str, value: str) -> list[str]:
+        """The referrer JSON of the accounts linked to this contact that have one, oldest
+        first."""
+        return self._linked(accounts.c.referrer, kind, value, accounts.c.referrer.is_not(None))
+
+    def _linked(
+        self, column: sa.ColumnElement, kind: str, value: str, *where: sa.ColumnElement
+    ) -> list:
         database = self._database
         return database.run(
-            sa.select(account_contacts.c.account_id)
+            sa.select(column)
+            .select_from(account_contacts)
             .join(accounts, accounts.c.account_id == account_contacts.c.account_id)
-            .where(account_contacts.c.kind == kind, account_contacts.c.value == value)
+            .where(account_contacts.c.kind == kind, account_contacts.c.value == value, *where)
             .order_by(engines.insertion_order(accounts, database.engine))
         ).scalars()
 
@@ -405,10 +416,6 @@ def _record(row: Mapping) -> AccountRecord:
         seen_at=from_iso(row["seen_at"]),
         version=row["version"] or 0,
     )
-
-
-# Entries in the order their acts began (an entry can be written after a later act's).
-AUDIT_ORDER = "at, id"
 
 
 class AuditLog:
