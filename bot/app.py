@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.feishu.contacts import Contacts
+from bot.feishu.hire import HireGateway
 from bot.feishu.long_connection import LongConnection
 from bot.feishu.messenger import Messenger
-from bot.feishu.openapi import OpenApi, TokenCache, build_client
+from bot.feishu.openapi import OpenApi
 from bot.feishu.pushes import CallbackReceiver, PushedEvent, PushHandlers
 from bot.feishu.referral import ReferralGateway
 from bot.housekeeping import Housekeeper
@@ -21,6 +22,8 @@ from bot.records.inbox import Inbox
 from bot.records.liveness import Liveness, new_owner_id
 from bot.records.notices import WINDOW as NOTICE_WINDOW
 from bot.records.notices import NoticeBook
+from bot.records.referrals import ReferralBook
+from bot.records.rewards import RewardBook
 from bot.records.store import (
     BUSY_TIMEOUT,
     AccountBook,
@@ -39,6 +42,7 @@ from handlers import buttons, dispatch
 from handlers.digest.service import DigestService
 from handlers.reconcile.service import ReconcileService
 from handlers.registry import loaded
+from handlers.rewards import imports as reward_imports
 from handlers.services import INTERIM_AFTER, Services
 from handlers.withdrawals import payouts
 
@@ -81,15 +85,13 @@ class ReferralBot:
         notice_window: timedelta = NOTICE_WINDOW,
         interim_after: timedelta = INTERIM_AFTER,
         payout_window: timedelta = MAX_AGE,
+        referral_window: timedelta = timedelta(minutes=1),
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
         self.database = open_database(settings.db_path, busy_timeout=busy_timeout)
         self.inbox = Inbox(self.database, self.owner)
-        if api is None:
-            cache = TokenCache()
-            api = OpenApi(build_client(settings, cache), cache)
-        self.api = api
+        self.api = api = api or OpenApi.of(settings)
         self.metrics = api.metrics
         gateway = ReferralGateway(api)
         messenger = Messenger(api)
@@ -117,6 +119,10 @@ class ReferralBot:
             withdrawals=WithdrawalBook(self.database),
             notices=notices,
             exports=RecordExports(settings.db_path),
+            hire=HireGateway(api),
+            referrals=ReferralBook(self.database),
+            rewards=RewardBook(self.database),
+            referral_window=referral_window,
             interim_after=interim_after,
             payout_window=payout_window,
         )
@@ -269,6 +275,7 @@ class ReferralBot:
         self._running = True
         self.housekeeper.start()  # beats, and takes back work of processes that died
         payouts.resume(self.services)
+        reward_imports.resume(self.services)
         self.pool.start()
         self.card_actions.start()
         if schedule:

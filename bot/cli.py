@@ -54,8 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument(
         "file",
         metavar="FILE",
+        nargs="?",
         help="account IDs, one a line, or a CSV whose first column holds them "
         "(a header row is skipped)",
+    )
+    importer.add_argument(
+        "--referrals",
+        nargs=2,
+        metavar=("FROM", "TO"),
+        help="instead: the referrals among the applications updated from FROM to TO "
+        "(YYYY-MM-DD, both days included, in the configured zone), with their current stage",
     )
     importer.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
     doctor = commands.add_parser(
@@ -77,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         "as text, money as numbers, times as dates), for people opening it in Excel or WPS.",
         epilog="exit status: 0 written, 2 bad invocation (settings, database, file)",
     )
-    export.add_argument("what", choices=("accounts", "withdrawals", "audit"))
+    export.add_argument(
+        "what", choices=("accounts", "withdrawals", "audit", "rewards", "referrals")
+    )
     export.add_argument("--out", metavar="FILE", help="write here (default standard output)")
     export.add_argument(
         "--format", choices=("csv", "xlsx"), default="csv", help="file format (default csv)"
@@ -93,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":  # the file may be the output: no log lines among it
         return _export(args.what, args.out, args.format, args.config)
     if args.command == "import":  # logs only warnings, printed above its progress bar
+        if args.referrals:
+            return _import_referrals(*args.referrals, args.config)
+        if not args.file:
+            parser.error("import needs FILE, or --referrals FROM TO")
         return _import(args.file, args.config)
     if args.command == "doctor":  # its report is the output; no log lines among it
         return _doctor(args.config)
@@ -234,7 +248,7 @@ def _import(path: str, config_path: str | None) -> int:
         return 2
     # Imported only now: the SDK takes seconds to load, and a bad invocation should not wait.
     from bot.app import account_records
-    from bot.feishu.openapi import OpenApi, TokenCache, build_client
+    from bot.feishu.openapi import OpenApi
     from bot.feishu.referral import ReferralGateway
     from bot.ops.importer import import_accounts, read_account_ids
     from bot.records.inbox import Inbox
@@ -246,8 +260,7 @@ def _import(path: str, config_path: str | None) -> int:
     database = _records(settings)
     if database is None:
         return 2
-    cache = TokenCache()
-    gateway = ReferralGateway(OpenApi(build_client(settings, cache), cache))
+    gateway = ReferralGateway(OpenApi.of(settings))
     # A balance that moved since it was last told is queued for the serving bot to tell.
     accounts, _ = account_records(database, settings, Inbox(database))
     try:
@@ -257,6 +270,50 @@ def _import(path: str, config_path: str | None) -> int:
         print(
             "referral-bot: interrupted; the accounts fetched so far are remembered, "
             "run it again to import the rest",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        database.close()
+    print(result.summary())
+    return 0 if result.complete else 1
+
+
+def _import_referrals(first: str, last: str, config_path: str | None) -> int:
+    from datetime import date
+
+    try:
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        print("referral-bot: write the days as YYYY-MM-DD", file=sys.stderr)
+        return 2
+    if start > end:
+        print("referral-bot: the first day comes after the last", file=sys.stderr)
+        return 2
+    settings = _settings(config_path)
+    if settings is None:
+        return 2
+    from bot.feishu.hire import HireGateway
+    from bot.feishu.openapi import OpenApi, OpenApiError, TokenCache, build_client
+    from bot.ops.referral_import import import_referrals, list_applications, window
+    from bot.records.referrals import ReferralBook
+
+    database = _records(settings)
+    if database is None:
+        return 2
+    cache = TokenCache()
+    hire = HireGateway(OpenApi(build_client(settings, cache), cache))
+    try:
+        ids = list_applications(hire, *window(start, end, settings.digest_tz))
+        with _progress(len(ids)) as advance:
+            result = import_referrals(ids, hire, ReferralBook(database), on_done=advance)
+    except OpenApiError as exc:
+        print(f"referral-bot: cannot list the applications: {exc.msg}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "referral-bot: interrupted; the referrals read so far are remembered, "
+            "run it again for the rest",
             file=sys.stderr,
         )
         return 130
@@ -430,7 +487,6 @@ def _forget(who: str, config_path: str | None) -> int:
     import getpass
 
     from bot.ops.forget import BadWho, NoSuchPerson, forget
-
     from bot.records.engines import is_postgres
 
     if not is_postgres(settings.db_path) and not Path(settings.db_path).is_file():

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.domain.rewards import BadAmount, parse_default
 from bot.scheduler import crontab_trigger
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ DEFAULTS: dict[str, str | None] = {
     "REFERRAL_BOT_NOTICE_CHATS": "",
     "REFERRAL_BOT_NOTIFY_REFERRERS": "0",
     "REFERRAL_BOT_OFFBOARDING": "ask",
+    "REFERRAL_BOT_REFERRAL_UPDATES": "stages",
+    "REFERRAL_BOT_DEFAULT_REWARD": "",
     "REFERRAL_BOT_TRANSPORT": "webhook",
     "REFERRAL_BOT_PUBLIC_URL": "",
     "REFERRAL_BOT_LOG_LEVEL": "INFO",
@@ -48,6 +51,7 @@ DEFAULTS: dict[str, str | None] = {
 }
 TRANSPORTS = ("webhook", "long_connection")
 OFFBOARDING_MODES = ("ask", "disable", "off")
+REFERRAL_UPDATES = ("stages", "outcomes", "off")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SECRETS = (
     "LARK_APP_SECRET",
@@ -87,6 +91,10 @@ class Settings:
     notice_chats: tuple[str, ...] = ()
     notify_referrers: bool = False
     offboarding: str = "ask"  # ask | disable | off
+    # What referrers are told of the people they referred: stages | outcomes | off.
+    referral_updates: str = "stages"
+    # What the Reward form of a hired card starts with ("2000 points", "CNY 3000"); "": empty.
+    default_reward: str = ""
     # webhook: Feishu posts to our URL; long_connection: we dial Feishu (no public URL needed).
     transport: str = "webhook"
     public_url: str = ""  # where Feishu reaches the bot (doctor checks it)
@@ -191,6 +199,20 @@ def _validate(values: dict[str, str]) -> Settings:
             f"REFERRAL_BOT_OFFBOARDING must be one of {', '.join(OFFBOARDING_MODES)},"
             f" got {values['REFERRAL_BOT_OFFBOARDING']!r}"
         )
+    referral_updates = values["REFERRAL_BOT_REFERRAL_UPDATES"].strip().lower()
+    if referral_updates not in REFERRAL_UPDATES:
+        problems.append(
+            f"REFERRAL_BOT_REFERRAL_UPDATES must be one of {', '.join(REFERRAL_UPDATES)},"
+            f" got {values['REFERRAL_BOT_REFERRAL_UPDATES']!r}"
+        )
+    default_reward = values["REFERRAL_BOT_DEFAULT_REWARD"].strip()
+    try:
+        parse_default(default_reward)
+    except BadAmount as exc:
+        problems.append(
+            "REFERRAL_BOT_DEFAULT_REWARD must be like '2000 points' or 'CNY 3000',"
+            f" got {default_reward!r}: {exc.en}"
+        )
     transport = values["REFERRAL_BOT_TRANSPORT"].strip().lower()
     if transport not in TRANSPORTS:
         problems.append(
@@ -264,6 +286,8 @@ def _validate(values: dict[str, str]) -> Settings:
         notice_chats=_split(values["REFERRAL_BOT_NOTICE_CHATS"]),
         notify_referrers=flags["REFERRAL_BOT_NOTIFY_REFERRERS"],
         offboarding=offboarding,
+        referral_updates=referral_updates,
+        default_reward=default_reward,
         transport=transport,
         public_url=public_url,
         log_level=log_level,

@@ -109,6 +109,54 @@ PHRASES: dict[str, Phrase] = {
         "取消了 {account} 的提取申请 {request}",
         "取消 {account} 的提取申请 {request}",
     ),
+    "referrals": _p(
+        "looked at the referrals", "look at the referrals", "查看了内推记录", "查看内推记录"
+    ),
+    "rewards": _p("looked at the rewards", "look at the rewards", "查看了奖励记录", "查看奖励记录"),
+    "reward": _p(
+        "asked to reward the referrer of {account}",
+        "ask to reward the referrer of {account}",
+        "申请为 {account} 的推荐人发放奖励",
+        "申请为 {account} 的推荐人发放奖励",
+    ),
+    "reward_form": _p(
+        "opened the reward form of a hired referral",
+        "open the reward form of a hired referral",
+        "打开了内推入职的奖励表单",
+        "打开内推入职的奖励表单",
+    ),
+    "reward_submit": _p(
+        "asked to reward a hired referral's referrer",
+        "ask to reward a hired referral's referrer",
+        "申请为内推入职的推荐人发放奖励",
+        "申请为内推入职的推荐人发放奖励",
+    ),
+    "reward_approve": _p(
+        "approved reward {reward} for {account}",
+        "approve reward {reward} for {account}",
+        "批准了 {account} 的奖励申请 {reward}",
+        "批准 {account} 的奖励申请 {reward}",
+    ),
+    "reward_cancel": _p(
+        "cancelled reward request {reward} for {account}",
+        "cancel reward request {reward} for {account}",
+        "取消了 {account} 的奖励申请 {reward}",
+        "取消 {account} 的奖励申请 {reward}",
+    ),
+    "rewarded": _p(
+        "imported reward {reward} for {account}",
+        "import reward {reward} for {account}",
+        "为 {account} 导入了奖励 {reward}",
+        "为 {account} 导入奖励 {reward}",
+        system=True,
+    ),
+    "expire_reward": _p(
+        "expired reward request {reward} for {account}",
+        "expire reward request {reward} for {account}",
+        "使 {account} 的奖励申请 {reward} 过期",
+        "使 {account} 的奖励申请 {reward} 过期",
+        system=True,
+    ),
     "keep": _p(
         "kept {account} as it is after its referrer left",
         "keep {account} as it is after its referrer left",
@@ -275,6 +323,46 @@ SENTENCES: dict[tuple[str, str], Sentence] = {
         "{account} 的提取 {request} 仍未确定：{reason}",
         FAILED,
     ),
+    ("reward", "requested"): _s(
+        "{actor} asked to reward the referrer of {account} with {amounts} ({reward})",
+        "{actor} 申请为 {account} 的推荐人发放 {amounts}（{reward}）",
+    ),
+    ("reward_submit", "requested"): _s(
+        "{actor} asked to reward the referrer of {account} with {amounts} for a hire ({reward})",
+        "{actor} 申请为 {account} 的推荐人发放入职奖励 {amounts}（{reward}）",
+    ),
+    ("reward_submit", "already open"): _s(
+        "{actor} asked to reward a hire that already has reward {reward}",
+        "{actor} 申请奖励，但该入职已有奖励 {reward}",
+    ),
+    ("reward_approve", "approved"): _s(
+        "{actor} approved reward {reward} of {amounts} for {account} (reward ID {external})",
+        "{actor} 批准了 {account} 的奖励申请 {reward}：{amounts}（奖励编号 {external}）",
+    ),
+    ("reward_cancel", "cancelled"): _s(
+        "{actor} cancelled reward request {reward} of {amounts} for {account}",
+        "{actor} 取消了 {account} 的奖励申请 {reward}（{amounts}）",
+    ),
+    ("expire_reward", "expired"): _s(
+        "Reward request {reward} of {amounts} for {account} expired without a decision",
+        "{account} 的奖励申请 {reward}（{amounts}）无人处理，已过期",
+    ),
+    ("rewarded", "ok"): _s(
+        "Imported reward {reward} of {amounts} for {account}, approved by {actor} "
+        "(reward ID {external})",
+        "已为 {account} 导入奖励 {reward}：{amounts}（批准人 {actor}，奖励编号 {external}）",
+    ),
+    ("rewarded", "error"): _s(
+        "Reward {reward} of {amounts} for {account} failed: {reason}",
+        "{account} 的奖励 {reward}（{amounts}）发放失败：{reason}",
+        FAILED,
+    ),
+    ("rewarded", "uncertain"): _s(
+        "Feishu did not confirm reward {reward} of {amounts} for {account}: the bot imports it "
+        "again with the same reward ID at the next start",
+        "飞书未确认 {account} 的奖励 {reward}（{amounts}）：机器人将在下次启动时用同一奖励编号重试",
+        FAILED,
+    ),
     ("export", "ok"): _s(
         "{actor} exported the {what} ({count}) as {file}",
         "{actor} 导出了{what}（{count} 条）：{file}",
@@ -313,6 +401,10 @@ REASONS: dict[str, Text] = {
     "no_request": Text("the request does not exist", "申请不存在"),
     "account_disabled": Text("the account is disabled", "账户已停用"),
     "empty": Text("there is no balance to withdraw", "没有可提取的余额"),
+    "unknown_account": Text(
+        "the bot does not know who holds the account", "机器人不知道该账户的持有人"
+    ),
+    "no_referral": Text("the referral is not known to the bot", "机器人不知道这条内推"),
     "interrupted": Text(
         "the call was cut off before Feishu answered; check before trying again",
         "调用在飞书答复前中断，重试前请先核实",
@@ -323,6 +415,8 @@ EXPORTS: dict[str, Text] = {
     "accounts": Text("accounts", "账户"),
     "withdrawals": Text("withdrawals", "提取记录"),
     "audit": Text("audit entries", "审计记录"),
+    "rewards": Text("rewards", "奖励记录"),
+    "referrals": Text("referrals", "内推记录"),
 }
 
 THE_BOT = Text("The bot", "机器人")
@@ -404,6 +498,8 @@ def _values(entry: Mapping[str, object], style: Style, *, system: bool) -> dict[
         "request": Text.same(f"#{facts['request']}") if "request" in facts else Text.same("#?"),
         "amounts": _amounts(facts),
         "order": verbatim(str(facts["order"])) if facts.get("order") else Text.same("—"),
+        "reward": Text.same(f"#{facts['reward']}") if "reward" in facts else Text.same("#?"),
+        "external": verbatim(str(facts["external"])) if facts.get("external") else Text.same("—"),
         "reason": _reason(facts, entry, data),
         "what": EXPORTS.get(str(facts.get("what")), Text("records", "记录")),
         "count": _count(facts.get("count")),

@@ -1,11 +1,14 @@
 """Who asked (`Asker`) and what they are answered (`Answer`): one of each, whatever the way in
-(a typed command, a bot-menu item, a card button)."""
+(a typed command, a bot-menu item, a card button). Everything that answers a command later (its
+result, an interim "still trying", the truth after hours of failures) reaches the person through
+`Asker.send`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bot.domain.withdrawals import Withdrawal
+from bot.feishu.messenger import Messenger
 from cards.text import Text
 from handlers.audit_trail import Act
 
@@ -39,6 +42,17 @@ class Asker:
     in_group: bool = False
     # A button's callback token: the pressed card's delayed update.
     token: str | None = None
+    # The command as typed (or as the menu item runs it), for what is told about it later.
+    text: str = ""
+
+    def send(self, messenger: Messenger, card: dict, *, uuid: str) -> str:
+        """Answer with `card`: a reply to the message asked in, else (a menu item) a message
+        into the person's one-to-one chat. The uuid makes a retried send land once; returns the
+        message's id."""
+        if self.message_id is not None:
+            return messenger.reply_card(self.message_id, card, chat_id=self.chat_id, uuid=uuid)
+        assert self.open_id is not None, "an asker without anyone to answer"
+        return messenger.send_card_to_person(self.open_id, card, uuid=uuid)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def send_failure_notice(services: Services, event_id: str, payload: dict) -> Non
     asking = askings.of_event(original["event_type"], original["payload"])
     if asking is None:
         return  # nobody to tell
-    command = asking.command
+    command = asking.text
     reply = json.loads(original["reply"]) if original["reply"] else None
     if reply is not None:
         notice = answers.late_answer(command)

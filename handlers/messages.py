@@ -7,6 +7,7 @@ which replaces an interim "still trying" message when one was sent."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from lark_oapi.api.application.v6 import P2ApplicationBotMenuV6
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
@@ -16,7 +17,7 @@ from cards.error import error_card
 from cards.text import Text
 from handlers import answers, askings, guard, waiting
 from handlers.accounts import cards as account_cards
-from handlers.asker import Answer, Asker, Mention
+from handlers.asker import Answer, Mention
 from handlers.errors import GiveUp, RetryLater
 from handlers.registry import event, loaded
 from handlers.services import Services
@@ -34,17 +35,10 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
     bot_id = _bot_open_id(services) if mentions else None
     if message.chat_type != "p2p" and not any(_open_id(m) == bot_id for m in mentions):
         return  # a group message not addressed to the bot
-    asker = Asker(
-        open_id=sender.sender_id.open_id if sender.sender_id else None,
-        chat_id=message.chat_id,
-        message_id=message.message_id,
-        event_id=event_id,
-        in_group=message.chat_type != "p2p",
-        mentions=tuple(
-            Mention(m.key, _open_id(m), m.name or "")
-            for m in mentions
-            if m.key and _open_id(m) and _open_id(m) != bot_id
-        ),
+    others = [m for m in mentions if m.key and _open_id(m) and _open_id(m) != bot_id]
+    asker = replace(
+        askings.of_message(data, event_id),
+        mentions=tuple(Mention(m.key, _open_id(m), m.name or "") for m in others),
     )
 
     def run() -> Answer:
@@ -52,13 +46,11 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
             return Answer(answers.not_text())
         # The bot's own mention never names an account.
         bot_keys = [m.key for m in mentions if m.key and _open_id(m) == bot_id]
-        return guard.command(services, asker, askings.message_text(message.content), bot_keys)
+        return guard.command(services, asker, asker.text, bot_keys)
 
     saved = _answered(services, event_id, run)
     # The uuid makes a retried reply (same event) land once; an interim answer is replaced.
-    sent = waiting.deliver(
-        services, event_id, askings.of_message(data), saved["card"], uuid=f"reply-{event_id}"
-    )
+    sent = waiting.deliver(services, event_id, asker, saved["card"], uuid=f"reply-{event_id}")
     if saved.get("withdrawal_id") is not None:
         services.withdrawals.note_message(saved["withdrawal_id"], sent)
     account_id = saved.get("account_id")
@@ -72,21 +64,19 @@ def handle_message(services: Services, event_id: str, data: P2ImMessageReceiveV1
 def menu(services: Services, event_id: str, data: P2ApplicationBotMenuV6) -> None:
     """Run the chosen item's command for the person, answering in their one-to-one chat, under
     the same rules as typing it."""
-    asking = askings.of_menu(data)
-    open_id, key = asking.open_id, askings.menu_key(data)
-    if not open_id:
+    asker, key = askings.of_menu(data, event_id), askings.menu_key(data)
+    if not asker.open_id:
         raise GiveUp("menu event without a person")
 
     def run() -> Answer:
         if key not in loaded().menu_keys():
             log.info("menu item %r runs no command", key)
             return Answer(unknown_item_card(key))
-        asker = Asker(open_id=open_id, chat_id=f"p2p:{open_id}", event_id=event_id)
-        return guard.command(services, asker, asking.command)
+        return guard.command(services, asker, asker.text)
 
     saved = _answered(services, event_id, run)
     # An interim answer ("still trying") is replaced by the result.
-    waiting.deliver(services, event_id, asking, saved["card"], uuid=f"menu-{event_id}")
+    waiting.deliver(services, event_id, asker, saved["card"], uuid=f"menu-{event_id}")
 
 
 def _answered(services: Services, event_id: str, run) -> dict:

@@ -21,6 +21,7 @@ PREFIX = "/referral"
 MENTION = re.compile(r"@_user_\d+")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 ACCOUNT_ID = re.compile(r"^\d{1,32}$")
+APPLICATION_ID = re.compile(r"^\d{1,32}$")  # Feishu Hire's ids are digits too
 COUNTRY_CODE = re.compile(r"^\+?(\d{1,4})$")
 NUMBER = re.compile(r"^\d{4,15}$")
 CHINA_MOBILE = re.compile(r"^1\d{10}$")

@@ -20,7 +20,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 
 from cards.text import Text
 from handlers.asker import BUTTON, Answer, Asker
-from handlers.parser import ACCOUNT_ID
+from handlers.parser import ACCOUNT_ID, APPLICATION_ID
 from handlers.registry import ButtonEntry
 
 
@@ -38,6 +38,9 @@ class Value:
     withdrawal: int | None = None  # the request an Approve or Cancel button decides
     name: str | None = None  # the leaver a Keep button keeps the account of
     name_zh: str | None = None
+    reward: int | None = None  # the reward request an Approve or Cancel button decides
+    application_id: str | None = None  # the hired referral a Reward button or form is for
+    form: dict[str, str] | None = None  # a form's submitted values (`action.form_value`)
 
 
 WORKING = Text("Working on it: the card will update shortly", "处理中，卡片稍后更新")
@@ -54,6 +57,14 @@ FIELDS: dict[str, tuple[Callable[[Value], bool], Text]] = {
     "withdrawal": (
         lambda v: v.withdrawal is not None,
         Text("This button carries no request", "按钮缺少申请"),
+    ),
+    "reward": (
+        lambda v: v.reward is not None,
+        Text("This button carries no request", "按钮缺少申请"),
+    ),
+    "application_id": (
+        lambda v: bool(APPLICATION_ID.match(v.application_id or "")),
+        Text("This button carries no referral", "按钮缺少内推信息"),
     ),
     "text": (
         lambda v: bool((v.text or "").strip()),
@@ -104,8 +115,18 @@ def read_press(data: P2CardActionTrigger) -> tuple[Asker, Value]:
         withdrawal=_int(value.get("withdrawal")),
         name=str(value["name"])[:100] if value.get("name") else None,
         name_zh=str(value["name_zh"])[:100] if value.get("name_zh") else None,
+        reward=_int(value.get("reward")),
+        application_id=str(value["application_id"])[:64] if value.get("application_id") else None,
+        form=_form(event.action.form_value if event and event.action else None),
         account_id=str(account_id) if account_id is not None else None,
     )
+
+
+def _form(values: object) -> dict[str, str] | None:
+    """A form's values, each cut to a sane length; None when there is no form."""
+    if not isinstance(values, dict):
+        return None
+    return {str(k)[:40]: str(v)[:400] for k, v in list(values.items())[:20]}
 
 
 def _int(value: object) -> int | None:

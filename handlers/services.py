@@ -10,11 +10,14 @@ from typing import BinaryIO, Protocol
 
 from bot.config import Settings
 from bot.feishu.contacts import Contacts
+from bot.feishu.hire import HireGateway
 from bot.feishu.messenger import Messenger
 from bot.feishu.referral import ReferralGateway
 from bot.metrics import Metrics
 from bot.records.inbox import Inbox
 from bot.records.notices import NoticeBook
+from bot.records.referrals import ReferralBook
+from bot.records.rewards import RewardBook
 from bot.records.store import AccountBook, AuditLog, Welcomes
 from bot.records.withdrawals import WithdrawalBook
 
@@ -62,6 +65,9 @@ class Services:
     withdrawals: WithdrawalBook
     notices: NoticeBook
     exports: Exports
+    hire: HireGateway
+    referrals: ReferralBook
+    rewards: RewardBook
     # A command held up by a failing Feishu gets an interim answer this long after its message
     # arrived (handlers/waiting.py); tests shorten it.
     interim_after: timedelta = INTERIM_AFTER
@@ -69,3 +75,5 @@ class Services:
     # its outcome is called uncertain: Feishu's own redelivery window (tests shorten it).
     payout_window: timedelta = timedelta(hours=6)
     metrics: Metrics = field(default_factory=Metrics)
+    # A referrer's stage changes within this window are one message (tests shorten it).
+    referral_window: timedelta = timedelta(minutes=1)

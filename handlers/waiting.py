@@ -6,7 +6,7 @@ A command (typed in a chat, or chosen from the bot menu) whose Open API call kee
 `Services.interim_after` after the event arrived: one message saying that Feishu is failing
 and until when the bot keeps trying. The command's result (or, after MAX_AGE, the truth about
 it) later replaces that same message; where it cannot, it follows as a new one. Where an answer
-goes (a reply to the message, or into the menu user's one-to-one chat) is the event's `Asking`
+goes (a reply to the message, or into the menu user's one-to-one chat) is the event's `Asker`
 (handlers/askings.py).
 
 Which of the two answers an event (the interim, or a plain answer with the result) is decided
@@ -24,7 +24,8 @@ from bot.records.inbox import ANSWER_INTERIM, ANSWER_REPLY, DONE, FAILED
 from bot.records.store import from_iso, utcnow
 from cards.when import stamp
 from handlers import answers
-from handlers.askings import Asking, of_event
+from handlers.asker import Asker
+from handlers.askings import of_event
 from handlers.errors import MAX_AGE, retry_or_give_up
 from handlers.registry import job
 from handlers.services import Services
@@ -73,7 +74,7 @@ def send_interim(services: Services, job_id: str, payload: dict) -> None:
     log.info("event %s waits on Feishu; the person was told (message %s)", event_id, sent)
 
 
-def deliver(services: Services, event_id: str, to: Asking, card: dict, *, uuid: str) -> str:
+def deliver(services: Services, event_id: str, to: Asker, card: dict, *, uuid: str) -> str:
     """Answer the command of `event_id` with `card`: by replacing its interim answer when one
     was sent, else (or when the interim cannot be updated) anew under `uuid`. Returns the id
     of the message that shows the card."""
@@ -97,7 +98,7 @@ def deliver(services: Services, event_id: str, to: Asking, card: dict, *, uuid: 
     return interim_id
 
 
-def answer(services: Services, to: Asking, card: dict, *, uuid: str) -> str:
+def answer(services: Services, to: Asker, card: dict, *, uuid: str) -> str:
     """Send `card` to whoever asked; the uuid makes a retried answer land once."""
     try:
         return to.send(services.messenger, card, uuid=uuid)

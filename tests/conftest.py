@@ -160,6 +160,7 @@ def make_bot(emulator: Emulator, records_db: str) -> Iterator[Callable[..., Refe
         notice_window: timedelta | None = None,
         interim_after: timedelta | None = None,
         payout_window: timedelta | None = None,
+        referral_window: timedelta | None = None,
         **overrides,
     ) -> ReferralBot:
         settings = make_settings(emulator, overrides.pop("db_path", records_db), **overrides)
@@ -170,6 +171,8 @@ def make_bot(emulator: Emulator, records_db: str) -> Iterator[Callable[..., Refe
             extra["interim_after"] = interim_after
         if payout_window is not None:
             extra["payout_window"] = payout_window
+        if referral_window is not None:
+            extra["referral_window"] = referral_window
         if retry is not None:  # fewer attempts per call, where the retries are not the point
             cache = TokenCache()
             extra["api"] = OpenApi(build_client(settings, cache), cache, retry=retry)

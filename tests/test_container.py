@@ -1,7 +1,7 @@
 """The container, as far as it can be tested without a Docker engine (none runs here): the
 image's files build the package alone, its health check command tells a healthy bot from a sick
 one, and its entry command is `referral-bot serve` (run as a process, SIGTERM and all, in
-tests/bot/test_crash_recovery.py)."""
+tests/scenarios/test_crash_recovery.py)."""
 
 from __future__ import annotations
 

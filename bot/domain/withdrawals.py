@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from bot.domain.accounts import Account, Cash
 
@@ -117,6 +118,21 @@ class Withdrawal:
     # How an uncertain outcome became known (bot/domain/settlement.py).
     settled_by: str | None = None
 
+    @property
+    def waiting(self) -> bool:
+        """Waiting for a decision (the approval rule asks)."""
+        return self.state is State.REQUESTED
+
+
+class Decidable(Protocol):
+    """A request someone must approve: a withdrawal, or a reward (bot/domain/rewards.py)."""
+
+    requested_by: str
+    expires_at: datetime
+
+    @property
+    def waiting(self) -> bool: ...
+
 
 class Refusal(StrEnum):
     """Why an approval (or a cancellation) is refused."""
@@ -143,11 +159,11 @@ class Policy:
         return not self.approvers or open_id in self.approvers
 
     def refuse_approval(
-        self, request: Withdrawal, open_id: str | None, now: datetime
+        self, request: Decidable, open_id: str | None, now: datetime
     ) -> Refusal | None:
         if not open_id or open_id not in self.admins:
             return Refusal.NOT_ADMIN
-        if request.state is not State.REQUESTED:
+        if not request.waiting:
             return Refusal.DECIDED
         if now >= request.expires_at:
             return Refusal.EXPIRED
@@ -157,10 +173,10 @@ class Policy:
             return Refusal.OWN_REQUEST
         return None
 
-    def refuse_cancel(self, request: Withdrawal, open_id: str | None) -> Refusal | None:
+    def refuse_cancel(self, request: Decidable, open_id: str | None) -> Refusal | None:
         if not open_id or open_id not in self.admins:
             return Refusal.NOT_ADMIN
-        if request.state is not State.REQUESTED:
+        if not request.waiting:
             return Refusal.DECIDED
         if open_id != request.requested_by and not self.is_approver(open_id):
             return Refusal.NOT_APPROVER

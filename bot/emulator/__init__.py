@@ -2,6 +2,11 @@
 
 It stands for Feishu, so it imports nothing from the bot.
 
+`Emulator` (emulator.py: the server's life, the app's ids, the long connection, reset) takes the
+rest of its API from one mixin per concern: the tenant (tenant_facade.py), the record of what
+the bot did (traffic_facade.py), the knobs (knob_facade.py), the events Feishu pushes
+(event_facade.py) and recruiting (hire_facade.py).
+
     from bot.emulator import Emulator, Employee, events
     with Emulator(app_id="cli_x", app_secret="s3cret") as emu:   # port 0 = a free port
         emu.add_employee(Employee(open_id="ou_1", email="hire@open.com"))
@@ -69,9 +74,10 @@ bot_menu_event, user_deleted_event (the person also resigns).
 """
 
 from . import events, scopes
-from .emulator import CardTokens, Emulator
+from .emulator import Emulator
 from .events import DeliveryResult
 from .state import Call, Employee, Message
+from .traffic_facade import CardTokens
 
 __all__ = [
     "CardTokens",

@@ -6,7 +6,7 @@ blocks forever and has no stop; it runs on one module-level event loop per proce
 request has no timeout and can wedge reconnection for days (SDK issue #169); its `_disconnect`
 can deadlock (#168); and an exception while reconnecting can kill its receive task while
 `start()` sleeps on, deaf. We keep its wire format (the `pbbp2.Frame` protobuf it ships) and
-nothing else.
+nothing else; reading and writing it, and reassembling split payloads, is `frames`'s.
 
 Frames are acknowledged only after the push is taken (the inbox has the event, or the card
 answer is ready), so a connection lost in between costs a re-push, never an event.
@@ -15,10 +15,8 @@ answer is ready), so a connection lost in between costs a re-push, never an even
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import inspect
-import json
 import logging
 import random
 import threading
@@ -29,13 +27,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-import lark_oapi as lark
 import requests
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bot.config import Settings
+from bot.feishu import frames
 from bot.feishu.daemon_pool import DaemonPool
 from bot.feishu.pushes import UnknownPush
 
@@ -58,12 +56,8 @@ BACKOFF_CAP = 5.0
 REFUSAL_BACKOFF_CAP = 30.0
 # The endpoint codes the SDK retries: system busy, internal error.
 TRANSIENT_CODES = frozenset({1, 1000040343})
-# Parts of a split payload that never complete are forgotten after this long.
-PART_TTL = 30.0
 MAX_FRAME_BYTES = 4 * 1024 * 1024  # Feishu keeps each frame under 1 MiB; headers come on top
 HANDLER_THREADS = 8
-
-CONTROL, DATA = 0, 1
 
 # Decodes one push and hands it on: the card answer for a callback, None for an event.
 Take = Callable[[bytes], object | None]
@@ -138,7 +132,7 @@ class LongConnection:
         # Daemon threads, all of them (the endpoint request, the pushes being taken, the DNS
         # lookups of the loop): a stop is bounded by `stop`'s timeout, not by the network.
         self._pool = DaemonPool(HANDLER_THREADS, "long-connection-push")
-        self._parts = _Parts()
+        self._parts = frames.Parts()
         self._last_heard = 0.0
         self._ping_interval = max_ping_interval
 
@@ -353,15 +347,13 @@ class LongConnection:
                 self._last_heard = time.monotonic()
                 if isinstance(raw, str):
                     continue
-                frame = Frame()
-                try:
-                    frame.ParseFromString(raw)
-                except Exception:
+                frame = frames.parse(raw)
+                if frame is None:
                     log.warning("long connection: an unreadable frame (%d bytes)", len(raw))
                     continue
-                if frame.method == CONTROL:
+                if frame.method == frames.CONTROL:
                     self._on_control(frame)
-                elif frame.method == DATA:
+                elif frame.method == frames.DATA:
                     task = asyncio.create_task(self._on_data(ws, frame))
                     in_hand.add(task)
                     task.add_done_callback(in_hand.discard)
@@ -370,14 +362,9 @@ class LongConnection:
         return _closed(None)
 
     def _on_control(self, frame: Frame) -> None:
-        if _headers(frame).get("type") != "pong" or not frame.payload:
-            return
-        try:  # a pong may carry a new ClientConfig
-            interval = json.loads(frame.payload).get("PingInterval")
-            if interval:
-                self._ping_interval = min(float(interval), self._max_ping_interval)
-        except (ValueError, AttributeError, TypeError):
-            pass
+        interval = frames.pong_ping_interval(frame)  # a pong may carry a new ClientConfig
+        if interval:
+            self._ping_interval = min(interval, self._max_ping_interval)
 
     async def _keep_alive(self, ws: ClientConnection, service_id: int) -> str:
         """Ping every interval; a connection that said nothing for two intervals is dead."""
@@ -389,12 +376,12 @@ class LongConnection:
             if silent_for > 2 * interval:
                 return f"no pong for {silent_for:.0f} s"
             if now >= next_ping:
-                await asyncio.wait_for(ws.send(_ping(service_id)), timeout=interval)
+                await asyncio.wait_for(ws.send(frames.ping(service_id)), timeout=interval)
                 next_ping = now + interval
             await asyncio.sleep(max(0.05, min(next_ping - now, interval / 4, 1.0)))
 
     async def _on_data(self, ws: ClientConnection, frame: Frame) -> None:
-        headers = _headers(frame)
+        headers = frames.headers(frame)
         message_id = headers.get("message_id", "")
         kind = headers.get("type", "")
         try:
@@ -419,19 +406,15 @@ class LongConnection:
                     self._pool, self._take, payload
                 )
                 if result is not None:
-                    data = lark.JSON.marshal(result).encode()
-                    answer["data"] = base64.b64encode(data).decode()
+                    answer["data"] = frames.encode_answer(result)
             except UnknownPush as exc:
                 log.info("long connection: message %s ignored: %s", message_id, exc)
             except Exception as exc:
                 log.error("long connection: could not take message %s: %s", message_id, exc)
                 answer = {"code": 500}
-        header = frame.headers.add()
-        header.key = "biz_rt"
-        header.value = str(int((time.monotonic() - started) * 1000))
-        frame.payload = json.dumps(answer).encode()
+        took_ms = int((time.monotonic() - started) * 1000)
         try:
-            await ws.send(frame.SerializeToString())
+            await ws.send(frames.acknowledgement(frame, answer, took_ms))
         except ConnectionClosed:
             # Taken but not acknowledged: Feishu pushes it again and the inbox keeps it once.
             log.warning(
@@ -459,46 +442,6 @@ class LongConnection:
         assert stopping is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=seconds)
-
-
-class _Parts:
-    """Reassembles payloads that Feishu splits over several frames (headers sum and seq)."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, tuple[float, list[bytes | None]]] = {}
-
-    def combine(self, message_id: str, total: int, seq: int, chunk: bytes) -> bytes | None:
-        if total <= 1:
-            return chunk
-        if not 0 <= seq < total:
-            raise ValueError(f"part {seq} of {total}")
-        now = time.monotonic()
-        for key in [k for k, (first, _) in self._waiting.items() if now - first > PART_TTL]:
-            del self._waiting[key]
-        _, parts = self._waiting.setdefault(message_id, (now, [None] * total))
-        if len(parts) != total:
-            raise ValueError(f"{total} parts, earlier {len(parts)}")
-        parts[seq] = chunk
-        if any(part is None for part in parts):
-            return None
-        del self._waiting[message_id]
-        return b"".join(part for part in parts if part is not None)
-
-
-def _ping(service_id: int) -> bytes:
-    frame = Frame()
-    frame.SeqID = 0
-    frame.LogID = 0
-    frame.service = service_id
-    frame.method = CONTROL
-    header = frame.headers.add()
-    header.key = "type"
-    header.value = "ping"
-    return frame.SerializeToString()
-
-
-def _headers(frame: Frame) -> dict[str, str]:
-    return {header.key: header.value for header in frame.headers}
 
 
 def _closed(exc: ConnectionClosed | None) -> str:

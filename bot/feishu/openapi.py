@@ -156,6 +156,11 @@ OPERATION_LIMITS: dict[str, tuple[int, float]] = {
     "enable": (10, 1.0),
     "get_account_assets": (10, 1.0),
     "contact_user_get": (50, 1.0),
+    # Hire: referral progress and rewards (bot/feishu/hire.py).
+    "referral_get_by_application": (50, 1.0),
+    "application_get_detail": (10, 1.0),
+    "application_list": (50, 1.0),
+    "external_reward_create": (10, 1.0),
 }
 
 
@@ -174,6 +179,15 @@ def build_client(settings: Settings, cache: TokenCache, timeout: float = 10.0) -
 
 class OpenApi:
     """Sends SDK requests under the rate limits and the retry policy."""
+
+    @classmethod
+    def of(
+        cls, settings: Settings, *, timeout: float = 10.0, retry: RetryPolicy | None = None
+    ) -> OpenApi:
+        """The one way the bot, `import` and `doctor` connect to Feishu: the SDK's client for
+        the app's credentials, with its token cache."""
+        cache = TokenCache()
+        return cls(build_client(settings, cache, timeout=timeout), cache, retry=retry)
 
     def __init__(
         self,

@@ -41,11 +41,11 @@ from bot.domain.accounts import to_cents
 from bot.ops.cells import Value, cell, cells
 from bot.ops.export_names import Ask, Names
 from bot.records.engines import insertion_order
-from bot.records.schema import accounts, audit
+from bot.records.schema import accounts, audit, referrals, rewards, withdrawals
 from bot.records.store import Database
 from cards.audit_sentences import PLAIN, sentence
 
-KINDS = ("accounts", "withdrawals", "audit")
+KINDS = ("accounts", "withdrawals", "audit", "rewards", "referrals")
 FORMATS = ("csv", "xlsx")
 STATUS_WORDS = {1: "enabled", 2: "disabled"}
 
@@ -97,7 +97,52 @@ AUDIT_COLUMNS = (
     "chat_id",
     "sentence",
 )
-COLUMNS = {"accounts": ACCOUNT_COLUMNS, "withdrawals": WITHDRAWAL_COLUMNS, "audit": AUDIT_COLUMNS}
+REWARD_COLUMNS = (
+    "reward_id",
+    "state",
+    "referrer_open_id",
+    "referrer_name_zh",
+    "referrer_name_en",
+    "account_id",
+    "application_id",
+    "candidate",
+    "job",
+    "rule_type",
+    "reason",
+    "requested_by",
+    "requested_at",
+    "approved_by",
+    "approved_at",
+    "decided_by",
+    "external_id",
+    "feishu_reward_id",
+    "points",
+    "cash_currency",
+    "cash_amount",
+    "error",
+)
+REFERRAL_COLUMNS = (
+    "application_id",
+    "referral_id",
+    "referrer_open_id",
+    "referrer_name_zh",
+    "referrer_name_en",
+    "candidate",
+    "job_id",
+    "job",
+    "stage",
+    "stage_type",
+    "status",
+    "stage_since_at",
+    "recorded_at",
+)
+COLUMNS = {
+    "accounts": ACCOUNT_COLUMNS,
+    "withdrawals": WITHDRAWAL_COLUMNS,
+    "audit": AUDIT_COLUMNS,
+    "rewards": REWARD_COLUMNS,
+    "referrals": REFERRAL_COLUMNS,
+}
 
 
 # Who an open_id is, by name, else the open_id; by default `Names`: as the records know them.
@@ -186,6 +231,11 @@ def _records(kind: str, database: Database, tz: ZoneInfo, names: NameOf) -> Iter
         return (_account_rows(row, tz, names) for row in _rows(database, accounts, order))
     if kind == "withdrawals":
         return _withdrawals(database, tz)
+    if kind == "rewards":
+        return _rewards(database, tz)
+    if kind == "referrals":
+        order = insertion_order(referrals, database.engine)
+        return ([_referral_row(row, tz)] for row in _rows(database, referrals, order))
     return ([_audit_row(row, tz)] for row in _rows(database, audit, audit.c.at, audit.c.id))
 
 
@@ -194,14 +244,15 @@ def _rows(database: Database, table: sa.Table, *order: sa.ColumnElement) -> Iter
 
 
 def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
-    db = database.db
-    cursor = db.execute(
-        "SELECT w.*, a.referrer AS account_referrer FROM withdrawals w"
-        " LEFT JOIN accounts a ON a.account_id = w.account_id ORDER BY w.id"
+    query = (
+        sa.select(withdrawals, accounts.c.referrer.label("account_referrer"))
+        .select_from(
+            withdrawals.outerjoin(accounts, accounts.c.account_id == withdrawals.c.account_id)
+        )
+        .order_by(withdrawals.c.id)
     )
-    names = [column[0] for column in cursor.description]
-    for values in cursor:
-        yield _withdrawal_rows(dict(zip(names, values, strict=True)), tz)
+    for row in database.rows(query):
+        yield _withdrawal_rows(dict(row), tz)
 
 
 def _account_rows(row: dict, tz: ZoneInfo, names: NameOf) -> list[Row]:
@@ -249,6 +300,70 @@ def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[Row]:
     return [[*r, row["error"] or ""] for r in rows]
 
 
+def _rewards(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
+    """A reward is one row: points, or one currency's cash."""
+    query = (
+        sa.select(
+            rewards,
+            referrals.c.talent_name,
+            referrals.c.job_name,
+            referrals.c.referrer_name_zh,
+            referrals.c.referrer_name_en,
+        )
+        .select_from(
+            rewards.outerjoin(referrals, referrals.c.application_id == rewards.c.application_id)
+        )
+        .order_by(rewards.c.id)
+    )
+    for row in database.rows(query):
+        points = int(Decimal(row["amount"])) if row["unit"] == "points" else None
+        currency = row["unit"] if row["unit"] != "points" else ""
+        yield [
+            [
+                row["id"],
+                row["state"] or "",
+                row["referrer_open_id"] or "",
+                row["referrer_name_zh"] or "",
+                row["referrer_name_en"] or "",
+                row["account_id"] or "",
+                row["application_id"] or "",
+                row["talent_name"] or "",
+                row["job_name"] or "",
+                row["rule_type"],
+                row["reason"] or "",
+                row["requested_by"] or "",
+                moment(row["requested_at"], tz),
+                row["approved_by"] or "",
+                moment(row["approved_at"], tz),
+                row["decided_by"] or "",
+                row["external_id"] or "",
+                row["reward_id"] or "",
+                points,
+                currency,
+                Decimal(row["amount"]) if currency else None,
+                row["error"] or "",
+            ]
+        ]
+
+
+def _referral_row(row: dict, tz: ZoneInfo) -> Row:
+    return [
+        row["application_id"],
+        row["referral_id"] or "",
+        row["referrer_open_id"] or "",
+        row["referrer_name_zh"] or "",
+        row["referrer_name_en"] or "",
+        row["talent_name"] or "",
+        row["job_id"] or "",
+        row["job_name"] or "",
+        row["stage_en"] or row["stage_zh"] or "",
+        row["stage_type"],
+        "in process" if row["active"] else "ended",
+        moment(row["since"], tz),
+        moment(row["recorded_at"], tz),
+    ]
+
+
 def _audit_row(row: dict, tz: ZoneInfo) -> Row:
     return [
         row["id"],
@@ -282,9 +397,9 @@ def _with_cash(head: Row, points: int | None, cash: Iterable[tuple[str, Decimal]
 def latest_audit(database: Database, account_id: str | None = None, limit: int = 20) -> list[dict]:
     """The newest audit entries first, for one account when given (the `/referral audit`
     card reads the same table as the audit export)."""
-    where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
-    rows = database.db["audit"].rows_where(where, params, order_by="at DESC, id DESC", limit=limit)
-    return list(rows)
+    where = [audit.c.account_id == account_id] if account_id else []
+    query = sa.select(audit).where(*where).order_by(audit.c.at.desc(), audit.c.id.desc())
+    return [dict(row) for row in database.rows(query.limit(limit))]
 
 
 class RecordExports:

@@ -258,6 +258,100 @@ withdrawals = _table(
     ),
 )
 
+# Referrals the bot follows (see referrals.py): each application asked about, each referral with
+# its current stage, its stage history, and what each referrer is still to be told.
+referral_checks = _table(
+    "referral_checks",
+    sa.Column("application_id", Text, primary_key=True),
+    sa.Column("referral_id", Text),  # NULL: not a referral
+    sa.Column("referrer_open_id", Text),
+    sa.Column("referrer_name_zh", Text),
+    sa.Column("referrer_name_en", Text),
+    sa.Column("checked_at", Text),
+)
+referrals = _table(
+    "referrals",
+    sa.Column("application_id", Text, primary_key=True),
+    sa.Column("referral_id", Text),
+    sa.Column("referrer_open_id", Text),
+    sa.Column("referrer_name_zh", Text),
+    sa.Column("referrer_name_en", Text),
+    sa.Column("job_id", Text),
+    sa.Column("job_name", Text),
+    sa.Column("talent_id", Text),
+    sa.Column("talent_name", Text),
+    sa.Column("stage_id", Text),
+    sa.Column("stage_zh", Text),
+    sa.Column("stage_en", Text),
+    sa.Column("stage_type", Int),
+    sa.Column("active", Int),
+    sa.Column("since", Text),
+    sa.Column("update_ms", Int),
+    sa.Column("recorded_at", Text),
+    indexes=(("idx_referrals_referrer_open_id", ["referrer_open_id"], False),),
+)
+referral_stages = _table(
+    "referral_stages",
+    _id(),
+    sa.Column("application_id", Text),
+    sa.Column("stage_id", Text),
+    sa.Column("stage_zh", Text),
+    sa.Column("stage_en", Text),
+    sa.Column("stage_type", Int),
+    sa.Column("active", Int),
+    sa.Column("at", Text),
+    sa.Column("update_ms", Int),
+    sa.Column("recorded_at", Text),
+    indexes=(("idx_referral_stages_application_id", ["application_id"], False),),
+)
+referral_tellings = _table(
+    "referral_tellings",
+    _id(),
+    sa.Column("referrer_open_id", Text),
+    sa.Column("application_id", Text),
+    sa.Column("kind", Text),
+    sa.Column("stage_row", Int),
+    sa.Column("batch", Text),
+    sa.Column("told", Int),
+    sa.Column("recorded_at", Text),
+    indexes=(("idx_referral_tellings_referrer_open_id_told", ["referrer_open_id", "told"], False),),
+)
+
+# Reward requests (see rewards.py).
+rewards = _table(
+    "rewards",
+    _id(),
+    sa.Column("account_id", Text),
+    sa.Column("referrer_open_id", Text),
+    sa.Column("unit", Text),
+    sa.Column("amount", Text),
+    sa.Column("reason", Text),
+    sa.Column("state", Text),
+    sa.Column("application_id", Text),
+    sa.Column("job_id", Text),
+    sa.Column("requested_by", Text),
+    sa.Column("requested_at", Text),
+    sa.Column("expires_at", Text),
+    sa.Column("chat_id", Text),
+    sa.Column("message_id", Text),
+    sa.Column("approved_by", Text),
+    sa.Column("approved_at", Text),
+    sa.Column("external_id", Text),
+    sa.Column("reward_id", Text),
+    sa.Column("decided_by", Text),
+    sa.Column("error", Text),
+    sa.Column("balance_points", Int),
+    sa.Column("balance_cash", Text),
+    sa.Column("rule_type", Int),
+    sa.Column("asked_in", Text),  # the event (message or press) that asked: once per asking
+    sa.Column("updated_at", Text),
+    indexes=(
+        ("idx_rewards_external_id", ["external_id"], True),
+        ("idx_rewards_application_id", ["application_id"], False),
+        ("idx_rewards_asked_in", ["asked_in"], True),
+    ),
+)
+
 # Tables whose rows keep the order they were written in (engines.insertion_order): SQLite's
 # rowid, on PostgreSQL an identity column `seq` the baseline adds.
-ORDERED = ("accounts", "events")
+ORDERED = ("accounts", "events", "referrals")

@@ -186,13 +186,24 @@ class Chats:
         result = self._push("/webhook/event", event)
         return {"chat_id": chat_id, "status": result.status, "answer": result.body}
 
-    def press(self, message_id: str, value: dict[str, Any], open_id: str) -> dict[str, Any]:
-        """Press a card button: a signed card.action.trigger callback, answered in place."""
+    def press(
+        self,
+        message_id: str,
+        value: dict[str, Any],
+        open_id: str,
+        form_value: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Press a card button: a signed card.action.trigger callback, answered in place; a
+        form's submit button carries the form's values (`action.form_value`)."""
         emulator = self._world.emulator
         emulator.message(message_id)  # KeyError when the bot never sent it
         callback = emulator.card_action(
             value, open_id=open_id, message_id=message_id, token=self._world.verification_token
         )
+        if form_value is not None:
+            callback["event"]["action"]["form_value"] = {
+                str(k): str(v) for k, v in form_value.items()
+            }
         result = self._push("/webhook/card", callback)
         body = result.body if isinstance(result.body, dict) else {}
         card = body.get("card") or {}

@@ -37,6 +37,8 @@ class Tenant:
         self._world = world
         self._leaving = threading.Lock()
         self._digesting = threading.Lock()
+        # The candidate and job of each referral made on the page (the emulator keeps ids).
+        self._talents: dict[str, tuple[str, str]] = {}
 
     def directory(self) -> list[dict[str, Any]]:
         people = {p.open_id for p in self._world.people if p.admin}
@@ -146,6 +148,72 @@ class Tenant:
             event = emulator.user_deleted_event(open_id, token=self._world.verification_token)
         pushed = self._push(event)
         row = next(row for row in self.directory() if row["open_id"] == open_id)
+        return {**row, "event": pushed}
+
+    # --- referral progress ----------------------------------------------------------------
+    def stages(self) -> list[dict[str, Any]]:
+        """The stages of the tenant's default hiring process, in order."""
+        emulator = self._world.emulator
+        emulator.stage_id(1)  # the default process, made on first use
+        process = emulator.job_processes()[0]
+        return [
+            {"id": s["id"], "type": s["type"], "en": s["en_name"], "zh": s["zh_name"]}
+            for s in process["stage_list"]
+        ]
+
+    def applications(self) -> list[dict[str, Any]]:
+        """The referred applications, newest first, each with its stage as Hire shows it."""
+        emulator = self._world.emulator
+        stages = {s["id"]: s for s in self.stages()}
+        names = {e.open_id: (e.name_en, e.name_zh) for e in self._world.directory}
+        rows = []
+        for app in reversed(emulator.applications()):
+            if not app["referrer_open_id"]:
+                continue
+            stage = stages.get(app["stage_id"], {"en": "?", "zh": "?", "type": 0})
+            en, zh = names.get(app["referrer_open_id"], (app["referrer_open_id"],) * 2)
+            rows.append(
+                {
+                    "application_id": app["application_id"],
+                    "candidate": self._talents.get(app["application_id"], ("", ""))[0],
+                    "job": self._talents.get(app["application_id"], ("", ""))[1],
+                    "referrer": app["referrer_open_id"],
+                    "referrer_en": en,
+                    "referrer_zh": zh,
+                    "stage_id": app["stage_id"],
+                    "stage_en": stage["en"],
+                    "stage_zh": stage["zh"],
+                    "active": app["active_status"] == 1,
+                }
+            )
+        return rows
+
+    def refer(self, referrer: object, candidate: object, job: object) -> dict[str, Any]:
+        """Someone refers a candidate for a job: the application, at its first stage."""
+        if referrer not in {e.open_id for e in self._world.directory}:
+            raise BadInput("choose the referrer from the directory")
+        candidate_name, job_name = str(candidate or "").strip(), str(job or "").strip()
+        if not candidate_name or not job_name:
+            raise BadInput("give the candidate's name and the job")
+        application_id = self._world.emulator.add_referred_application(
+            str(referrer), talent_name=candidate_name[:50], job_name=job_name[:50]
+        )
+        self._talents[application_id] = (candidate_name[:50], job_name[:50])
+        return next(a for a in self.applications() if a["application_id"] == application_id)
+
+    def move(self, application_id: str, stage_id: object) -> dict[str, Any]:
+        """HR moves the candidate to a stage in Hire: Feishu pushes the stage change."""
+        emulator = self._world.emulator
+        try:
+            event = emulator.move_application(
+                application_id, str(stage_id), token=self._world.verification_token
+            )
+        except (KeyError, LookupError):
+            raise LookupError(f"no application {application_id}") from None
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        pushed = self._push(event) if event is not None else None
+        row = next(a for a in self.applications() if a["application_id"] == application_id)
         return {**row, "event": pushed}
 
     def _push(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -157,7 +157,11 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
         if (refused := person_or_error(body.get("open_id"))) is not None:
             return refused
         try:
-            return jsonify(chats.press(str(body.get("message_id")), value, body["open_id"]))
+            form = body.get("form_value")
+            form_value = form if isinstance(form, dict) else None
+            return jsonify(
+                chats.press(str(body.get("message_id")), value, body["open_id"], form_value)
+            )
         except KeyError:
             return _error("no such message from the bot", 404)
 
@@ -168,6 +172,8 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
                 "directory": tenant.directory(),
                 "accounts": tenant.accounts(),
                 "calls": tenant.calls(),
+                "applications": tenant.applications(),
+                "stages": tenant.stages(),
             }
         )
 
@@ -197,6 +203,24 @@ def create_sandbox_app(world: World, chats: Chats, tenant: Tenant) -> Flask:
             return jsonify(tenant.leave(open_id))
         except AlreadyLeft as exc:
             return _error(str(exc), 409)
+        except LookupError as exc:
+            return _error(str(exc), 404)
+
+    @app.post("/api/referrals")
+    def refer():
+        body = _body()
+        try:
+            referral = tenant.refer(body.get("referrer"), body.get("candidate"), body.get("job"))
+        except BadInput as exc:
+            return _error(str(exc), 400)
+        return jsonify(referral)
+
+    @app.post("/api/applications/<application_id>/stage")
+    def move(application_id: str):
+        try:
+            return jsonify(tenant.move(application_id, _body().get("stage_id")))
+        except BadInput as exc:
+            return _error(str(exc), 400)
         except LookupError as exc:
             return _error(str(exc), 404)
 

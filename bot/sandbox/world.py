@@ -122,7 +122,9 @@ class World:
             self.emulator.add_employee(replace(employee))
         self._tmp = tempfile.mkdtemp(prefix="referral-sandbox-")
         self.bot = ReferralBot(
-            self._settings(str(Path(self._tmp) / "bot.db")), notice_window=NOTICE_WINDOW
+            self._settings(str(Path(self._tmp) / "bot.db")),
+            notice_window=NOTICE_WINDOW,
+            referral_window=NOTICE_WINDOW,
         )
         self.bot.start(serve=True, schedule=True)
         if self.long_connection:
@@ -177,6 +179,8 @@ class World:
             notice_chats=(self.hr_chat,),
             notify_referrers=True,
             offboarding="ask",
+            # A hired referral's Reward form starts with this.
+            default_reward="2000 points",
         )
 
     def _seed_accounts(self) -> None:

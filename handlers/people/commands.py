@@ -17,6 +17,7 @@ from handlers import parser
 from handlers.asker import Answer, Asker
 from handlers.people import lookup
 from handlers.presses import PAGE_TURNED, Value
+from handlers.referrals.me import with_referrals
 from handlers.registry import ANYONE, button, command
 from handlers.services import Services
 
@@ -96,13 +97,14 @@ def me(services: Services, asker: Asker, command: Me) -> Answer:
     The asker's own account, read-only: anyone may look at their own."""
     ids = lookup.accounts_of_person(services, asker.open_id)[0] if asker.open_id else []
     if not ids:
-        return Answer(no_own_account_card())
+        return Answer(with_referrals(services, asker.open_id, no_own_account_card()))
     account = services.gateway.get_assets(ids[0])
     services.accounts.remember(account)
     record = services.accounts.get(account.account_id)
     if record is not None and record.account is not None:
         account = record.account  # as the records keep it: mobiles with their code
     card = account_card(account, contact=record.contact if record else None, read_only=True)
+    card = with_referrals(services, asker.open_id, card)
     return Answer(card, account_id=account.account_id, track=False)
 
 

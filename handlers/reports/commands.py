@@ -31,7 +31,7 @@ LATEST = 20
 MAX_FILE_BYTES = 30 * 1024 * 1024  # Feishu's upload limit
 # Feishu's upload takes spreadsheets, .xls and .xlsx alike, as file_type "xls".
 XLSX_FILE_TYPE = "xls"
-EXPORTS = ("accounts", "withdrawals", "audit")
+EXPORTS = ("accounts", "withdrawals", "audit", "rewards", "referrals")
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,16 @@ class Audit:
 
 @dataclass(frozen=True)
 class Export:
-    what: str  # accounts | withdrawals | audit
+    what: str  # accounts | withdrawals | audit | rewards | referrals
 
 
 def parse_export(args: list[str], usage: str) -> Export:
     if len(args) != 1 or args[0].lower() not in EXPORTS:
         raise parser.UsageError(
             Text(
-                "Say what to export: accounts, withdrawals or audit.",
-                "请指明要导出的内容：accounts（账户）、withdrawals（提取）或 audit（审计）。",
+                "Say what to export: accounts, withdrawals, audit, rewards or referrals.",
+                "请指明要导出的内容：accounts（账户）、withdrawals（提取）、audit（审计）、"
+                "rewards（奖励）或 referrals（内推）。",
             ),
             usage,
         )
@@ -68,7 +69,7 @@ def audit(services: Services, asker: Asker, command: Audit) -> Answer:
     return Answer(card, account_id=account_id, track=False)
 
 
-@command("/referral export accounts|withdrawals|audit", parse=parse_export)
+@command("/referral export accounts|withdrawals|audit|rewards|referrals", parse=parse_export)
 def export(services: Services, asker: Asker, command: Export) -> Answer:
     """The records as an Excel workbook, here
     以 Excel 工作簿导出记录到此会话"""

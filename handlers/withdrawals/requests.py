@@ -180,14 +180,7 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         expire_now(services, current)
         current = services.withdrawals.get(withdrawal_id)
     if refusal is not None:
-        card = card_of(services, current)
-        return Answer(
-            text=REFUSALS[refusal],
-            kind="error",
-            card=card,
-            withdrawal=current,
-            act=_refused(current, refusal),
-        )
+        return _refusal(services, current, current, refusal)
     account = services.gateway.get_assets(current.account_id)
     services.accounts.remember(account)
     fresh = amounts_of(account, current.kind)
@@ -295,15 +288,7 @@ def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
     if refusal is None and not services.withdrawals.cancel(withdrawal_id, who or ""):
         refusal = Refusal.DECIDED
     if refusal is not None:
-        latest = services.withdrawals.get(withdrawal_id)
-        card = card_of(services, latest)
-        return Answer(
-            text=REFUSALS[refusal],
-            kind="error",
-            card=card,
-            withdrawal=latest,
-            act=_refused(current, refusal),
-        )
+        return _refusal(services, services.withdrawals.get(withdrawal_id), current, refusal)
     cancelled = services.withdrawals.get(withdrawal_id)
     return Answer(
         text=Text("Withdrawal request cancelled", "提取申请已取消"),
@@ -312,6 +297,13 @@ def cancel(services: Services, withdrawal_id: int, who: str | None) -> Answer:
         withdrawal=cancelled,
         act=about(cancelled, Act("cancelled")),
     )
+
+
+def _refusal(services: Services, shown: Withdrawal, asked: Withdrawal, refusal: Refusal) -> Answer:
+    """A refused decision: the request as it is now (`shown`), the audit's of the one asked."""
+    act = _refused(asked, refusal)
+    card = card_of(services, shown)
+    return Answer(card, REFUSALS[refusal], "error", withdrawal=shown, act=act)
 
 
 def _refused(request: Withdrawal, refusal: Refusal | str) -> Act:

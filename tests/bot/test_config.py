@@ -34,6 +34,7 @@ def test_defaults_from_the_contract(tmp_path):
         False,
         "ask",
     )
+    assert (settings.referral_updates, settings.default_reward) == ("stages", "")
 
 
 def test_encrypt_key_is_required_unless_unsigned_pushes_are_allowed():
@@ -88,6 +89,10 @@ def test_secrets_never_show_in_repr():
             "REFERRAL_BOT_RECONCILE_CRON",
         ),
         (REQUIRED | {"REFERRAL_BOT_NOTIFY_REFERRERS": "yes please"}, None, "NOTIFY_REFERRERS"),
+        (REQUIRED | {"REFERRAL_BOT_REFERRAL_UPDATES": "all"}, None, "REFERRAL_UPDATES"),
+        (REQUIRED | {"REFERRAL_BOT_DEFAULT_REWARD": "lots"}, None, "DEFAULT_REWARD"),
+        (REQUIRED | {"REFERRAL_BOT_DEFAULT_REWARD": "100 XYZ"}, None, "DEFAULT_REWARD"),
+        (REQUIRED | {"REFERRAL_BOT_DEFAULT_REWARD": "1.5 points"}, None, "DEFAULT_REWARD"),
     ],
 )
 def test_bad_settings_name_what_is_wrong(tmp_path, environ, file_text, names):
@@ -234,3 +239,16 @@ def test_log_level_and_the_previous_secrets():
     assert "old-key" not in repr(settings) and "old-token" not in repr(settings)
     with pytest.raises(ConfigError, match="REFERRAL_BOT_LOG_LEVEL must be one of"):
         load_settings(None, {**REQUIRED, "REFERRAL_BOT_LOG_LEVEL": "loud"})
+
+
+@pytest.mark.parametrize(
+    ("given", "updates", "reward"),
+    [
+        ({"REFERRAL_BOT_REFERRAL_UPDATES": "Outcomes"}, "outcomes", ""),
+        ({"REFERRAL_BOT_DEFAULT_REWARD": "CNY 3000"}, "stages", "CNY 3000"),
+        ({"REFERRAL_BOT_DEFAULT_REWARD": " 2000 points "}, "stages", "2000 points"),
+    ],
+)
+def test_referral_updates_and_default_reward(given, updates, reward):
+    settings = load_settings(None, {**REQUIRED, "REFERRAL_BOT_CONFIG": ""} | given)
+    assert (settings.referral_updates, settings.default_reward) == (updates, reward)

@@ -27,6 +27,10 @@ from card_checks import (
 import cards
 from bot.domain.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
 from bot.domain.digest_model import Change, Totals
+from bot.domain.referrals import Kind as ChangeKind
+from bot.domain.referrals import Referral, Stage
+from bot.domain.rewards import Amount, Reward
+from bot.domain.rewards import State as RewardState
 from bot.domain.withdrawals import Amounts, Kind, State, Withdrawal
 from cards.account import account_card
 from cards.account_list import account_list_card
@@ -43,6 +47,8 @@ from cards.notice import (
 )
 from cards.people import no_account_card, no_own_account_card
 from cards.reconcile import MismatchLine, ReconcileView, reconcile_card, reconcile_failed_card
+from cards.referrals import change_line, hired_card, progress_card, referrals_card
+from cards.rewards import reward_card, rewards_card
 from cards.text import Text, mention
 from cards.whoami import whoami_card
 from cards.withdrawal import withdrawal_card, withdrawals_card
@@ -260,6 +266,120 @@ CASES: dict[str, list[tuple[str, Callable[[], dict], bool]]] = {
         ),
     ],
 }
+STAGE = Stage(HOSTILE, HOSTILE, HOSTILE, 4)
+
+
+def referral(active: bool = True, stage_type: int = 4) -> Referral:
+    return Referral(
+        HOSTILE,
+        HOSTILE,
+        HOSTILE_ID,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE,
+        Stage(HOSTILE, HOSTILE, HOSTILE, stage_type),
+        active,
+        NOW,
+    )
+
+
+def reward(state: RewardState) -> Reward:
+    return Reward(
+        1,
+        HOSTILE,
+        HOSTILE_ID,
+        Amount("CNY", Decimal("3000.00")),
+        HOSTILE,
+        state,
+        HOSTILE_ID,
+        NOW,
+        NOW,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE_ID,
+        NOW,
+        HOSTILE,
+        HOSTILE,
+        HOSTILE_ID,
+        HOSTILE,
+        5,
+        '[["CNY", "3"]]',
+    )
+
+
+CASES.update(
+    {
+        "progress_card": [
+            (
+                "news",
+                lambda: progress_card(
+                    [change_line(kind, HOSTILE, HOSTILE, STAGE) for kind in ChangeKind]
+                ),
+                True,
+            )
+        ],
+        "hired_card": [
+            (
+                "button",
+                lambda: hired_card(
+                    referral(stage_type=7),
+                    account_id=HOSTILE,
+                    account=account(),
+                    zone=ZONE,
+                    notice=RAW,
+                ),
+                True,
+            ),
+            (
+                "form",
+                lambda: hired_card(
+                    referral(stage_type=7),
+                    account_id=None,
+                    account=None,
+                    zone=ZONE,
+                    form=Amount("points", Decimal(2000)),
+                ),
+                True,
+            ),
+        ],
+        "referrals_card": [
+            (
+                "list",
+                lambda: referrals_card(
+                    [referral(), referral(False), referral(stage_type=7)], total=3, zone=ZONE
+                ),
+                True,
+            )
+        ],
+        "reward_card": [
+            (
+                state.value,
+                lambda state=state: reward_card(
+                    reward(state), zone=ZONE, referral=referral(), balance=(5, CASH), notice=RAW
+                ),
+                True,
+            )
+            for state in RewardState
+        ],
+        "rewards_card": [
+            (
+                "history",
+                lambda: rewards_card(
+                    [reward(s) for s in RewardState],
+                    total=7,
+                    zone=ZONE,
+                    referrals={HOSTILE: referral()},
+                ),
+                True,
+            )
+        ],
+    }
+)
 # Builders of parts of cards rather than cards: walked through the card that holds them.
 PARTS = {"totals_charts": "digest_card"}
 

@@ -89,7 +89,7 @@ def test_help_lists_every_command(lark: Feishu, text):
     shown = card_text(card)
     for sub in loaded().commands.values():
         assert sub.usage in shown
-    assert len(shown.splitlines()) <= 18  # fits on one phone screen
+    assert len(shown.splitlines()) <= 21  # fits on one phone screen (with the 3 of issue 20)
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,10 @@ from handlers.help.commands import Help
 from handlers.parser import NotACommand, UsageError, Who
 from handlers.people.commands import Find, Me, WhoAmI
 from handlers.reconcile.commands import Reconcile
+from handlers.referrals.commands import Referrals
 from handlers.registry import loaded
 from handlers.reports.commands import Audit, Export
+from handlers.rewards.commands import Reward, Rewards
 from handlers.withdrawals.commands import Withdraw, Withdrawals
 
 
@@ -144,6 +146,9 @@ def test_every_subcommand_has_usage_and_both_languages():
         "whoami",
         "withdraw",
         "withdrawals",
+        "referrals",
+        "reward",
+        "rewards",
         "reconcile",
         "audit",
         "export",
@@ -174,5 +179,43 @@ def test_export_names_a_table(what: str):
 def test_export_refuses_anything_else(args: str):
     with pytest.raises(parser.UsageError) as err:
         parser.parse(f"/referral export{args}")
-    assert err.value.usage == "/referral export accounts|withdrawals|audit"
+    assert err.value.usage == "/referral export accounts|withdrawals|audit|rewards|referrals"
     assert "accounts" in err.value.problem.en and err.value.problem.zh
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "/referral reward 6900001 2000 points Referral hired: Li Si",
+            Reward(parser.Who(account_id="6900001"), "2000", "points", "Referral hired: Li Si"),
+        ),
+        (
+            "/referral reward +852 61234567 3000.50 cny bonus",
+            Reward(parser.Who(mobile=("852", "61234567")), "3000.50", "cny", "bonus"),
+        ),
+        ("/referral referrals", Referrals()),
+        ("/referral rewards hire@open.com", Rewards(parser.Who(email="hire@open.com"))),
+    ],
+)
+def test_referral_and_reward_commands(text, expected):
+    assert parser.parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("/referral reward 6900001 2000 points", "Say whom"),
+        ("/referral reward 6900001 -5 points why", "not an amount"),
+        ("/referral reward 6900001 0 points why", "more than zero"),
+        ("/referral reward 6900001 1.5 points why", "whole numbers"),
+        ("/referral reward 6900001 10.123 CNY why", "two decimals"),
+        ("/referral reward 6900001 100 XYZ why", "not a currency"),
+        ("/referral reward 6900001 abc CNY why", "not an amount"),
+    ],
+)
+def test_a_bad_reward_is_a_usage_error(text, says):
+    with pytest.raises(UsageError) as caught:
+        parser.parse(text)
+    assert says in caught.value.problem.en and caught.value.problem.zh
+    assert caught.value.usage.startswith("/referral reward <who>")

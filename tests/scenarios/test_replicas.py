@@ -16,7 +16,7 @@ import pytest
 from bot.domain.accounts import Account, AccountStatus
 from bot.emulator import Emulator
 from bot.records.store import AccountBook, Database
-from tests.bot.test_crash_recovery import APPROVER, RECOVERY_CEILING, Children
+from tests.scenarios.test_crash_recovery import APPROVER, RECOVERY_CEILING, Children
 from tests.conftest import ADMIN, ENGINES, VERIFICATION_TOKEN, buttons, card_text
 
 pytestmark = pytest.mark.parametrize("records_db", ENGINES, indirect=True)

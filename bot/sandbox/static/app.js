@@ -29,6 +29,10 @@ const UI = {
     botMenu: "Bot menu", mentionSomeone: "Mention someone", nobody: "Nobody in the directory matches",
     choseFromMenu: "{name} chose “{item}” from the bot menu",
     download: "Download", fileGone: "The file is no longer available",
+    referrals: "Referrals", candidate: "Candidate", job: "Job", refer: "Refer",
+    referred: "Referred: the application is in Hire", noReferrals: "No referrals yet.",
+    move: "Move", referredBy: "Referred by",
+    moved: "Moved: Feishu told the bot; the referrer hears within {n} s",
   },
   zh_cn: {
     sandbox: "沙盒", typingAs: "当前身份", messages: "消息", send: "发送",
@@ -56,6 +60,10 @@ const UI = {
     botMenu: "机器人菜单", mentionSomeone: "提及同事", nobody: "通讯录中没有匹配的人",
     choseFromMenu: "{name} 选择了菜单「{item}」",
     download: "下载", fileGone: "文件已不可用",
+    referrals: "内推", candidate: "候选人", job: "职位", refer: "推荐",
+    referred: "已推荐：投递已进入招聘系统", noReferrals: "还没有内推。",
+    move: "推进", referredBy: "推荐人",
+    moved: "已推进：飞书已通知机器人，推荐人将在 {n} 秒内收到消息",
   },
 };
 
@@ -79,6 +87,8 @@ const state = {
   mentions: [], // people picked into the composer: {open_id, label}, label as typed ("@Zhang San")
   picker: null, // {start, query, items, active} while the picker is open
   entered: new Set(), // people whose one-to-one chat this page has opened (the welcome event)
+  stagePicks: {}, // application id -> the stage picked in the tenant panel, not yet moved to
+  referDraft: {}, // the tenant panel's referral form, as typed so far
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -273,6 +283,27 @@ function renderElement(element, message) {
     }
     case "button":
       return renderButton(element, message);
+    case "form": {
+      const form = el("div", { class: "card-form", "data-testid": "card-form", "data-form": element.name });
+      for (const child of element.elements || []) form.append(renderElement(child, message));
+      return form;
+    }
+    case "input": {
+      const input = el("input", {
+        type: "text", class: "card-input", name: element.name, "data-testid": `input-${element.name}`,
+        placeholder: element.placeholder ? pick(element.placeholder) : "",
+      });
+      input.value = element.default_value || "";
+      const label = element.label ? el("span", { class: "card-label", text: pick(element.label) }) : null;
+      return el("label", { class: "card-field-row" }, label, input);
+    }
+    case "select_static": {
+      const select = el("select", { class: "card-select", name: element.name, "data-testid": `select-${element.name}` },
+        (element.options || []).map((o) => el("option", {
+          value: o.value, text: pick(o.text), selected: o.value === element.initial_option ? true : null,
+        })));
+      return el("label", { class: "card-field-row" }, select);
+    }
     case "table":
       return renderTable(element);
     case "chart":
@@ -452,7 +483,11 @@ function renderButton(element, message) {
   if (callback) {
     button.addEventListener("click", async () => {
       if (element.confirm && !(await confirmDialog(element.confirm))) return;
-      await pressButton(message.id, callback.value, button);
+      // A form's submit button sends the form's values with its own (action.form_value).
+      const form = element.form_action_type === "submit" ? button.closest(".card-form") : null;
+      const values = form ? Object.fromEntries(
+        [...form.querySelectorAll("[name]")].map((field) => [field.name, field.value])) : null;
+      await pressButton(message.id, callback.value, button, values);
     });
   }
   return button;
@@ -476,11 +511,13 @@ function confirmDialog(confirm) {
   });
 }
 
-async function pressButton(messageId, value, button) {
+async function pressButton(messageId, value, button, formValue = null) {
   button.classList.add("loading");
   button.disabled = true;
   try {
-    const answer = await api("/api/press", { message_id: messageId, open_id: state.person, value });
+    const body = { message_id: messageId, open_id: state.person, value };
+    if (formValue) body.form_value = formValue;
+    const answer = await api("/api/press", body);
     if (answer.toast) toast(pick(answer.toast), answer.toast.type);
     else if (answer.error) toast(`${t("failed")}: ${JSON.stringify(answer.error)}`, "error");
     if (answer.card) replaceCard(messageId, answer.card);
@@ -859,7 +896,77 @@ function renderTenant() {
   if (!state.tenant) return;
   renderAccounts();
   renderDirectory();
+  renderReferrals();
   renderCalls();
+}
+
+// Hire's side of referrals: someone refers a candidate, and HR moves them through the stages;
+// each move is the stage-change event Feishu pushes to the bot.
+function renderReferrals() {
+  const box = $("#tab-referrals");
+  if (box.contains(document.activeElement) && ["INPUT", "SELECT"].includes(document.activeElement.tagName)) return;
+  box.replaceChildren();
+  const stageName = (s) => (state.lang === "zh_cn" ? s.zh : s.en);
+  // What is typed or picked in the form survives the panel's polls until it is sent.
+  const draft = state.referDraft;
+  const keep = (name) => (event) => { draft[name] = event.target.value; };
+  const referrer = el("select", { class: "in-referrer", "data-testid": "referrer", onchange: keep("referrer") },
+    state.tenant.directory.filter((p) => !p.left).map((p) => el("option", {
+      value: p.open_id, text: state.lang === "zh_cn" ? p.name_zh : p.name_en,
+      selected: p.open_id === draft.referrer ? true : null,
+    })));
+  const candidate = el("input", { type: "text", placeholder: t("candidate"), "data-testid": "candidate", oninput: keep("candidate") });
+  const job = el("input", { type: "text", placeholder: t("job"), "data-testid": "job", oninput: keep("job") });
+  candidate.value = draft.candidate || "";
+  job.value = draft.job || "";
+  box.append(el("form", {
+    class: "refer-form",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        await api("/api/referrals", { referrer: referrer.value, candidate: candidate.value, job: job.value });
+        state.referDraft = {};
+        document.activeElement.blur();
+        toast(t("referred"), "success");
+      } catch (error) {
+        toast(error.message, "error");
+      }
+      refreshTenant();
+    },
+  }, referrer, candidate, job, el("button", { type: "submit", class: "btn btn-primary btn-small", text: t("refer") })));
+  if (!state.tenant.applications.length) box.append(el("p", { class: "muted", text: t("noReferrals") }));
+  for (const app of state.tenant.applications) {
+    // The stage picked survives the panel's polls until it is moved to.
+    const picked = state.stagePicks[app.application_id] || app.stage_id;
+    const stage = el("select", {
+      class: "in-stage", "data-testid": "stage",
+      onchange: (event) => { state.stagePicks[app.application_id] = event.target.value; },
+    }, state.tenant.stages.map((s) => el("option", { value: s.id, text: stageName(s), selected: s.id === picked ? true : null })));
+    const move = el("button", {
+      type: "button", class: "btn btn-default btn-small", "data-testid": "move", text: t("move"),
+      disabled: app.active ? null : true,
+      onclick: async () => {
+        try {
+          const moved = await api(`/api/applications/${app.application_id}/stage`, { stage_id: stage.value });
+          delete state.stagePicks[app.application_id];
+          const event = moved.event;
+          if (event && event.status === 200) toast(fill(t("moved"), { n: state.config.notice_window }), "success");
+          else toast(fill(t("eventRefused"), { why: event ? eventTrouble(event) : "no event" }), "warning");
+          refreshSoon();
+        } catch (error) {
+          toast(error.message, "error");
+        }
+        refreshTenant();
+      },
+    });
+    box.append(el("div", { class: "acc", "data-application": app.application_id, "data-testid": "application" },
+      el("div", { class: "acc-head" },
+        el("span", { class: "acc-name", text: `${app.candidate} · ${app.job}` }),
+        el("span", { class: `text-tag tag-${app.active ? "blue" : "grey"}`, "data-testid": "stage-now",
+          text: state.lang === "zh_cn" ? app.stage_zh : app.stage_en })),
+      el("div", { class: "muted small", text: `${t("referredBy")} ${state.lang === "zh_cn" ? app.referrer_zh : app.referrer_en}` }),
+      el("div", { class: "acc-actions" }, stage, move)));
+  }
 }
 
 function renderAccounts() {

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bot.feishu.daemon_pool import DaemonPool
-from tests.bot.test_crash_recovery import ROOT
+from tests.scenarios.test_crash_recovery import ROOT
 
 
 def test_results_and_errors_come_back_at_most_size_at_once():

@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.emulator import events as feishu
-from tests.bot.test_import import add_accounts, settings_env
+from tests.bot.ops.test_import import add_accounts, settings_env
 from tests.conftest import VERIFICATION_TOKEN, Feishu, card_text, wait_for
 from tests.handlers.notices.test_notices import (
     NOTICES,

@@ -197,7 +197,7 @@ def test_audit_of_an_unknown_account_says_so(lark: Feishu, emulator):
 @pytest.mark.parametrize("command", ["/referral export", "/referral export people"])
 def test_export_usage(lark: Feishu, emulator, command: str):
     text = card_text(lark.ask(command).content)
-    assert "/referral export accounts|withdrawals|audit" in text
+    assert "/referral export accounts|withdrawals|audit|rewards|referrals" in text
     assert emulator.calls_for("file_upload") == []
 
 

@@ -17,7 +17,7 @@ from bot.ops.importer import ImportResult, import_accounts, is_account_id, read_
 from bot.records.store import AccountBook, Database
 from tests.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN, make_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # --- reading the file ----------------------------------------------------------------------
 

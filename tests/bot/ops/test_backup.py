@@ -17,8 +17,8 @@ import pytest
 
 from bot.emulator import Emulator
 from bot.ops.backup import BackupError, backup
-from tests.bot.test_crash_recovery import Children
 from tests.conftest import ENCRYPT_KEY, VERIFICATION_TOKEN
+from tests.scenarios.test_crash_recovery import Children
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from bot.emulator import Emulator
-from tests.bot.test_crash_recovery import ROOT, Child, Children, free_port
 from tests.conftest import ADMIN, card_text
+from tests.scenarios.test_crash_recovery import ROOT, Child, Children, free_port
 
 
 class LongConnectionChildren(Children):

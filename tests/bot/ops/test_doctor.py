@@ -97,6 +97,9 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
         "permission contact:user.email:readonly",
         "permission contact:user.phone:readonly",
         "permission hire:employee.email:readonly, hire:employee.mobile:readonly",
+        "permission hire:referral:readonly",
+        "permission hire:application:readonly",
+        "permission hire:external_referral_reward",
         f"chat {HR_CHAT} (digest and notices)",
         f"admin {ADMIN}",
         f"admin {SECOND_ADMIN}",
@@ -123,6 +126,9 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
     assert probes["message_create"] == (400, 230001)
     assert probes["chat_get"] == (200, 0)
     assert "create" not in probes and "message_reply" not in probes
+    assert probes["application_get_detail"] == (400, 1002201)
+    assert probes["external_reward_create"] == (400, 1002002)
+    assert emulator.external_rewards() == []
 
 
 @pytest.mark.parametrize(
@@ -133,6 +139,9 @@ def test_a_correct_setup_passes_without_side_effects(doctor, emulator, make_bot)
         (("contact:contact.base:readonly",), "permission contact:contact.base:readonly"),
         (("contact:user.email:readonly",), "permission contact:user.email:readonly"),
         (("contact:user.base:readonly",), "permission contact:user.base:readonly"),
+        (("hire:referral:readonly",), "permission hire:referral:readonly"),
+        (("hire:application:readonly",), "permission hire:application:readonly"),
+        (("hire:external_referral_reward",), "permission hire:external_referral_reward"),
     ],
 )
 def test_a_missing_scope_is_named_with_where_to_add_it(doctor, emulator, revoked, named):

@@ -16,8 +16,8 @@ from bot.cli import main
 from bot.domain.accounts import Account, AccountStatus, Cash, Referrer
 from bot.ops.exports import COLUMNS, Written, write
 from bot.records.store import AccountBook, AuditLog, Database
-from tests.bot import test_exports as csv_exports
-from tests.bot.test_exports import FORMULA, HOSTILE, SEEN, ZONE, hostile_seed, seed
+from tests.bot.ops import test_exports as csv_exports
+from tests.bot.ops.test_exports import FORMULA, HOSTILE, SEEN, ZONE, hostile_seed, seed
 
 # The CSV tests' records and settings, for the same checks on a workbook.
 database = csv_exports.database
