@@ -16,8 +16,8 @@ import pytest
 from bot.domain.accounts import Account, AccountStatus
 from bot.emulator import Emulator
 from bot.records.store import AccountBook, Database
-from tests.scenarios.test_crash_recovery import APPROVER, RECOVERY_CEILING, Children
 from tests.conftest import ADMIN, ENGINES, VERIFICATION_TOKEN, buttons, card_text
+from tests.scenarios.test_crash_recovery import APPROVER, RECOVERY_CEILING, Children
 
 pytestmark = pytest.mark.parametrize("records_db", ENGINES, indirect=True)
 THIRD = "ou_third_admin"  # a third admin: two may approve what the first asked for
