@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ENV = "REFERRAL_BOT_TEST_PG"
@@ -58,9 +60,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def main(command: list[str]) -> int:
-    if not command:
-        sys.exit("usage: with_postgres.py COMMAND [ARG...]")
+@contextmanager
+def server() -> Iterator[str]:
+    """A throw-away server for the block: its URL (the maintenance database `postgres`)."""
     bindir = server_bin()
     as_user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
     folder = Path(tempfile.mkdtemp(prefix="referral-bot-pg-"))
@@ -79,15 +81,23 @@ def main(command: list[str]) -> int:
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     )
     pg_ctl = [*as_user, bindir / "pg_ctl", "-D", data]
-    subprocess.run(
-        [*pg_ctl, "-o", options, "-l", folder / "server.log", "-w", "start"], check=True, **quiet
-    )
     try:
-        env = {**os.environ, ENV: f"postgresql://postgres@127.0.0.1:{port}/postgres"}
-        return subprocess.run(command, env=env).returncode
+        subprocess.run(
+            [*pg_ctl, "-o", options, "-l", folder / "server.log", "-w", "start"],
+            check=True,
+            **quiet,
+        )
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], **quiet)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(command: list[str]) -> int:
+    if not command:
+        sys.exit("usage: with_postgres.py COMMAND [ARG...]")
+    with server() as url:
+        return subprocess.run(command, env={**os.environ, ENV: url}).returncode
 
 
 if __name__ == "__main__":
