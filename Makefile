@@ -15,13 +15,15 @@ install: $(BIN)/referral-bot
 # The browser test drives Debian's chromium (Playwright cannot download its own browsers here).
 CHROMIUM := /usr/bin/chromium
 
+# A throw-away PostgreSQL server for the run (tests/with_postgres.py: Debian's postgresql package,
+# installed with apt-get when missing), stopped at the end whatever the tests did.
 test: install
 	@test -x $(CHROMIUM) || { \
 		if command -v apt-get >/dev/null; then \
 			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 			$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; \
 		else echo "no apt-get: the browser test will be skipped (needs $(CHROMIUM))"; fi; }
-	$(BIN)/pytest -n 4
+	$(BIN)/python tests/with_postgres.py $(BIN)/pytest -n 4
 
 # The README's picture and docs/screenshots/, rewritten. Chinese and the audit's ⛔ need fonts
 # that a bare Debian lacks (without them the pictures show empty boxes); the tests pass either way.

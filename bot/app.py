@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 # An event waiting this long while Feishu answers means the workers are not getting through.
 STUCK_AFTER = timedelta(minutes=5)
+# Database connections beside the inbox workers': the web server's 8 threads (pushes, card
+# callbacks, /healthz), the housekeeper and the two schedules.
+OTHER_CONNECTIONS = 11
 # A clean stop waits this long for work in hand (a supervisor's stop timeout is often 10 s).
 STOP_WAIT = 5.0
 # In long-connection mode, the bot is deaf after this long without a connection.
@@ -89,7 +92,9 @@ class ReferralBot:
     ) -> None:
         self.settings = settings
         self.owner = new_owner_id()
-        self.database = open_database(settings.db_path, busy_timeout=busy_timeout)
+        self.database = open_database(
+            settings.db_path, busy_timeout=busy_timeout, pool_size=workers + OTHER_CONNECTIONS
+        )
         self.inbox = Inbox(self.database, self.owner)
         self.api = api = api or OpenApi.of(settings)
         self.metrics = api.metrics

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.records.database import ERRORS as DB_ERRORS
 
 if TYPE_CHECKING:  # the records load only for the commands that use them
     from bot.records.store import Database
@@ -171,7 +171,7 @@ def _serve(config_path: str | None) -> int:
     except DatabaseUnavailable as exc:  # names the path and the cause
         print(f"referral-bot: {exc}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.Error) as exc:  # port in use, a database that fails at start
+    except (OSError, *DB_ERRORS) as exc:  # port in use, a database that fails at start
         print(f"referral-bot: cannot start: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
@@ -223,7 +223,7 @@ def _export(what: str, out: str | None, file_format: str, config_path: str | Non
     except OSError as exc:
         print(f"referral-bot: cannot write {out or 'standard output'}: {exc}", file=sys.stderr)
         return 2
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         print(f"referral-bot: cannot read {settings.db_path}: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -324,7 +324,9 @@ def _import_referrals(first: str, last: str, config_path: str | None) -> int:
 
 
 def _add_db(commands: argparse._SubParsersAction) -> None:
-    db = commands.add_parser("db", help="work on the records' database: back it up")
+    db = commands.add_parser(
+        "db", help="work on the records' database: back it up, upgrade it, copy it"
+    )
     actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     backup = actions.add_parser(
         "backup",
@@ -338,12 +340,41 @@ def _add_db(commands: argparse._SubParsersAction) -> None:
     )
     backup.add_argument("file", metavar="FILE", help="where the copy goes (replaced if there)")
     backup.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="bring the database's schema up to date (serve does it at every start)",
+        description="Bring the database named by REFERRAL_BOT_DB (a SQLite file or a PostgreSQL "
+        "URL) to the schema this version uses. `serve` does the same at every start, under a "
+        "lock, so one replica migrates while the others wait; a database written by a newer "
+        "version is left alone, and this says so.",
+        epilog="exit status: 0 up to date, 2 bad invocation or a database that cannot be opened",
+    )
+    upgrade.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
+    copy = actions.add_parser(
+        "copy",
+        help="copy every record into an empty PostgreSQL database",
+        description="Copy every table from the SQLite file (REFERRAL_BOT_DB, or --from PATH) "
+        "into the empty database --to names, in batches with a progress bar, then compare the "
+        "counts of every table. A target that already holds records is refused. Stop the bot "
+        "first; afterwards point REFERRAL_BOT_DB at the target.",
+        epilog="exit status: 0 copied and every count matches, 1 the counts differ, "
+        "2 bad invocation or refused",
+    )
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
+    copy.add_argument("--from", dest="source", metavar="PATH", help="the SQLite file to copy")
+    copy.add_argument("--config", metavar="PATH", help="settings file (default ./app.yaml)")
 
 
 def _db(args: argparse.Namespace) -> int:
+    if args.db_command == "copy" and args.source:
+        return _db_copy(args.source, args.to)
     settings = _settings(args.config)
     if settings is None:
         return 2
+    if args.db_command == "upgrade":
+        return _db_upgrade(settings.db_path)
+    if args.db_command == "copy":
+        return _db_copy(settings.db_path, args.to)
     from bot.ops.backup import BackupError, backup, is_postgres
 
     if is_postgres(settings.db_path):
@@ -359,6 +390,75 @@ def _db(args: argparse.Namespace) -> int:
         print(f"referral-bot: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _db_upgrade(target: str) -> int:
+    from bot.records import engines
+    from bot.records.database import Database, DatabaseUnavailable
+    from bot.records.migrations import head, migrate
+
+    try:
+        database = Database(target, migrate=False)
+        try:
+            before = migrate(database)
+        finally:
+            database.close()
+    except DatabaseUnavailable as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    except DB_ERRORS as exc:
+        print(f"referral-bot: cannot upgrade {engines.shown(target)}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{engines.shown(target)}: schema {head()} (up to date; it was at {before})")
+    return 0
+
+
+def _db_copy(source_path: str, target: str) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from bot.records import engines
+    from bot.records.copy import CopyRefused, copy, refuse_unless_empty
+    from bot.records.database import Database, DatabaseUnavailable
+
+    if engines.is_postgres(source_path):
+        print("referral-bot: --from names a SQLite file (the records to copy)", file=sys.stderr)
+        return 2
+    if not Path(source_path).is_file():
+        print(f"referral-bot: {source_path} does not exist", file=sys.stderr)
+        return 2
+    opened: list[Database] = []
+    try:
+        for where in (source_path, target):
+            opened.append(Database(where))
+    except (DatabaseUnavailable, *DB_ERRORS) as exc:
+        for database in opened:
+            database.close()
+        print(f"referral-bot: cannot open {engines.shown(where)}: {exc}", file=sys.stderr)
+        return 2
+    source, destination = opened
+    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn())
+    try:
+        refuse_unless_empty(source, destination)
+        with Progress(*columns, transient=False) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(table: str, done: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = bar.add_task(table, total=total or 1)
+                bar.update(tasks[table], completed=done if total else 1)
+
+            copied = copy(source, destination, progress=progress)
+    except CopyRefused as exc:
+        print(f"referral-bot: {exc}", file=sys.stderr)
+        return 2
+    except DB_ERRORS as exc:
+        print(f"referral-bot: the copy stopped: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        source.close()
+        destination.close()
+    print(copied.summary(target))
+    return 1 if copied.mismatches else 0
 
 
 def _add_forget(commands: argparse._SubParsersAction) -> None:
@@ -387,8 +487,9 @@ def _forget(who: str, config_path: str | None) -> int:
     import getpass
 
     from bot.ops.forget import BadWho, NoSuchPerson, forget
+    from bot.records.engines import is_postgres
 
-    if not Path(settings.db_path).is_file():
+    if not is_postgres(settings.db_path) and not Path(settings.db_path).is_file():
         print(f"referral-bot: {settings.db_path} does not exist (REFERRAL_BOT_DB)", file=sys.stderr)
         return 2
     database = _records(settings)
@@ -402,7 +503,7 @@ def _forget(who: str, config_path: str | None) -> int:
     except NoSuchPerson:
         print(f"referral-bot: no record holds {who}; nothing to forget", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         print(f"referral-bot: cannot change {settings.db_path}: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -11,11 +11,11 @@ digest snapshots no digest will compare with again; the audit is the record and 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
+from bot.records.database import ERRORS as DB_ERRORS
 from bot.records.inbox import Inbox
 from bot.records.liveness import BEAT_EVERY, Liveness
 from bot.worker import StoreTrouble
@@ -63,7 +63,7 @@ class Housekeeper:
         if not work_left:
             try:
                 self._liveness.forget()
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 log.warning("could not sign off from the database: %s", exc)
 
     def _run(self) -> None:
@@ -77,7 +77,7 @@ class Housekeeper:
         try:
             self._liveness.beat()
             taken = self._inbox.requeue_orphans()
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             self._trouble.failed(exc, "beating")
             return
         if taken:
@@ -86,7 +86,7 @@ class Housekeeper:
             self._last_prune = time.monotonic()
             try:
                 pruned = self._prune()
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 self._trouble.failed(exc, "pruning")
                 return
             if any(pruned.values()):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot.records.database import ERRORS as DB_ERRORS
 from bot.records.inbox import Inbox, InboxEvent
 from bot.records.store import utcnow
 from handlers.errors import MAX_AGE, GiveUp, RetryLater, Stopping
@@ -132,7 +132,7 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 event = self._inbox.claim()
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 self.trouble.failed(exc, "claiming an event")
                 self._stopping.wait(delay)
                 delay = min(delay * 2, 2.0)
@@ -161,7 +161,7 @@ class WorkerPool:
             self._persist("releasing an event", lambda: self._inbox.release(event.event_id))
         except RetryLater as exc:
             self._retry_or_fail(event, str(exc))
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             self.trouble.failed(exc, f"working on event {event.event_id}")
             self._retry_or_fail(event, f"database: {exc}")
         except GiveUp as exc:
@@ -205,7 +205,7 @@ class WorkerPool:
         while True:
             try:
                 write()
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 self.trouble.failed(exc, doing)
                 if time.monotonic() >= self._give_up_at:
                     return False

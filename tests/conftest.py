@@ -16,6 +16,7 @@ from bot.emulator import Employee, Emulator, Message
 from bot.emulator import events as feishu
 from bot.feishu.openapi import OpenApi, RetryPolicy, TokenCache, build_client
 from tests.cards.card_checks import shown, walk
+from tests.postgres import create_database, drop_database
 
 ADMIN = "ou_admin"
 OUTSIDER = "ou_outsider"
@@ -129,8 +130,25 @@ def wait_for(probe: Callable[[], object], timeout: float = 10, what: str = "cond
     raise AssertionError(f"timed out waiting: {what}")
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
 @pytest.fixture
-def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot]]:
+def records_db(request, tmp_path) -> Iterator[str]:
+    """Where the bot keeps its records (`REFERRAL_BOT_DB`): a SQLite file in the test's folder,
+    or, parametrized indirectly with "postgresql", a fresh database on the run's server. Mark a
+    test `@pytest.mark.parametrize("records_db", ENGINES, indirect=True)` to run it on both."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "sqlite":
+        yield str(tmp_path / "bot.db")
+        return
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def make_bot(emulator: Emulator, records_db: str) -> Iterator[Callable[..., ReferralBot]]:
     bots: list[ReferralBot] = []
 
     def make(
@@ -146,7 +164,7 @@ def make_bot(emulator: Emulator, tmp_path) -> Iterator[Callable[..., ReferralBot
         referral_window: timedelta | None = None,
         **overrides,
     ) -> ReferralBot:
-        settings = make_settings(emulator, str(tmp_path / "bot.db"), **overrides)
+        settings = make_settings(emulator, overrides.pop("db_path", records_db), **overrides)
         extra: dict = {"busy_timeout": busy_timeout} if busy_timeout is not None else {}
         if notice_window is not None:
             extra["notice_window"] = notice_window

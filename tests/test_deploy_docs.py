@@ -11,6 +11,8 @@ from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
 
+import yaml
+
 from bot.config import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +57,32 @@ def test_the_container_examples_run_the_version_being_built():
     assert re.findall(r"^\s+image:\s*(\S+)", compose, re.MULTILINE) == [tag]
     assert f"docker build -t {tag} ." in README and README.count(f" {tag}\n") >= 1
     assert "referral-bot:latest" not in README + compose
+    replicas = (ROOT / "compose.replicas.yaml").read_text()
+    assert re.findall(r"^\s+image:\s*(referral-bot\S*)", replicas, re.MULTILINE) == [tag]
+
+
+def test_the_replicas_example_runs_two_bots_on_postgresql_behind_one_port():
+    compose = yaml.safe_load((ROOT / "compose.replicas.yaml").read_text())
+    services = compose["services"]
+    bots = [services["bot-1"], services["bot-2"]]
+    tag = f"referral-bot:{version('referral-bot')}"
+    for bot in bots:
+        assert bot["image"] == tag
+        url = bot["environment"]["REFERRAL_BOT_DB"]
+        assert url.startswith("postgresql://referral@postgres:") and ":${" not in url
+        assert bot["environment"]["PGPASSWORD"] == "${POSTGRES_PASSWORD}"
+        assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["127.0.0.1:8000:8000"]  # the one port
+    assert {
+        name for name, d in proxy["depends_on"].items() if d["condition"] == "service_healthy"
+    } == {
+        "bot-1",
+        "bot-2",
+    }
+    config = compose["configs"]["proxy"]["content"]
+    assert "server bot-1:8000" in config and "server bot-2:8000" in config
 
 
 def test_the_proxy_passes_only_the_two_push_paths():

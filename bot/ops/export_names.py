@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 
 from bot.domain.people import OPEN_ID
-from bot.records.store import Database
+from bot.records.store import AccountBook, Database
 
 # Asks Feishu for a person's name; None when it cannot say.
 Ask = Callable[[str], str | None]
@@ -41,12 +41,7 @@ class Names:
 
     def _recorded(self, open_id: str) -> str | None:
         """The name Feishu reported for this person as the referrer of an account they hold."""
-        cursor = self._database.db.execute(
-            "SELECT a.referrer FROM account_contacts c JOIN accounts a USING (account_id)"
-            " WHERE c.kind = ? AND c.value = ? AND a.referrer IS NOT NULL ORDER BY a.rowid",
-            [OPEN_ID, open_id],
-        )
-        for (text,) in cursor:
+        for text in AccountBook(self._database).referrers(OPEN_ID, open_id):
             referrer = json.loads(text)
             name = referrer.get("name_zh") or referrer.get("name_en")
             if name and referrer.get("id") in (None, open_id):

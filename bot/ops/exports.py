@@ -35,10 +35,14 @@ from decimal import Decimal
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from bot.domain.accounts import to_cents
 from bot.ops.cells import Value, cell, cells
 from bot.ops.export_names import Ask, Names
-from bot.records.store import AUDIT_ORDER, Database
+from bot.records.engines import insertion_order
+from bot.records.schema import accounts, audit, referrals, rewards, withdrawals
+from bot.records.store import Database
 from cards.audit_sentences import PLAIN, sentence
 
 KINDS = ("accounts", "withdrawals", "audit", "rewards", "referrals")
@@ -223,36 +227,32 @@ Row = list[Value]
 
 def _records(kind: str, database: Database, tz: ZoneInfo, names: NameOf) -> Iterator[list[Row]]:
     if kind == "accounts":
-        return (_account_rows(row, tz, names) for row in _cursor(database, "accounts", "rowid"))
+        order = insertion_order(accounts, database.engine)  # as the records list them
+        return (_account_rows(row, tz, names) for row in _rows(database, accounts, order))
     if kind == "withdrawals":
         return _withdrawals(database, tz)
     if kind == "rewards":
         return _rewards(database, tz)
     if kind == "referrals":
-        return ([_referral_row(row, tz)] for row in _cursor(database, "referrals", "rowid"))
-    return ([_audit_row(row, tz)] for row in _cursor(database, "audit", AUDIT_ORDER))
+        order = insertion_order(referrals, database.engine)
+        return ([_referral_row(row, tz)] for row in _rows(database, referrals, order))
+    return ([_audit_row(row, tz)] for row in _rows(database, audit, audit.c.at, audit.c.id))
 
 
-def _cursor(database: Database, table: str, order: str) -> Iterator[dict]:
-    db = database.db
-    if not db[table].exists():
-        return iter(())
-    cursor = db.execute(f"SELECT * FROM [{table}] ORDER BY {order}")
-    names = [column[0] for column in cursor.description]
-    return (dict(zip(names, values, strict=True)) for values in cursor)
+def _rows(database: Database, table: sa.Table, *order: sa.ColumnElement) -> Iterator[dict]:
+    return (dict(row) for row in database.rows(sa.select(table).order_by(*order)))
 
 
 def _withdrawals(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
-    db = database.db
-    if not db["withdrawals"].exists():
-        return
-    cursor = db.execute(
-        "SELECT w.*, a.referrer AS account_referrer FROM withdrawals w"
-        " LEFT JOIN accounts a ON a.account_id = w.account_id ORDER BY w.id"
+    query = (
+        sa.select(withdrawals, accounts.c.referrer.label("account_referrer"))
+        .select_from(
+            withdrawals.outerjoin(accounts, accounts.c.account_id == withdrawals.c.account_id)
+        )
+        .order_by(withdrawals.c.id)
     )
-    names = [column[0] for column in cursor.description]
-    for values in cursor:
-        yield _withdrawal_rows(dict(zip(names, values, strict=True)), tz)
+    for row in database.rows(query):
+        yield _withdrawal_rows(dict(row), tz)
 
 
 def _account_rows(row: dict, tz: ZoneInfo, names: NameOf) -> list[Row]:
@@ -302,21 +302,20 @@ def _withdrawal_rows(row: dict, tz: ZoneInfo) -> list[Row]:
 
 def _rewards(database: Database, tz: ZoneInfo) -> Iterator[list[Row]]:
     """A reward is one row: points, or one currency's cash."""
-    db = database.db
-    if not db["rewards"].exists():
-        return
-    joined = db["referrals"].exists()
-    cursor = db.execute(
-        "SELECT w.*, r.talent_name, r.job_name, r.referrer_name_zh, r.referrer_name_en"
-        " FROM rewards w LEFT JOIN referrals r ON r.application_id = w.application_id"
-        " ORDER BY w.id"
-        if joined
-        else "SELECT w.*, NULL AS talent_name, NULL AS job_name, NULL AS referrer_name_zh,"
-        " NULL AS referrer_name_en FROM rewards w ORDER BY w.id"
+    query = (
+        sa.select(
+            rewards,
+            referrals.c.talent_name,
+            referrals.c.job_name,
+            referrals.c.referrer_name_zh,
+            referrals.c.referrer_name_en,
+        )
+        .select_from(
+            rewards.outerjoin(referrals, referrals.c.application_id == rewards.c.application_id)
+        )
+        .order_by(rewards.c.id)
     )
-    names = [column[0] for column in cursor.description]
-    for values in cursor:
-        row = dict(zip(names, values, strict=True))
+    for row in database.rows(query):
         points = int(Decimal(row["amount"])) if row["unit"] == "points" else None
         currency = row["unit"] if row["unit"] != "points" else ""
         yield [
@@ -398,9 +397,9 @@ def _with_cash(head: Row, points: int | None, cash: Iterable[tuple[str, Decimal]
 def latest_audit(database: Database, account_id: str | None = None, limit: int = 20) -> list[dict]:
     """The newest audit entries first, for one account when given (the `/referral audit`
     card reads the same table as the audit export)."""
-    where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
-    rows = database.db["audit"].rows_where(where, params, order_by="at DESC, id DESC", limit=limit)
-    return list(rows)
+    where = [audit.c.account_id == account_id] if account_id else []
+    query = sa.select(audit).where(*where).order_by(audit.c.at.desc(), audit.c.id.desc())
+    return [dict(row) for row in database.rows(query.limit(limit))]
 
 
 class RecordExports:

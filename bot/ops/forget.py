@@ -26,11 +26,12 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sqlite_utils
+import sqlalchemy as sa
 
 from bot.domain.people import EMAIL, MOBILE, OPEN_ID, email_key, mobile_key
 from bot.records.erasure import PSEUDONYM_PREFIX, Person, any_trace, empty_wal, scrub_all
-from bot.records.store import AccountBook, AuditLog, Database
+from bot.records.schema import events
+from bot.records.store import AccountBook, AuditLog, Database, Tx
 from handlers.parser import UsageError, parse_who
 
 OPEN_ID_PREFIX = "ou_"
@@ -74,9 +75,8 @@ def forget(database: Database, who: str, *, actor: str) -> Forgotten:
     changed)."""
     audit = AuditLog(database)
     db = database.db
-    # Deleted content is overwritten with zeros in the pages that keep living.
-    db.execute("PRAGMA secure_delete=ON")
-    db.execute("PRAGMA temp_store=MEMORY")  # VACUUM's copy stays off the disk
+    # Deleted content is overwritten with zeros in the pages that keep living (set on every
+    # SQLite connection, see bot/records/engines.py), and VACUUM's copy stays off the disk.
     with database.transaction() as tx:
         try:
             person, pseudonym = _identify(AccountBook(database), tx, who)
@@ -100,12 +100,13 @@ def forget(database: Database, who: str, *, actor: str) -> Forgotten:
             )
     if not found:
         raise NoSuchPerson(who)
-    db.execute("VACUUM")  # the file rebuilt: no free page keeps the old bytes
+    # The files rebuilt: no free page keeps the old bytes (PostgreSQL: every table rewritten).
+    db.execute("VACUUM FULL" if database.postgres else "VACUUM")
     return Forgotten(pseudonym, accounts, replaced, empty_wal(db))
 
 
 # --- who ---------------------------------------------------------------------------------------
-def _identify(book: AccountBook, tx: sqlite_utils.Database, who: str) -> tuple[Person, str]:
+def _identify(book: AccountBook, tx: Tx, who: str) -> tuple[Person, str]:
     """The person `who` names, widened to all the records know of them, and their pseudonym
     (the one they were given before, if any)."""
     person = Person()
@@ -159,7 +160,7 @@ def _identify(book: AccountBook, tx: sqlite_utils.Database, who: str) -> tuple[P
     return person, min(pseudonyms) if pseudonyms else PSEUDONYM_PREFIX + secrets.token_hex(4)
 
 
-def _forgotten_before(tx: sqlite_utils.Database, pseudonym: str) -> bool:
+def _forgotten_before(tx: Tx, pseudonym: str) -> bool:
     """Whether the audit records forgetting someone under this pseudonym."""
     return (
         tx.execute(
@@ -169,7 +170,7 @@ def _forgotten_before(tx: sqlite_utils.Database, pseudonym: str) -> bool:
     )
 
 
-def _widen(book: AccountBook, tx: sqlite_utils.Database, person: Person) -> None:
+def _widen(book: AccountBook, tx: Tx, person: Person) -> None:
     """Add what the records link to the person until nothing new turns up: the contacts of
     their accounts, the accounts of their contacts, the IDs and names beside their open_id in
     stored events."""
@@ -194,7 +195,7 @@ def _size(person: Person) -> int:
     return sum(len(getattr(person, name)) for name in Person.__dataclass_fields__)
 
 
-def _learn_account(tx: sqlite_utils.Database, account_id: str, person: Person) -> None:
+def _learn_account(tx: Tx, account_id: str, person: Person) -> None:
     for kind, value in tx.execute(
         "SELECT kind, value FROM account_contacts WHERE account_id = ?", [account_id]
     ):
@@ -236,12 +237,12 @@ def _learn_contact(person: Person, kind: str, value: str) -> None:
         person.mobiles.add(value)
 
 
-def _learn_from_events(tx: sqlite_utils.Database, open_id: str, person: Person) -> None:
+def _learn_from_events(tx: Tx, open_id: str, person: Person) -> None:
     """The names and other IDs that stored events give beside this open_id: a mention's name,
     a leaver's name, email and mobile, a sender's union_id and user_id, and the id of their
     one-to-one chat with the bot."""
     for (payload,) in tx.execute(
-        "SELECT payload FROM events WHERE instr(payload, ?) > 0", [open_id]
+        sa.select(events.c.payload).where(events.c.payload.contains(open_id, autoescape=True))
     ):
         try:
             document = json.loads(payload)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import logging
 import re
-import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from bot.domain.accounts import Account
 from bot.feishu.openapi import OpenApiError
 from bot.feishu.ratelimit import Priority
 from bot.feishu.referral import ACCOUNT_NOT_FOUND, ReferralGateway
+from bot.records.database import ERRORS as DB_ERRORS
 from bot.records.store import AccountBook
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def _take(future: Future[Account], accounts: AccountBook) -> tuple[str, str]:
         return FAILED, _reason(exc)
     try:
         accounts.remember(account)
-    except sqlite3.Error as exc:  # a sick database fails this account, not the whole run
+    except DB_ERRORS as exc:  # a sick database fails this account, not the whole run
         log.error("account %s fetched but not saved: %s", account.account_id, exc)
         return FAILED, f"fetched but not saved: {exc}"
     return IMPORTED, ""

@@ -7,14 +7,21 @@ the chats a run could not post to, which the next card names."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from bot.domain.accounts import Account, AccountStatus, Cash
 from bot.domain.digest_model import Totals, totals
+from bot.records import engines
 from bot.records.schedule_leases import ScheduleRecords
+from bot.records.schema import digest_posts, digest_runs, digest_snapshots
 from bot.records.store import Database, from_iso, to_iso, utcnow
+
+runs, snapshots = digest_runs, digest_snapshots
 
 SCHEDULED = "scheduled"
 ON_DEMAND = "on_demand"
@@ -55,47 +62,27 @@ class DigestRecords(ScheduleRecords):
     def __init__(self, database: Database) -> None:
         super().__init__(
             database,
-            "digest_runs",
-            "digest_posts",
-            {
-                "kind": str,
-                "taken_at": str,
-                "accounts": int,
-                "fetched": int,
-                "failed": int,
-                "failures": str,
-            },
+            digest_runs,
+            digest_posts,
             # Nothing reads heartbeat_at any more; it is stamped still, so rows stay as they were.
             stamped=("started_at", "heartbeat_at"),
         )
-        self._create_snapshots()
-
-    def _create_snapshots(self) -> None:
-        db = self._database.db
-        db["digest_snapshots"].create(
-            {
-                "run_id": int,
-                "account_id": str,
-                "status": int,
-                "points": int,
-                "cash": str,
-                "taken_at": str,
-            },
-            pk=("run_id", "account_id"),
-            if_not_exists=True,
-        )
-        db["digest_snapshots"].create_index(["account_id", "run_id"], if_not_exists=True)
 
     # --- runs --------------------------------------------------------------------------------
     def start_on_demand(self, holder: str) -> int:
         now = to_iso(utcnow())
-        table = self._database.db["digest_runs"]
-        table.insert({"kind": ON_DEMAND, "holder": holder, "started_at": now, "heartbeat_at": now})
-        return table.last_pk
+        return self._database.scalar(
+            runs.insert()
+            .values(kind=ON_DEMAND, holder=holder, started_at=now, heartbeat_at=now)
+            .returning(runs.c.id)
+        )
 
-    def lease_scheduled(self, scheduled_for: datetime, holder: str) -> int | None:
-        """Take the run for this fire time; None when it is done or held by a live process."""
-        return self.lease_run(scheduled_for, holder, kind=SCHEDULED)
+    def lease_scheduled(
+        self, scheduled_for: datetime, holder: str, *, stopping: threading.Event | None = None
+    ) -> int | None:
+        """Take the run for this fire time; None when it is done or held by a live process
+        (with `stopping`: waiting while a live process holds it, see `lease_run`)."""
+        return self.lease_run(scheduled_for, holder, stopping=stopping, kind=SCHEDULED)
 
     def finish(
         self,
@@ -118,31 +105,32 @@ class DigestRecords(ScheduleRecords):
         )
 
     def run(self, run_id: int) -> Run:
-        return _run(self._database.db["digest_runs"].get(run_id))
+        (row,) = self._database.rows(sa.select(runs).where(runs.c.id == run_id))
+        return _run(row)
 
     def runs(self) -> list[Run]:
-        return [_run(row) for row in self._database.db["digest_runs"].rows_where(order_by="id")]
+        return [_run(row) for row in self._database.rows(sa.select(runs).order_by(runs.c.id))]
 
     def previous_finished(self, before_run: int, kind: str | None = None) -> Run | None:
         """The most recent finished run older than `before_run`, of `kind` or of either."""
-        where, params = _kind_filter("id < ? AND finished_at IS NOT NULL", [before_run], kind)
-        rows = list(
-            self._database.db["digest_runs"].rows_where(where, params, order_by="id DESC", limit=1)
+        rows = self._database.rows(
+            sa.select(runs)
+            .where(*_finished_before(before_run, kind))
+            .order_by(runs.c.id.desc())
+            .limit(1)
         )
         return _run(rows[0]) if rows else None
 
     def undelivered_before(self, run_id: int) -> list[tuple[str, ...]]:
         """Chats the last finished scheduled run before this one could not post to, as
         (chat_id, reason in English, reason in Chinese)."""
-        rows = list(
-            self._database.db["digest_runs"].rows_where(
-                "id < ? AND kind = ? AND finished_at IS NOT NULL",
-                [run_id, SCHEDULED],
-                order_by="id DESC",
-                limit=1,
-            )
-        )
-        return [tuple(pair) for pair in json.loads(rows[0]["chats_failed"] or "[]")] if rows else []
+        failed = self._database.run(
+            sa.select(runs.c.chats_failed)
+            .where(*_finished_before(run_id, SCHEDULED))
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        ).all()
+        return [tuple(pair) for pair in json.loads(failed[0][0] or "[]")] if failed else []
 
     # --- snapshots ---------------------------------------------------------------------------
     def save_snapshots(self, run_id: int, accounts: list[Account], taken_at: datetime) -> None:
@@ -160,23 +148,35 @@ class DigestRecords(ScheduleRecords):
             for a in accounts
         ]
         with self._database.transaction() as db:
-            db["digest_snapshots"].upsert_all(rows, pk=("run_id", "account_id"))
-            db["digest_runs"].update(run_id, {"taken_at": now})
+            for row in rows:
+                db.execute(engines.upsert(db, snapshots, row, ["run_id", "account_id"]))
+            db.execute(runs.update().where(runs.c.id == run_id).values(taken_at=now))
 
     def latest_snapshots(self, before_run: int, kind: str | None = None) -> dict[str, Account]:
         """Each account's most recent snapshot taken by a finished run (of `kind`, or either)
         older than `before_run`, so an account that failed to fetch last time is compared with
         the time before."""
-        runs, params = _kind_filter("id < ? AND finished_at IS NOT NULL", [before_run], kind)
-        # SQLite returns the other columns of the row that holds MAX(run_id).
-        rows = self._database.db.execute(
-            "SELECT account_id, MAX(run_id), status, points, cash FROM digest_snapshots"
-            f" WHERE run_id IN (SELECT id FROM digest_runs WHERE {runs}) GROUP BY account_id",
-            params,
-        ).fetchall()
+        finished = sa.select(runs.c.id).where(*_finished_before(before_run, kind))
+        latest = (
+            sa.select(snapshots.c.account_id, sa.func.max(snapshots.c.run_id).label("run_id"))
+            .where(snapshots.c.run_id.in_(finished))
+            .group_by(snapshots.c.account_id)
+            .subquery()
+        )
+        rows = self._database.run(
+            sa.select(
+                snapshots.c.account_id, snapshots.c.status, snapshots.c.points, snapshots.c.cash
+            ).join(
+                latest,
+                sa.and_(
+                    latest.c.account_id == snapshots.c.account_id,
+                    latest.c.run_id == snapshots.c.run_id,
+                ),
+            )
+        ).all()
         return {
             account_id: _snapshot(account_id, status, points, cash)
-            for account_id, _, status, points, cash in rows
+            for account_id, status, points, cash in rows
         }
 
     def scheduled_totals(
@@ -187,18 +187,34 @@ class DigestRecords(ScheduleRecords):
         before the moment was kept), summed from their snapshots. A run of no accounts is a
         point at zero; a run whose snapshots were pruned is left out rather than drawn as
         nothing."""
-        where, params = "kind = ? AND finished_at IS NOT NULL", [SCHEDULED]
+        where = [runs.c.kind == SCHEDULED, runs.c.finished_at.is_not(None)]
         if before is not None:
-            where, params = f"{where} AND scheduled_for < ?", [*params, to_iso(before)]
-        rows = self._database.db.execute(
-            "SELECT r.scheduled_for, r.moment, r.empty,"
-            " s.account_id, s.status, s.points, s.cash"
-            " FROM (SELECT id, scheduled_for, COALESCE(taken_at, scheduled_for) AS moment,"
-            "  COALESCE(fetched, 0) + COALESCE(failed, 0) = 0 AS empty"
-            f"  FROM digest_runs WHERE {where} ORDER BY scheduled_for DESC LIMIT ?) AS r"
-            " LEFT JOIN digest_snapshots AS s ON s.run_id = r.id",
-            [*params, limit],
-        ).fetchall()
+            where.append(runs.c.scheduled_for < to_iso(before))
+        last = (
+            sa.select(
+                runs.c.id,
+                runs.c.scheduled_for,
+                sa.func.coalesce(runs.c.taken_at, runs.c.scheduled_for).label("moment"),
+                (
+                    sa.func.coalesce(runs.c.fetched, 0) + sa.func.coalesce(runs.c.failed, 0) == 0
+                ).label("empty"),
+            )
+            .where(*where)
+            .order_by(runs.c.scheduled_for.desc())
+            .limit(limit)
+            .subquery("r")
+        )
+        rows = self._database.run(
+            sa.select(
+                last.c.scheduled_for,
+                last.c.moment,
+                last.c.empty,
+                snapshots.c.account_id,
+                snapshots.c.status,
+                snapshots.c.points,
+                snapshots.c.cash,
+            ).select_from(last.outerjoin(snapshots, snapshots.c.run_id == last.c.id))
+        ).all()
         by_run: dict[tuple[str, str], list[Account]] = {}
         for scheduled_for, moment, empty, account_id, status, points, cash in rows:
             if account_id is not None:
@@ -214,22 +230,25 @@ class DigestRecords(ScheduleRecords):
 
     def prune_snapshots(self, older_than: timedelta = KEEP_SNAPSHOTS) -> int:
         """Forget snapshots no digest compares with any more."""
-        cursor = self._database.db.execute(
-            "DELETE FROM digest_snapshots WHERE run_id IN (SELECT id FROM digest_runs"
-            " WHERE started_at < ? AND id IS NOT (SELECT MAX(id) FROM digest_runs"
-            " WHERE kind = ? AND finished_at IS NOT NULL))",
-            [to_iso(utcnow() - older_than), SCHEDULED],
+        baseline = sa.select(sa.func.max(runs.c.id)).where(
+            runs.c.kind == SCHEDULED, runs.c.finished_at.is_not(None)
         )
-        return cursor.rowcount
+        old = sa.select(runs.c.id).where(
+            runs.c.started_at < to_iso(utcnow() - older_than),
+            runs.c.id.is_distinct_from(baseline.scalar_subquery()),
+        )
+        return self._database.run(snapshots.delete().where(snapshots.c.run_id.in_(old))).rowcount
 
     def snapshot_count(self, run_id: int) -> int:
-        return self._database.db["digest_snapshots"].count_where("run_id = ?", [run_id])
+        return self._database.scalar(
+            sa.select(sa.func.count()).select_from(snapshots).where(snapshots.c.run_id == run_id)
+        )
 
 
-def _kind_filter(where: str, params: list, kind: str | None) -> tuple[str, list]:
-    if kind is None:
-        return where, params
-    return f"{where} AND kind = ?", [*params, kind]
+def _finished_before(run_id: int, kind: str | None) -> list[sa.ColumnElement]:
+    """Finished runs older than `run_id`, of `kind` (or either)."""
+    where = [runs.c.id < run_id, runs.c.finished_at.is_not(None)]
+    return where if kind is None else [*where, runs.c.kind == kind]
 
 
 def _snapshot(account_id: str, status: int, points: int | None, cash: str | None) -> Account:
@@ -241,13 +260,13 @@ def _snapshot(account_id: str, status: int, points: int | None, cash: str | None
     )
 
 
-def _run(row: dict) -> Run:
+def _run(row: sa.RowMapping) -> Run:
     return Run(
         id=row["id"],
         kind=row["kind"],
         scheduled_for=from_iso(row["scheduled_for"]),
         started_at=from_iso(row["started_at"]),
-        taken_at=from_iso(row.get("taken_at")),
+        taken_at=from_iso(row["taken_at"]),
         finished_at=from_iso(row["finished_at"]),
         fetched=row["fetched"] or 0,
         failed=row["failed"] or 0,

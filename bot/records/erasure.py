@@ -4,22 +4,22 @@ money records and the keys that join them are never touched.
 
 `Person` gathers what identifies someone; `pattern` matches every way the records write it
 down; `scrub_all` puts one pseudonym in its place, deletes the person's contact links, and keeps
-only the pseudonym of their accounts' contact and referrer. `empty_wal` then cuts the `-wal`
-file to nothing, so no old page of theirs stays in it.
+only the pseudonym of their accounts' contact and referrer. `empty_wal` then cuts SQLite's
+`-wal` file to nothing, so no old page of theirs stays in it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import sqlite_utils
+import sqlalchemy as sa
 
 from bot.domain.people import EMAIL, MOBILE, OPEN_ID
+from bot.records.database import ERRORS, Tx
 
 PSEUDONYM_PREFIX = "forgotten-"
 # Columns whose values are never rewritten: the money records and the keys that join them.
@@ -107,7 +107,7 @@ def _escapes(text: str) -> list[str]:
     return list(dict.fromkeys((text, once, twice)))
 
 
-def scrub_all(tx: sqlite_utils.Database, person: Person, pseudonym: str) -> dict[str, int]:
+def scrub_all(tx: Tx, person: Person, pseudonym: str) -> dict[str, int]:
     """Rewrite the person out of every table; the number of values changed per table."""
     replaced: dict[str, int] = {}
     if person.accounts:
@@ -125,7 +125,7 @@ def scrub_all(tx: sqlite_utils.Database, person: Person, pseudonym: str) -> dict
     return replaced
 
 
-def _forget_accounts(tx: sqlite_utils.Database, person: Person, pseudonym: str) -> dict[str, int]:
+def _forget_accounts(tx: Tx, person: Person, pseudonym: str) -> dict[str, int]:
     """An account keeps its ID, status and balance; its contact becomes the pseudonym, and of
     its referrer only the pseudonym stays, as the name (Feishu's is read again when needed)."""
     changed = 0
@@ -148,7 +148,7 @@ def _forget_accounts(tx: sqlite_utils.Database, person: Person, pseudonym: str) 
     return {"accounts": changed} if changed else {}
 
 
-def _forget_contacts(tx: sqlite_utils.Database, person: Person) -> int:
+def _forget_contacts(tx: Tx, person: Person) -> int:
     keys = [(OPEN_ID, v) for v in person.open_ids]
     keys += [(EMAIL, v) for v in person.emails] + [(MOBILE, v) for v in person.mobiles]
     removed = 0
@@ -163,10 +163,10 @@ def _forget_contacts(tx: sqlite_utils.Database, person: Person) -> int:
     return removed
 
 
-def _text_columns(tx: sqlite_utils.Database) -> Iterable[tuple[str, list[str]]]:
+def _text_columns(tx: Tx) -> Iterable[tuple[str, list[str]]]:
     """Every table but those handled row by row, with its columns that may hold text."""
     for table in tx.table_names():
-        if table in HANDLED or table.startswith("sqlite_"):
+        if table in HANDLED or table.startswith("sqlite_") or table == "alembic_version":
             continue
         columns = [
             column.name
@@ -178,33 +178,51 @@ def _text_columns(tx: sqlite_utils.Database) -> Iterable[tuple[str, list[str]]]:
 
 
 def _scrub_table(
-    tx: sqlite_utils.Database,
+    tx: Tx,
     table: str,
     columns: list[str],
     found: re.Pattern[str],
     pseudonym: str,
 ) -> int:
-    selected = ", ".join(f'"{c}"' for c in columns)
-    changes: list[tuple[int, str, str]] = []
-    for rowid, *values in tx.execute(f'SELECT rowid, {selected} FROM "{table}"'):
+    key = _key(tx, table)
+    selected = ", ".join(f'"{c}"' for c in [*key, *columns])
+    where = " AND ".join(f'"{k}" = ?' for k in key)
+    changes: list[tuple[tuple, str, str]] = []
+    for row in tx.execute(f'SELECT {selected} FROM "{table}"'):
+        keys, values = tuple(row[: len(key)]), row[len(key) :]
         for column, value in zip(columns, values, strict=True):
             if isinstance(value, str) and found.search(value):
-                changes.append((rowid, column, found.sub(pseudonym, value)))
-    for rowid, column, value in changes:
-        # OR REPLACE: a key column (the welcomed open_id) may take a value already there.
-        tx.execute(
-            f'UPDATE OR REPLACE "{table}" SET "{column}" = ? WHERE rowid = ?', [value, rowid]
-        )
+                changes.append((keys, column, found.sub(pseudonym, value)))
+    # A row's key changes last: the other changes find the row by the key it has.
+    changes.sort(key=lambda change: change[1] in key)
+    for keys, column, value in changes:
+        if column in key:
+            moved = [value if k == column else old for k, old in zip(key, keys, strict=True)]
+            if tx.execute(f'SELECT 1 FROM "{table}" WHERE {where}', moved).fetchone():
+                # A key column (the welcomed open_id) takes a value already there: that row
+                # stands for this one.
+                tx.execute(f'DELETE FROM "{table}" WHERE {where}', list(keys))
+                continue
+        tx.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE {where}', [value, *keys])
     return len(changes)
 
 
-def empty_wal(db: sqlite_utils.Database) -> bool:
-    """Copy the `-wal` file into the database and cut it to nothing, so no old page of the
-    person's is left in it; False when readers kept it from finishing (tried for a while)."""
+def _key(tx: Tx, table: str) -> list[str]:
+    """The columns that find one row of the table (SQLite's rowid for a table without a key)."""
+    bind = tx.conn if tx.conn is not None else tx._database.engine  # type: ignore[union-attr]
+    return sa.inspect(bind).get_pk_constraint(table)["constrained_columns"] or ["rowid"]
+
+
+def empty_wal(db: Tx) -> bool:
+    """Copy SQLite's `-wal` file into the database and cut it to nothing, so no old page of the
+    person's is left in it; False when readers kept it from finishing (tried for a while).
+    PostgreSQL keeps its write-ahead log itself (recycled as it checkpoints): True."""
+    if db.postgres:
+        return True
     for _ in range(CHECKPOINT_TRIES):
         try:
             busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        except sqlite3.OperationalError:
+        except ERRORS:
             busy = 1
         if not busy:
             return True

@@ -16,14 +16,17 @@ the same durability and retries.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from bot.records.liveness import live_cutoff, live_owners_sql
+import sqlalchemy as sa
+
+from bot.records import engines
+from bot.records.liveness import dead
+from bot.records.schema import events
 from bot.records.store import Database, from_iso, to_iso, utcnow
 
 QUEUED, WORKING, DONE, FAILED, PENDING = "queued", "working", "done", "failed", "pending"
@@ -107,25 +110,36 @@ class Inbox:
         not_before: str | None,
     ) -> bool:
         now = to_iso(utcnow())
-        try:
-            self._database.db.execute(
-                "INSERT INTO events (event_id, event_type, message_id, payload, status, attempts,"
-                " not_before, received_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                [event_id, event_type, message_id, payload, QUEUED, not_before, now, now],
-            )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        row = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "message_id": message_id,
+            "payload": payload,
+            "status": QUEUED,
+            "attempts": 0,
+            "not_before": not_before,
+            "received_at": now,
+            "updated_at": now,
+        }
+        database = self._database
+        return database.run(engines.insert_ignore(database.engine, events, row)).first() is not None
 
     def _queue_again(self, event_id: str, not_before: str | None) -> bool:
         now = to_iso(utcnow())
-        cursor = self._database.db.execute(
-            "UPDATE events SET status = ?, owner = NULL, attempts = 0, error = NULL,"
-            " not_before = ?, received_at = ?, updated_at = ? WHERE event_id = ?"
-            " AND status IN (?, ?)",
-            [QUEUED, not_before, now, now, event_id, DONE, FAILED],
+        return _one(
+            self._database,
+            events.update()
+            .where(events.c.event_id == event_id, events.c.status.in_((DONE, FAILED)))
+            .values(
+                status=QUEUED,
+                owner=None,
+                attempts=0,
+                error=None,
+                not_before=not_before,
+                received_at=now,
+                updated_at=now,
+            ),
         )
-        return cursor.rowcount == 1
 
     def _notify(self) -> None:
         if self.on_new is not None:
@@ -135,13 +149,31 @@ class Inbox:
     def claim(self) -> InboxEvent | None:
         """Take the oldest due event for work, atomically across threads and processes."""
         now = to_iso(utcnow())
-        row = self._database.db.execute(
-            "UPDATE events SET status = ?, owner = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE event_id = (SELECT event_id FROM events WHERE status = ?"
-            " AND (not_before IS NULL OR not_before <= ?) ORDER BY rowid LIMIT 1)"
-            " RETURNING event_id, event_type, payload, attempts, received_at",
-            [WORKING, self.owner, now, QUEUED, now],
-        ).fetchone()
+        engine = self._database.engine
+        due = engines.claimable(
+            sa.select(events.c.event_id)
+            .where(
+                events.c.status == QUEUED,
+                sa.or_(events.c.not_before.is_(None), events.c.not_before <= now),
+            )
+            .order_by(engines.insertion_order(events, engine))
+            .limit(1),
+            engine,
+        )
+        row = self._database.run(
+            events.update()
+            .where(events.c.event_id == due.scalar_subquery(), events.c.status == QUEUED)
+            .values(
+                status=WORKING, owner=self.owner, attempts=events.c.attempts + 1, updated_at=now
+            )
+            .returning(
+                events.c.event_id,
+                events.c.event_type,
+                events.c.payload,
+                events.c.attempts,
+                events.c.received_at,
+            )
+        ).first()
         if row is None:
             return None
         event_id, event_type, payload, attempts, received_at = row
@@ -159,152 +191,187 @@ class Inbox:
 
     def release(self, event_id: str) -> bool:
         """Back in the queue at once, this attempt not counted (the process is stopping)."""
-        cursor = self._database.db.execute(
-            "UPDATE events SET status = ?, owner = NULL, attempts = MAX(attempts - 1, 0),"
-            " updated_at = ? WHERE event_id = ? AND status = ? AND owner = ?",
-            [QUEUED, to_iso(utcnow()), event_id, WORKING, self.owner],
+        return _one(
+            self._database,
+            events.update()
+            .where(*self._mine(event_id))
+            .values(
+                status=QUEUED,
+                owner=None,
+                attempts=sa.case((events.c.attempts > 1, events.c.attempts - 1), else_=0),
+                updated_at=to_iso(utcnow()),
+            ),
         )
-        return cursor.rowcount == 1
+
+    def _mine(self, event_id: str) -> tuple[sa.ColumnElement, ...]:
+        """The event, while it is our claim."""
+        return (
+            events.c.event_id == event_id,
+            events.c.status == WORKING,
+            events.c.owner == self.owner,
+        )
 
     def _settle(
         self, event_id: str, status: str, error: str | None, *, not_before: str | None = None
     ) -> bool:
         """Move one of our claims on; False when it is no longer ours (taken back)."""
-        cursor = self._database.db.execute(
-            "UPDATE events SET status = ?, error = ?, owner = NULL, not_before = ?, updated_at = ?"
-            " WHERE event_id = ? AND status = ? AND owner = ?",
-            [status, error, not_before, to_iso(utcnow()), event_id, WORKING, self.owner],
+        return _one(
+            self._database,
+            events.update()
+            .where(*self._mine(event_id))
+            .values(
+                status=status,
+                error=error,
+                owner=None,
+                not_before=not_before,
+                updated_at=to_iso(utcnow()),
+            ),
         )
-        return cursor.rowcount == 1
 
     def requeue_orphans(self) -> int:
         """Put claims back whose owner has stopped beating (it died, or stopped uncleanly)."""
-        cursor = self._database.db.execute(
-            "UPDATE events SET status = ?, owner = NULL, updated_at = ?"
-            f" WHERE status = ? AND (owner IS NULL OR owner NOT IN ({live_owners_sql()}))",
-            [QUEUED, to_iso(utcnow()), WORKING, live_cutoff()],
-        )
-        if cursor.rowcount:
+        count = self._database.run(
+            events.update()
+            .where(events.c.status == WORKING, dead(events.c.owner))
+            .values(status=QUEUED, owner=None, updated_at=to_iso(utcnow()))
+        ).rowcount
+        if count:
             self._notify()
-        return cursor.rowcount
+        return count
 
     def wake_waiting(self) -> int:
         """Feishu answers again: make everything waiting out a backoff due now. Work queued
         for a later time and not yet tried (an interim answer, a withdrawal's expiry) keeps
         its time."""
-        cursor = self._database.db.execute(
-            "UPDATE events SET not_before = NULL WHERE status = ? AND not_before > ?"
-            " AND attempts > 0",
-            [QUEUED, to_iso(utcnow())],
-        )
-        if cursor.rowcount:
+        count = self._database.run(
+            events.update()
+            .where(
+                events.c.status == QUEUED,
+                events.c.not_before > to_iso(utcnow()),
+                events.c.attempts > 0,
+            )
+            .values(not_before=None)
+        ).rowcount
+        if count:
             self._notify()
-        return cursor.rowcount
+        return count
 
     # --- what a command left behind ----------------------------------------------------------
     def save_reply(self, event_id: str, reply: dict) -> None:
         """Keep the answer worked out for an event, so a retry only re-sends it."""
-        self._database.db.execute(
-            "UPDATE events SET reply = ? WHERE event_id = ?", [json.dumps(reply), event_id]
-        )
+        self._set(event_id, reply=json.dumps(reply))
 
     def saved_reply(self, event_id: str) -> dict | None:
-        row = self._database.db.execute(
-            "SELECT reply FROM events WHERE event_id = ?", [event_id]
-        ).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        reply = self._database.scalar(
+            sa.select(events.c.reply).where(events.c.event_id == event_id)
+        )
+        return json.loads(reply) if reply else None
+
+    def _set(self, event_id: str, *conditions: sa.ColumnElement, **values: object) -> bool:
+        """Set columns of one event (when `conditions` hold); whether it changed."""
+        return _one(
+            self._database,
+            events.update().where(events.c.event_id == event_id, *conditions).values(**values),
+        )
 
     def begin_once(self, event_id: str) -> bool:
         """Mark that work which must not run twice (a create) begins now; False when an
         earlier attempt began it and was cut off before its outcome was known."""
-        cursor = self._database.db.execute(
-            "UPDATE events SET once_started_at = ? WHERE event_id = ? AND once_started_at IS NULL",
-            [to_iso(utcnow()), event_id],
+        return self._set(
+            event_id, events.c.once_started_at.is_(None), once_started_at=to_iso(utcnow())
         )
-        return cursor.rowcount == 1
 
     def clear_once(self, event_id: str) -> None:
         """The once-only work certainly did not take effect: a later attempt may begin it."""
-        self._database.db.execute(
-            "UPDATE events SET once_started_at = NULL WHERE event_id = ?", [event_id]
-        )
+        self._set(event_id, once_started_at=None)
 
     def claim_answer(self, event_id: str, via: str) -> tuple[str | None, str | None]:
         """Decide, once, how an event is answered (`ANSWER_INTERIM`: a "still trying" message
         that the result later replaces; `ANSWER_REPLY`: a reply with the result). Returns the
         way decided first, here or by another worker, and the message noted for it."""
-        db = self._database.db
-        db.execute(
-            "UPDATE events SET answer_via = ? WHERE event_id = ? AND answer_via IS NULL",
-            [via, event_id],
-        )
-        row = db.execute(
-            "SELECT answer_via, answer_message_id FROM events WHERE event_id = ?", [event_id]
-        ).fetchone()
+        self._set(event_id, events.c.answer_via.is_(None), answer_via=via)
+        row = self._database.run(
+            sa.select(events.c.answer_via, events.c.answer_message_id).where(
+                events.c.event_id == event_id
+            )
+        ).first()
         return (row[0], row[1]) if row else (None, None)
 
     def note_answer(self, event_id: str, message_id: str) -> None:
         """The message that answers the event (for an interim: the one the result replaces)."""
-        self._database.db.execute(
-            "UPDATE events SET answer_message_id = ? WHERE event_id = ?", [message_id, event_id]
-        )
+        self._set(event_id, answer_message_id=message_id)
 
     def event(self, event_id: str) -> dict | None:
-        rows = list(self._database.db["events"].rows_where("event_id = ?", [event_id]))
-        return rows[0] if rows else None
+        rows = self._database.rows(sa.select(events).where(events.c.event_id == event_id))
+        return dict(rows[0]) if rows else None
 
     # --- card callbacks, handled inline ------------------------------------------------------
     def begin_press(self, event_id: str, event_type: str) -> Press:
         """Record a card callback as pending before its work; redeliveries find it."""
         now = to_iso(utcnow())
-        db = self._database.db
-        try:
-            db.execute(
-                "INSERT INTO events (event_id, event_type, status, owner, attempts, received_at,"
-                " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-                [event_id, event_type, PENDING, self.owner, now, now],
-            )
+        database = self._database
+        row = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "status": PENDING,
+            "owner": self.owner,
+            "attempts": 1,
+            "received_at": now,
+            "updated_at": now,
+        }
+        if database.run(engines.insert_ignore(database.engine, events, row)).first() is not None:
             return Press.NEW
-        except sqlite3.IntegrityError:
-            pass
-        cursor = db.execute(
-            "UPDATE events SET status = ?, owner = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE event_id = ? AND (status = ? OR (status = ? AND (owner IS NULL"
-            f" OR owner NOT IN ({live_owners_sql()}))))",
-            [PENDING, self.owner, now, event_id, FAILED, PENDING, live_cutoff()],
+        retaken = self._set(
+            event_id,
+            sa.or_(
+                events.c.status == FAILED,
+                sa.and_(events.c.status == PENDING, dead(events.c.owner)),
+            ),
+            status=PENDING,
+            owner=self.owner,
+            attempts=events.c.attempts + 1,
+            updated_at=now,
         )
-        if cursor.rowcount == 1:
+        if retaken:
             return Press.RETAKEN
-        status = db.execute("SELECT status FROM events WHERE event_id = ?", [event_id]).fetchone()
-        return Press.DONE if status and status[0] == DONE else Press.BUSY
+        status = database.scalar(sa.select(events.c.status).where(events.c.event_id == event_id))
+        return Press.DONE if status == DONE else Press.BUSY
 
     def end_press(self, event_id: str, *, ok: bool, error: str | None = None) -> None:
-        self._database.db.execute(
-            "UPDATE events SET status = ?, owner = NULL, error = ?, updated_at = ?"
-            " WHERE event_id = ? AND owner = ?",
-            [DONE if ok else FAILED, error, to_iso(utcnow()), event_id, self.owner],
+        self._set(
+            event_id,
+            events.c.owner == self.owner,
+            status=DONE if ok else FAILED,
+            owner=None,
+            error=error,
+            updated_at=to_iso(utcnow()),
         )
 
     # --- looking on --------------------------------------------------------------------------
     def counts(self, *, internal: bool = False) -> dict[str, int]:
         """Events by status: Feishu's, or with `internal` the bot's own follow-up work too."""
-        where = "" if internal else f" WHERE event_type NOT LIKE '{INTERNAL}%'"
-        rows = self._database.db.execute(
-            f"SELECT status, count(*) FROM events{where} GROUP BY status"
-        ).fetchall()
-        return dict(rows)
+        query = sa.select(events.c.status, sa.func.count()).group_by(events.c.status)
+        if not internal:
+            query = query.where(events.c.event_type.not_like(f"{INTERNAL}%"))
+        return {status: count for status, count in self._database.run(query).all()}
 
     def oldest_queued(self) -> datetime | None:
         """When the longest-waiting queued event was received."""
-        row = self._database.db.execute(
-            "SELECT MIN(received_at) FROM events WHERE status = ?", [QUEUED]
-        ).fetchone()
-        return from_iso(row[0]) if row and row[0] else None
+        oldest = self._database.scalar(
+            sa.select(sa.func.min(events.c.received_at)).where(events.c.status == QUEUED)
+        )
+        return from_iso(oldest)
 
     def prune(self, older_than: timedelta = KEEP_FINISHED) -> int:
         """Forget finished events (and the command texts they hold) past their use."""
-        cursor = self._database.db.execute(
-            "DELETE FROM events WHERE status IN (?, ?) AND updated_at < ?",
-            [DONE, FAILED, to_iso(utcnow() - older_than)],
-        )
-        return cursor.rowcount
+        return self._database.run(
+            events.delete().where(
+                events.c.status.in_((DONE, FAILED)),
+                events.c.updated_at < to_iso(utcnow() - older_than),
+            )
+        ).rowcount
+
+
+def _one(database: Database, statement: sa.Update) -> bool:
+    """Run an UPDATE of one event; whether it changed it (its conditions held)."""
+    return database.run(statement).rowcount == 1

@@ -13,6 +13,10 @@ import socket
 import uuid
 from datetime import timedelta
 
+import sqlalchemy as sa
+
+from bot.records import engines
+from bot.records.schema import owners
 from bot.records.store import Database, to_iso, utcnow
 
 # A process that has missed this many beats is dead (or wedged past saving): its work is free.
@@ -34,24 +38,33 @@ class Liveness:
 
     def beat(self) -> None:
         now = to_iso(utcnow())
-        self._database.db.execute(
-            "INSERT INTO owners (owner, host, pid, started_at, beat_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (owner) DO UPDATE SET beat_at = excluded.beat_at",
-            [self.owner, socket.gethostname(), os.getpid(), now, now],
-        )
+        row = {
+            "owner": self.owner,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": now,
+            "beat_at": now,
+        }
+        database = self._database
+        database.run(engines.upsert(database.engine, owners, row, ["owner"], ["beat_at"]))
 
     def forget(self) -> None:
         """A clean stop with nothing left in hand: this owner's work (none) is free at once."""
-        self._database.db.execute("DELETE FROM owners WHERE owner = ?", [self.owner])
+        self._database.run(owners.delete().where(owners.c.owner == self.owner))
 
     def prune(self, older_than: timedelta = timedelta(days=1)) -> int:
         cutoff = to_iso(utcnow() - older_than)
-        return self._database.db.execute("DELETE FROM owners WHERE beat_at < ?", [cutoff]).rowcount
+        return self._database.run(owners.delete().where(owners.c.beat_at < cutoff)).rowcount
 
 
-def live_owners_sql() -> str:
-    """SQL for the set of live owners, with one parameter: `live_cutoff()`."""
-    return "SELECT owner FROM owners WHERE beat_at > ?"
+def live_owners() -> sa.Select:
+    """The owners beating now (a claim or lease held by another is theirs to keep)."""
+    return sa.select(owners.c.owner).where(owners.c.beat_at > live_cutoff())
+
+
+def dead(holder: sa.ColumnElement) -> sa.ColumnElement:
+    """Whether the work `holder` names belongs to nobody: no holder, or one not beating."""
+    return sa.or_(holder.is_(None), holder.not_in(live_owners()))
 
 
 def live_cutoff() -> str:

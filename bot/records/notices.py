@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import sqlite_utils
+import sqlalchemy as sa
 
 from bot.domain.accounts import Cash
 from bot.records.inbox import Inbox
-from bot.records.store import Balance, Database, from_iso, to_iso, utcnow
+from bot.records.schema import balance_changes
+from bot.records.store import Balance, Database, Tx, from_iso, to_iso, utcnow
 
 BATCH = "bot.notice_batch"
 TELL_REFERRER = "bot.tell_referrer"
@@ -61,27 +62,10 @@ class NoticeBook:
         # Who is to be told: the notice chats (any configured), referrers (when asked for).
         self._chats = chats and inbox is not None
         self._referrers = referrers and inbox is not None
-        database.db["balance_changes"].create(
-            {
-                "id": int,
-                "account_id": str,
-                "points_delta": int,
-                "cash_delta": str,
-                "points": int,
-                "cash": str,
-                "modify_time": str,
-                "window": str,
-                "recorded_at": str,
-                "told": int,
-            },
-            pk="id",
-            if_not_exists=True,
-        )
-        database.db["balance_changes"].create_index(["told", "window"], if_not_exists=True)
 
     def changed(
         self,
-        db: sqlite_utils.Database,
+        db: Tx,
         account_id: str,
         before: Balance,
         after: Balance,
@@ -113,7 +97,7 @@ class NoticeBook:
 
     @staticmethod
     def record(
-        db: sqlite_utils.Database,
+        db: Tx,
         account_id: str,
         before: Balance,
         after: Balance,
@@ -125,38 +109,42 @@ class NoticeBook:
         points_delta, cash_delta = _delta(before, after)
         if not points_delta and not cash_delta:
             return None
-        table = db["balance_changes"]
-        table.insert(
-            {
-                "account_id": account_id,
-                "points_delta": points_delta,
-                "cash_delta": _cash_json(cash_delta),
-                "points": after[0],
-                "cash": _cash_json(after[1]),
-                "modify_time": to_iso(at),
-                "window": to_iso(window),
-                "recorded_at": to_iso(utcnow()),
-                "told": 0,
-            }
-        )
-        return table.last_pk
+        return db.execute(
+            balance_changes.insert()
+            .values(
+                account_id=account_id,
+                points_delta=points_delta,
+                cash_delta=_cash_json(cash_delta),
+                points=after[0],
+                cash=_cash_json(after[1]),
+                modify_time=to_iso(at),
+                window=to_iso(window),
+                recorded_at=to_iso(utcnow()),
+                told=0,
+            )
+            .returning(balance_changes.c.id)
+        ).scalar()
 
     def untold(self, window: datetime) -> list[Change]:
         """The window's changes not yet in a notice, oldest first (each change belongs to the
         batch of its own window only, so two batches never tell one change)."""
-        rows = self._database.db["balance_changes"].rows_where(
-            "told = 0 AND window = ?", [to_iso(window)], order_by="id"
+        rows = self._database.rows(
+            sa.select(balance_changes)
+            .where(balance_changes.c.told == 0, balance_changes.c.window == to_iso(window))
+            .order_by(balance_changes.c.id)
         )
         return [_change(row) for row in rows]
 
     def mark_told(self, ids: list[int]) -> None:
-        with self._database.transaction() as db:
-            db.conn.executemany(
-                "UPDATE balance_changes SET told = 1 WHERE id = ?", [[i] for i in ids]
+        if ids:
+            self._database.run(
+                balance_changes.update().where(balance_changes.c.id.in_(ids)).values(told=1)
             )
 
     def get(self, change_id: int) -> Change | None:
-        rows = list(self._database.db["balance_changes"].rows_where("id = ?", [change_id]))
+        rows = self._database.rows(
+            sa.select(balance_changes).where(balance_changes.c.id == change_id)
+        )
         return _change(rows[0]) if rows else None
 
 
@@ -185,7 +173,7 @@ def _cash(text: str | None) -> tuple[Cash, ...]:
     return tuple(Cash(cur, Decimal(amount)) for cur, amount in json.loads(text or "[]"))
 
 
-def _change(row: dict) -> Change:
+def _change(row: sa.RowMapping) -> Change:
     return Change(
         id=row["id"],
         account_id=row["account_id"],

@@ -6,10 +6,14 @@ posts once across the processes sharing the database by the leases every schedul
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
+
 from bot.records.schedule_leases import ScheduleRecords
+from bot.records.schema import reconcile_posts, reconcile_runs
 from bot.records.store import Database, from_iso
 
 
@@ -35,28 +39,24 @@ class ReconcileRecords(ScheduleRecords):
     """Runs and per-chat posts of the scheduled reconciliation report."""
 
     def __init__(self, database: Database) -> None:
-        super().__init__(
-            database,
-            "reconcile_runs",
-            "reconcile_posts",
-            {
-                "first_day": str,
-                "last_day": str,
-                "accounts": int,
-                "points": int,
-                "mismatches": int,
-                "error": str,
-            },
-        )
+        super().__init__(database, reconcile_runs, reconcile_posts)
 
     def lease_scheduled(
-        self, scheduled_for: datetime, holder: str, first_day: date, last_day: date
+        self,
+        scheduled_for: datetime,
+        holder: str,
+        first_day: date,
+        last_day: date,
+        *,
+        stopping: threading.Event | None = None,
     ) -> int | None:
         """Take the run of this fire time, which covers `first_day` to `last_day`; None when
-        it is finished or held by a live process."""
+        it is finished or held by a live process (with `stopping`: waiting while a live
+        process holds it, see `lease_run`)."""
         return self.lease_run(
             scheduled_for,
             holder,
+            stopping=stopping,
             first_day=first_day.isoformat(),
             last_day=last_day.isoformat(),
         )
@@ -83,11 +83,11 @@ class ReconcileRecords(ScheduleRecords):
         )
 
     def runs(self) -> list[ReconcileRun]:
-        rows = self._database.db["reconcile_runs"].rows_where(order_by="id")
+        rows = self._database.rows(sa.select(reconcile_runs).order_by(reconcile_runs.c.id))
         return [_run(row) for row in rows]
 
 
-def _run(row: dict) -> ReconcileRun:
+def _run(row: sa.RowMapping) -> ReconcileRun:
     return ReconcileRun(
         id=row["id"],
         scheduled_for=from_iso(row["scheduled_for"]),

@@ -1,4 +1,4 @@
-"""Referrals the bot follows, in SQLite: which applications were asked about (a referral or
+"""Referrals the bot follows: which applications were asked about (a referral or
 not, remembered either way), each referral with its current stage, its stage history, and what
 each referrer is still to be told.
 
@@ -18,10 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlite_utils
+import sqlalchemy as sa
 
 from bot.domain.referrals import Application, Kind, Referral, ReferralOf, Stage, kind_of
-from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
+from bot.records import engines
+from bot.records.schema import referral_checks, referral_stages, referral_tellings, referrals
+from bot.records.store import Database, Tx, from_iso, to_iso, utcnow
+
+checks, stages, tellings = referral_checks, referral_stages, referral_tellings
 
 
 @dataclass(frozen=True)
@@ -46,95 +50,25 @@ class Telling:
 
 
 # The records' transaction a `then` callback writes in, so that what it queues commits with them.
-Transaction = sqlite_utils.Database
+Transaction = Tx
 Then = Callable[[Transaction, Change], None]
 
 
 class ReferralBook:
     def __init__(self, database: Database) -> None:
         self._database = database
-        db = database.db
-        create_table(
-            db,
-            "referral_checks",
-            {
-                "application_id": str,
-                "referral_id": str,  # NULL: not a referral
-                "referrer_open_id": str,
-                "referrer_name_zh": str,
-                "referrer_name_en": str,
-                "checked_at": str,
-            },
-            pk="application_id",
-        )
-        create_table(
-            db,
-            "referrals",
-            {
-                "application_id": str,
-                "referral_id": str,
-                "referrer_open_id": str,
-                "referrer_name_zh": str,
-                "referrer_name_en": str,
-                "job_id": str,
-                "job_name": str,
-                "talent_id": str,
-                "talent_name": str,
-                "stage_id": str,
-                "stage_zh": str,
-                "stage_en": str,
-                "stage_type": int,
-                "active": int,
-                "since": str,
-                "update_ms": int,
-                "recorded_at": str,
-            },
-            pk="application_id",
-        )
-        db["referrals"].create_index(["referrer_open_id"], if_not_exists=True)
-        create_table(
-            db,
-            "referral_stages",
-            {
-                "id": int,
-                "application_id": str,
-                "stage_id": str,
-                "stage_zh": str,
-                "stage_en": str,
-                "stage_type": int,
-                "active": int,
-                "at": str,
-                "update_ms": int,
-                "recorded_at": str,
-            },
-            pk="id",
-        )
-        db["referral_stages"].create_index(["application_id"], if_not_exists=True)
-        create_table(
-            db,
-            "referral_tellings",
-            {
-                "id": int,
-                "referrer_open_id": str,
-                "application_id": str,
-                "kind": str,
-                "stage_row": int,
-                "batch": str,
-                "told": int,
-                "recorded_at": str,
-            },
-            pk="id",
-        )
-        db["referral_tellings"].create_index(["referrer_open_id", "told"], if_not_exists=True)
 
     # --- asked once per application -----------------------------------------------------------
     def checked(self, application_id: str) -> tuple[bool, ReferralOf | None]:
         """(asked before, its referral): (False, None) never asked; (True, None) not one."""
-        row = self._database.db.execute(
-            "SELECT referral_id, referrer_open_id, referrer_name_zh, referrer_name_en"
-            " FROM referral_checks WHERE application_id = ?",
-            [application_id],
-        ).fetchone()
+        row = self._database.run(
+            sa.select(
+                checks.c.referral_id,
+                checks.c.referrer_open_id,
+                checks.c.referrer_name_zh,
+                checks.c.referrer_name_en,
+            ).where(checks.c.application_id == application_id)
+        ).first()
         if row is None:
             return False, None
         if row[0] is None:
@@ -143,27 +77,26 @@ class ReferralBook:
 
     def note_check(self, application_id: str, referral: ReferralOf | None) -> None:
         """Remember get_by_application's answer, either way."""
-        self._database.db["referral_checks"].upsert(
-            {
-                "application_id": application_id,
-                "referral_id": referral.referral_id if referral else None,
-                "referrer_open_id": referral.referrer_open_id if referral else None,
-                "referrer_name_zh": referral.referrer_name_zh if referral else None,
-                "referrer_name_en": referral.referrer_name_en if referral else None,
-                "checked_at": to_iso(utcnow()),
-            },
-            pk="application_id",
-        )
+        row = {
+            "application_id": application_id,
+            "referral_id": referral.referral_id if referral else None,
+            "referrer_open_id": referral.referrer_open_id if referral else None,
+            "referrer_name_zh": referral.referrer_name_zh if referral else None,
+            "referrer_name_en": referral.referrer_name_en if referral else None,
+            "checked_at": to_iso(utcnow()),
+        }
+        database = self._database
+        database.run(engines.upsert(database.engine, checks, row, ["application_id"]))
 
     def checks(self) -> int:
-        return self._database.db["referral_checks"].count
+        return self._database.scalar(sa.select(sa.func.count()).select_from(checks))
 
     # --- referrals and their stages -----------------------------------------------------------
     def newer(self, application_id: str, update_ms: int) -> bool:
         """Whether a change at `update_ms` is newer than what the records hold."""
-        row = self._database.db.execute(
-            "SELECT update_ms FROM referrals WHERE application_id = ?", [application_id]
-        ).fetchone()
+        row = self._database.run(
+            sa.select(referrals.c.update_ms).where(referrals.c.application_id == application_id)
+        ).first()
         return row is None or update_ms > (row[0] or 0)
 
     def record(
@@ -180,7 +113,14 @@ class ReferralBook:
         now = to_iso(utcnow())
         stage = application.stage
         with self._database.transaction() as db:
-            rows = list(db["referrals"].rows_where("application_id = ?", [of.application_id]))
+            engines.serialize(db.conn, f"referral:{of.application_id}")
+            rows = (
+                db.execute(
+                    sa.select(referrals).where(referrals.c.application_id == of.application_id)
+                )
+                .mappings()
+                .all()
+            )
             previous = _referral(rows[0]) if rows else None
             if rows and update_ms <= (rows[0]["update_ms"] or 0):
                 return None
@@ -206,21 +146,21 @@ class ReferralBook:
                 "update_ms": update_ms,
                 "recorded_at": now,
             }
-            db["referrals"].upsert(row, pk="application_id")
+            db.execute(engines.upsert(db, referrals, row, ["application_id"]))
             if not moved:
                 return None
-            db["referral_stages"].insert(
-                {
-                    "application_id": of.application_id,
-                    "stage_id": stage.id,
-                    "stage_zh": stage.zh_name,
-                    "stage_en": stage.en_name,
-                    "stage_type": stage.type,
-                    "active": int(application.active),
-                    "at": to_iso(since),
-                    "update_ms": update_ms,
-                    "recorded_at": now,
-                }
+            db.execute(
+                stages.insert().values(
+                    application_id=of.application_id,
+                    stage_id=stage.id,
+                    stage_zh=stage.zh_name,
+                    stage_en=stage.en_name,
+                    stage_type=stage.type,
+                    active=int(application.active),
+                    at=to_iso(since),
+                    update_ms=update_ms,
+                    recorded_at=now,
+                )
             )
             change = Change(_referral(row), previous, kind_of(stage, application.active))
             if then is not None:
@@ -228,8 +168,8 @@ class ReferralBook:
         return change
 
     def get(self, application_id: str) -> Referral | None:
-        rows = list(
-            self._database.db["referrals"].rows_where("application_id = ?", [application_id])
+        rows = self._database.rows(
+            sa.select(referrals).where(referrals.c.application_id == application_id)
         )
         return _referral(rows[0]) if rows else None
 
@@ -237,18 +177,25 @@ class ReferralBook:
         self, open_id: str | None = None, *, offset: int = 0, limit: int = 20
     ) -> tuple[list[Referral], int]:
         """Newest first (by when they reached their stage); all referrers when None."""
-        where, params = ("referrer_open_id = ?", [open_id]) if open_id else (None, [])
-        table = self._database.db["referrals"]
-        total = table.count_where(where or "1", params)
-        rows = table.rows_where(
-            where, params, order_by="since DESC, application_id", limit=limit, offset=offset
+        where = [referrals.c.referrer_open_id == open_id] if open_id else []
+        total = self._database.scalar(
+            sa.select(sa.func.count()).select_from(referrals).where(*where)
+        )
+        rows = self._database.rows(
+            sa.select(referrals)
+            .where(*where)
+            .order_by(referrals.c.since.desc(), referrals.c.application_id)
+            .limit(limit)
+            .offset(offset)
         )
         return [_referral(row) for row in rows], total
 
     def history(self, application_id: str) -> list[tuple[Stage, bool, datetime]]:
         """The stages the application went through, oldest first: (stage, active, at)."""
-        rows = self._database.db["referral_stages"].rows_where(
-            "application_id = ?", [application_id], order_by="update_ms, id"
+        rows = self._database.rows(
+            sa.select(stages)
+            .where(stages.c.application_id == application_id)
+            .order_by(stages.c.update_ms, stages.c.id)
         )
         return [
             (
@@ -261,53 +208,76 @@ class ReferralBook:
 
     # --- telling referrers --------------------------------------------------------------------
     @staticmethod
-    def add_telling(db: sqlite_utils.Database, change: Change) -> int | None:
+    def add_telling(db: Tx, change: Change) -> int | None:
         """Inside the change's transaction: a telling for its referrer. Its id when it is the
         referrer's first untold one (then the caller queues the batch), else None."""
         referrer = change.referral.referrer_open_id
+        engines.serialize(db.conn, f"referral_tellings:{referrer}")
         pending = db.execute(
-            "SELECT 1 FROM referral_tellings WHERE referrer_open_id = ? AND told = 0 LIMIT 1",
-            [referrer],
-        ).fetchone()
+            sa.select(tellings.c.id)
+            .where(tellings.c.referrer_open_id == referrer, tellings.c.told == 0)
+            .limit(1)
+        ).first()
         stage_row = db.execute(
-            "SELECT MAX(id) FROM referral_stages WHERE application_id = ?",
-            [change.referral.application_id],
-        ).fetchone()[0]
-        table = db["referral_tellings"]
-        table.insert(
-            {
-                "referrer_open_id": referrer,
-                "application_id": change.referral.application_id,
-                "kind": str(change.kind),
-                "stage_row": stage_row,
-                "told": 0,
-                "recorded_at": to_iso(utcnow()),
-            }
-        )
-        return None if pending else table.last_pk
+            sa.select(sa.func.max(stages.c.id)).where(
+                stages.c.application_id == change.referral.application_id
+            )
+        ).scalar()
+        made = db.execute(
+            tellings.insert()
+            .values(
+                referrer_open_id=referrer,
+                application_id=change.referral.application_id,
+                kind=str(change.kind),
+                stage_row=stage_row,
+                told=0,
+                recorded_at=to_iso(utcnow()),
+            )
+            .returning(tellings.c.id)
+        ).scalar()
+        return None if pending else made
 
     def claim(self, referrer: str, batch: str) -> list[Telling]:
         """The referrer's untold tellings, claimed for `batch` the first time it asks; a retry
         gets the same ones (what came since waits for the next batch), so one message uuid
         always carries one content."""
         with self._database.transaction() as db:
+            engines.serialize(db.conn, f"referral_tellings:{referrer}")
             claimed = db.execute(
-                "SELECT 1 FROM referral_tellings WHERE batch = ? LIMIT 1", [batch]
-            ).fetchone()
+                sa.select(tellings.c.id).where(tellings.c.batch == batch).limit(1)
+            ).first()
             if claimed is None:
                 db.execute(
-                    "UPDATE referral_tellings SET batch = ? WHERE referrer_open_id = ?"
-                    " AND told = 0 AND batch IS NULL",
-                    [batch, referrer],
+                    tellings.update()
+                    .where(
+                        tellings.c.referrer_open_id == referrer,
+                        tellings.c.told == 0,
+                        tellings.c.batch.is_(None),
+                    )
+                    .values(batch=batch)
                 )
             rows = db.execute(
-                "SELECT t.id, t.referrer_open_id, t.application_id, t.kind, r.talent_name,"
-                " r.job_name, s.stage_id, s.stage_zh, s.stage_en, s.stage_type, s.at"
-                " FROM referral_tellings t JOIN referral_stages s ON s.id = t.stage_row"
-                " LEFT JOIN referrals r ON r.application_id = t.application_id"
-                " WHERE t.batch = ? AND t.told = 0 ORDER BY t.id",
-                [batch],
-            ).fetchall()
+                sa.select(
+                    tellings.c.id,
+                    tellings.c.referrer_open_id,
+                    tellings.c.application_id,
+                    tellings.c.kind,
+                    referrals.c.talent_name,
+                    referrals.c.job_name,
+                    stages.c.stage_id,
+                    stages.c.stage_zh,
+                    stages.c.stage_en,
+                    stages.c.stage_type,
+                    stages.c.at,
+                )
+                .select_from(
+                    tellings.join(stages, stages.c.id == tellings.c.stage_row).outerjoin(
+                        referrals, referrals.c.application_id == tellings.c.application_id
+                    )
+                )
+                .where(tellings.c.batch == batch, tellings.c.told == 0)
+                .order_by(tellings.c.id)
+            ).all()
         return [
             Telling(
                 id=r[0],
@@ -326,18 +296,21 @@ class ReferralBook:
         """The batch was sent: its tellings are told. The id of the referrer's next untold
         telling (that came meanwhile), for the next batch, or None."""
         with self._database.transaction() as db:
-            db.execute("UPDATE referral_tellings SET told = 1 WHERE batch = ?", [batch])
-            row = db.execute(
-                "SELECT MIN(id) FROM referral_tellings WHERE referrer_open_id = ? AND told = 0",
-                [referrer],
-            ).fetchone()
-        return row[0] if row and row[0] is not None else None
+            engines.serialize(db.conn, f"referral_tellings:{referrer}")
+            db.execute(tellings.update().where(tellings.c.batch == batch).values(told=1))
+            return db.execute(
+                sa.select(sa.func.min(tellings.c.id)).where(
+                    tellings.c.referrer_open_id == referrer, tellings.c.told == 0
+                )
+            ).scalar()
 
     def untold(self) -> int:
-        return self._database.db["referral_tellings"].count_where("told = 0")
+        return self._database.scalar(
+            sa.select(sa.func.count()).select_from(tellings).where(tellings.c.told == 0)
+        )
 
 
-def _referral(row: dict) -> Referral:
+def _referral(row: sa.RowMapping) -> Referral:
     return Referral(
         application_id=row["application_id"],
         referral_id=row["referral_id"],

@@ -1,4 +1,4 @@
-"""Reward requests in SQLite. Every change is a compare-and-set on the request's state (see
+"""Reward requests. Every change is a compare-and-set on the request's state (see
 `bot.domain.rewards.TRANSITIONS`), so two approvers, a double click or a redelivered callback
 move a request once. The `external_id` is written in the same transaction that approves,
 together with the inbox event that imports the reward: a process killed at any point leaves
@@ -14,9 +14,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from bot.domain.accounts import Cash
 from bot.domain.rewards import RULE_HIRED, RULE_OTHER, Amount, Reward, State, can_move
-from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
+from bot.records import engines
+from bot.records.schema import rewards
+from bot.records.store import Database, Tx, from_iso, to_iso, utcnow
 
 TTL = timedelta(hours=24)
 Then = Callable[[], object]
@@ -27,42 +31,6 @@ _STANDING = (State.REQUESTED, State.APPROVED, State.UNCERTAIN, State.REWARDED)
 class RewardBook:
     def __init__(self, database: Database) -> None:
         self._database = database
-        create_table(
-            database.db,
-            "rewards",
-            {
-                "id": int,
-                "account_id": str,
-                "referrer_open_id": str,
-                "unit": str,
-                "amount": str,
-                "reason": str,
-                "state": str,
-                "application_id": str,
-                "job_id": str,
-                "requested_by": str,
-                "requested_at": str,
-                "expires_at": str,
-                "chat_id": str,
-                "message_id": str,
-                "approved_by": str,
-                "approved_at": str,
-                "external_id": str,
-                "reward_id": str,
-                "decided_by": str,
-                "error": str,
-                "balance_points": int,
-                "balance_cash": str,
-                "rule_type": int,
-                "asked_in": str,  # the event (message or press) that asked: once per asking
-                "updated_at": str,
-            },
-            pk="id",
-        )
-        db = database.db
-        db["rewards"].create_index(["external_id"], unique=True, if_not_exists=True)
-        db["rewards"].create_index(["application_id"], if_not_exists=True)
-        db["rewards"].create_index(["asked_in"], unique=True, if_not_exists=True)
 
     def create(
         self,
@@ -84,34 +52,37 @@ class RewardBook:
         now = utcnow()
         with self._database.transaction() as db:
             if asked_in:
-                made = db.execute("SELECT id FROM rewards WHERE asked_in = ?", [asked_in])
-                row = made.fetchone()
+                engines.serialize(db.conn, f"reward-asked:{asked_in}")
+                made = db.execute(sa.select(rewards).where(rewards.c.asked_in == asked_in))
+                row = made.mappings().first()
                 if row is not None:
-                    return _reward(next(db["rewards"].rows_where("id = ?", [row[0]])))
+                    return _reward(row)
             hire = rule_type == RULE_HIRED
-            if hire and application_id and _standing(db, application_id, to_iso(now)) is not None:
-                return None
-            table = db["rewards"]
-            table.insert(
-                {
-                    "account_id": account_id,
-                    "referrer_open_id": referrer_open_id,
-                    "unit": amount.unit,
-                    "amount": str(amount.value),
-                    "reason": reason,
-                    "state": str(State.REQUESTED),
-                    "application_id": application_id,
-                    "job_id": job_id,
-                    "rule_type": rule_type,
-                    "asked_in": asked_in,
-                    "requested_by": requested_by,
-                    "requested_at": to_iso(now),
-                    "expires_at": to_iso(now + ttl),
-                    "chat_id": chat_id,
-                    "updated_at": to_iso(now),
-                }
-            )
-            created = table.last_pk
+            if hire and application_id:
+                engines.serialize(db.conn, f"reward-hire:{application_id}")
+                if _standing(db, application_id, to_iso(now)) is not None:
+                    return None
+            created = db.execute(
+                rewards.insert()
+                .values(
+                    account_id=account_id,
+                    referrer_open_id=referrer_open_id,
+                    unit=amount.unit,
+                    amount=str(amount.value),
+                    reason=reason,
+                    state=str(State.REQUESTED),
+                    application_id=application_id,
+                    job_id=job_id,
+                    rule_type=rule_type,
+                    asked_in=asked_in,
+                    requested_by=requested_by,
+                    requested_at=to_iso(now),
+                    expires_at=to_iso(now + ttl),
+                    chat_id=chat_id,
+                    updated_at=to_iso(now),
+                )
+                .returning(rewards.c.id)
+            ).scalar()
         return self.get(created)
 
     def standing_for(self, application_id: str) -> Reward | None:
@@ -120,14 +91,15 @@ class RewardBook:
         return _reward(row) if row is not None else None
 
     def get(self, reward_id: int) -> Reward | None:
-        rows = list(self._database.db["rewards"].rows_where("id = ?", [reward_id]))
+        rows = self._database.rows(sa.select(rewards).where(rewards.c.id == reward_id))
         return _reward(rows[0]) if rows else None
 
     def note_message(self, reward_id: int, message_id: str) -> None:
         """The request card was sent as this message; it becomes the receipt."""
-        self._database.db.execute(
-            "UPDATE rewards SET message_id = ? WHERE id = ?", [message_id, reward_id]
-        )
+        self._set(reward_id, message_id=message_id)
+
+    def _set(self, reward_id: int, **values: object) -> None:
+        self._database.run(rewards.update().where(rewards.c.id == reward_id).values(**values))
 
     def approve(self, reward_id: int, approver: str, *, then: Callable[[str], None]) -> str | None:
         """Approve, with a new external_id, in one transaction with `then(external_id)`
@@ -136,9 +108,19 @@ class RewardBook:
         now = to_iso(utcnow())
         with self._database.transaction() as db:
             cursor = db.execute(
-                "UPDATE rewards SET state = ?, approved_by = ?, approved_at = ?,"
-                " external_id = ?, updated_at = ? WHERE id = ? AND state = ? AND expires_at > ?",
-                [State.APPROVED, approver, now, external_id, now, reward_id, State.REQUESTED, now],
+                rewards.update()
+                .where(
+                    rewards.c.id == reward_id,
+                    rewards.c.state == State.REQUESTED,
+                    rewards.c.expires_at > now,
+                )
+                .values(
+                    state=State.APPROVED,
+                    approved_by=approver,
+                    approved_at=now,
+                    external_id=external_id,
+                    updated_at=now,
+                )
             )
             if cursor.rowcount != 1:
                 return None
@@ -153,10 +135,8 @@ class RewardBook:
 
     def note_balance(self, reward_id: int, points: int, cash: tuple[Cash, ...]) -> None:
         """The referrer's balance as read after the import."""
-        self._database.db.execute(
-            "UPDATE rewards SET balance_points = ?, balance_cash = ? WHERE id = ?",
-            [points, json.dumps([[c.currency, str(c.amount)] for c in cash]), reward_id],
-        )
+        cash_json = json.dumps([[c.currency, str(c.amount)] for c in cash])
+        self._set(reward_id, balance_points=points, balance_cash=cash_json)
 
     def failed(self, reward_id: int, error: str, *, then: Then | None = None) -> bool:
         for current in (State.APPROVED, State.UNCERTAIN):
@@ -172,17 +152,22 @@ class RewardBook:
 
     def expire(self, reward_id: int) -> bool:
         now = to_iso(utcnow())
-        cursor = self._database.db.execute(
-            "UPDATE rewards SET state = ?, updated_at = ? WHERE id = ? AND state = ?"
-            " AND expires_at <= ?",
-            [State.EXPIRED, now, reward_id, State.REQUESTED, now],
+        expired = self._database.run(
+            rewards.update()
+            .where(
+                rewards.c.id == reward_id,
+                rewards.c.state == State.REQUESTED,
+                rewards.c.expires_at <= now,
+            )
+            .values(state=State.EXPIRED, updated_at=now)
         )
-        return cursor.rowcount == 1
+        return expired.rowcount == 1
 
     def in_states(self, *states: State) -> list[Reward]:
-        marks = ", ".join("?" for _ in states)
-        rows = self._database.db["rewards"].rows_where(
-            f"state IN ({marks})", [str(s) for s in states], order_by="id"
+        rows = self._database.rows(
+            sa.select(rewards)
+            .where(rewards.c.state.in_([str(s) for s in states]))
+            .order_by(rewards.c.id)
         )
         return [_reward(row) for row in rows]
 
@@ -190,12 +175,15 @@ class RewardBook:
         self, referrer_open_id: str | None = None, *, offset: int = 0, limit: int = 20
     ) -> tuple[list[Reward], int]:
         """Newest first, a page of them, and how many there are in all."""
-        where, params = (
-            ("referrer_open_id = ?", [referrer_open_id]) if referrer_open_id else (None, [])
+        where = [rewards.c.referrer_open_id == referrer_open_id] if referrer_open_id else []
+        total = self._database.scalar(sa.select(sa.func.count()).select_from(rewards).where(*where))
+        rows = self._database.rows(
+            sa.select(rewards)
+            .where(*where)
+            .order_by(rewards.c.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
-        table = self._database.db["rewards"]
-        total = table.count_where(where or "1", params)
-        rows = table.rows_where(where, params, order_by="id DESC", limit=limit, offset=offset)
         return [_reward(row) for row in rows], total
 
     def _move(
@@ -209,11 +197,11 @@ class RewardBook:
     ) -> bool:
         """Compare-and-set the state; `then()` runs in the same transaction when this moved it."""
         assert can_move(current, to), (current, to)
-        sets = "".join(f", {column} = ?" for column in changes)
         with self._database.transaction() as db:
             cursor = db.execute(
-                f"UPDATE rewards SET state = ?, updated_at = ?{sets} WHERE id = ? AND state = ?",
-                [to, to_iso(utcnow()), *changes.values(), row_id, current],
+                rewards.update()
+                .where(rewards.c.id == row_id, rewards.c.state == current)
+                .values(state=to, updated_at=to_iso(utcnow()), **changes)
             )
             if cursor.rowcount != 1:
                 return False
@@ -222,21 +210,28 @@ class RewardBook:
         return True
 
 
-def _standing(db, application_id: str, now: str) -> dict | None:
+def _standing(db: Tx, application_id: str, now: str) -> sa.RowMapping | None:
     others = [str(s) for s in _STANDING if s is not State.REQUESTED]
-    rows = list(
-        db["rewards"].rows_where(
-            f"application_id = ? AND rule_type = {RULE_HIRED} AND ((state = ? AND expires_at > ?)"
-            f" OR state IN ({', '.join('?' for _ in others)}))",
-            [application_id, State.REQUESTED, now, *others],
-            order_by="id",
-            limit=1,
+    return (
+        db.execute(
+            sa.select(rewards)
+            .where(
+                rewards.c.application_id == application_id,
+                rewards.c.rule_type == RULE_HIRED,
+                sa.or_(
+                    sa.and_(rewards.c.state == State.REQUESTED, rewards.c.expires_at > now),
+                    rewards.c.state.in_(others),
+                ),
+            )
+            .order_by(rewards.c.id)
+            .limit(1)
         )
+        .mappings()
+        .first()
     )
-    return rows[0] if rows else None
 
 
-def _reward(row: dict) -> Reward:
+def _reward(row: sa.RowMapping) -> Reward:
     return Reward(
         id=row["id"],
         account_id=row["account_id"],

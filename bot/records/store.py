@@ -1,279 +1,43 @@
-"""The bot's own records in SQLite (through sqlite-utils): known accounts and the audit trail.
-
-The event inbox shares the database file; it lives in `bot/records/inbox.py`. Every table is
-declared here, in one schema, so a database written by an older version gains the new columns
-on start.
+"""The bot's own records: known accounts, the audit trail, the welcomes. Every table is declared
+in `bot/records/schema.py`; the database, on SQLite or PostgreSQL, in `bot/records/database.py`
+(re-exported here, where the rest of the bot has always found it).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import sqlite_utils
+import sqlalchemy as sa
 
 from bot.domain.accounts import Account, AccountRecord, AccountStatus, Cash, Referrer
 from bot.domain.mobiles import Mobile, split_code, with_code
 from bot.domain.people import MOBILE, OPEN_ID, contact_keys
+from bot.records import engines
+from bot.records.database import (  # noqa: F401  (the records' public names, as always)
+    BUSY_TIMEOUT,
+    ERRORS,
+    PROBE_TIMEOUT,
+    Database,
+    DatabaseTooNew,
+    DatabaseUnavailable,
+    Tx,
+    open_database,
+    to_iso,
+    utcnow,
+)
+from bot.records.schema import account_cards, account_contacts, accounts, audit, welcomed
 
 # Feishu lets an app update the cards it sent for 14 days.
 CARD_UPDATE_WINDOW = timedelta(days=13, hours=23)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def to_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
 def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-# How long a statement waits for another connection's write lock before failing.
-BUSY_TIMEOUT = 30.0
-# The health probe must answer quickly, whatever holds the lock.
-PROBE_TIMEOUT = 1.0
-PROBE_WRITE = "INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)"
-
-
-class DatabaseUnavailable(sqlite3.Error):
-    """The database cannot be opened or written; the message is one line naming the path and
-    the cause."""
-
-
-def open_database(path: str, *, busy_timeout: float = BUSY_TIMEOUT) -> Database:
-    """The bot's database as `serve` opens it (and `doctor`, to check it): created with its
-    schema when new, then written once, so a file SQLite opens read-only fails here and not at
-    the first event. Raises DatabaseUnavailable."""
-    try:
-        database = Database(path, busy_timeout=busy_timeout)
-    except (OSError, sqlite3.Error) as exc:
-        raise DatabaseUnavailable(f"cannot open the database {path}: {_why(path, exc)}") from None
-    try:
-        database.db.execute(PROBE_WRITE, [to_iso(utcnow())])
-    except sqlite3.Error as exc:
-        database.close()
-        raise DatabaseUnavailable(f"cannot write the database {path}: {_why(path, exc)}") from None
-    return database
-
-
-def _why(path: str, exc: Exception) -> str:
-    """What stops SQLite, in words a deployer can act on (its own is "unable to open database
-    file" for most of these)."""
-    target = Path(path)
-    if target.is_dir():
-        return "it is a folder, not a file"
-    folder = target.parent
-    for above in (folder, *folder.parents):
-        if above.exists():
-            if not above.is_dir():
-                return f"{above} is not a folder"
-            break
-    if not folder.exists():
-        return f"the folder {folder} does not exist"
-    uid = os.getuid()
-    if target.exists() and not os.access(target, os.R_OK | os.W_OK):
-        return f"uid {uid} may not write it (owned by uid {target.stat().st_uid})"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        # SQLite writes its journal (-wal, -shm) beside the file, so the folder must be writable.
-        return (
-            f"uid {uid} may not write in the folder {folder} (owned by uid {folder.stat().st_uid})"
-        )
-    return str(exc)
-
-
-class Database:
-    """One SQLite file in WAL mode; each thread gets its own connection."""
-
-    def __init__(self, path: str, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
-        self.path = path
-        self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._create_schema()
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            conn = self._connect(self.busy_timeout)
-            db = self._local.db = sqlite_utils.Database(conn)
-        return db
-
-    def _connect(self, timeout: float) -> sqlite3.Connection:
-        # Autocommit: every statement is its own transaction unless `transaction()` opens one.
-        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
-        return conn
-
-    def probe_write(self) -> str | None:
-        """Write one row on a fresh connection with a short timeout; None when the database
-        takes writes, else a short reason (locked, disk full, I/O error)."""
-        try:
-            conn = sqlite3.connect(self.path, timeout=PROBE_TIMEOUT, isolation_level=None)
-        except sqlite3.Error as exc:
-            return f"database cannot be opened: {exc}"
-        try:
-            conn.execute(f"PRAGMA busy_timeout={int(PROBE_TIMEOUT * 1000)}")
-            conn.execute(PROBE_WRITE, [to_iso(utcnow())])
-        except sqlite3.Error as exc:
-            return f"database cannot be written: {exc}"
-        finally:
-            conn.close()
-        return None
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """An IMMEDIATE transaction: taken before reading, so two processes cannot interleave."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
-
-    def _create_schema(self) -> None:
-        db = self.db
-        create_table(
-            db,
-            "accounts",
-            {
-                "account_id": str,
-                "contact": str,
-                "registered_by": str,
-                "registered_at": str,
-                "status": int,
-                "points": int,
-                "cash": str,
-                "referrer": str,
-                "seen_at": str,
-                # The balance last told to the notice chats and the referrer (see AccountBook);
-                # NULL in a row from before it was kept: its recorded balance stands for it.
-                "told_points": int,
-                "told_cash": str,
-                # Counts the changes of what a card shows, so a card can tell it fell behind.
-                "version": int,
-                # The pseudonym of the owner `referral-bot forget` forgot (bot/ops/forget.py): what
-                # Feishu reports of them again is not written back.
-                "forgotten_as": str,
-            },
-            pk="account_id",
-        )
-        create_table(
-            db,
-            "events",
-            {
-                "event_id": str,
-                "event_type": str,
-                "message_id": str,
-                "payload": str,
-                "status": str,
-                "attempts": int,
-                "owner": str,
-                "not_before": str,
-                "reply": str,
-                "error": str,
-                "received_at": str,
-                "updated_at": str,
-                # When work that must not run twice (a create) was begun; see Inbox.begin_once.
-                "once_started_at": str,
-                # How a message event is answered ("interim" or "reply"), decided once, and the
-                # message that answers it; see Inbox.claim_answer.
-                "answer_via": str,
-                "answer_message_id": str,
-            },
-            pk="event_id",
-        )
-        # Feishu advises de-duplicating message events by message_id as well as event_id.
-        db["events"].create_index(["message_id"], unique=True, if_not_exists=True)
-        db["events"].create_index(["status"], if_not_exists=True)
-        db["events"].create_index(["updated_at"], if_not_exists=True)
-        # Each live process beats here; a claim or lease whose owner stopped beating is free.
-        db["owners"].create(
-            {"owner": str, "host": str, "pid": int, "started_at": str, "beat_at": str},
-            pk="owner",
-            if_not_exists=True,
-        )
-        db["health_probe"].create({"id": int, "at": str}, pk="id", if_not_exists=True)
-        # Who has had the welcome (the usage card on first opening the chat with the bot).
-        db["welcomed"].create(
-            {"open_id": str, "event_id": str, "at": str}, pk="open_id", if_not_exists=True
-        )
-        # Which sent messages show which account, so a change can update every such card.
-        db["account_cards"].create(
-            {"message_id": str, "account_id": str, "chat_id": str, "sent_at": str},
-            pk="message_id",
-            if_not_exists=True,
-        )
-        db["account_cards"].create_index(["account_id"], if_not_exists=True)
-        db["account_cards"].create_index(["sent_at"], if_not_exists=True)
-        # Every contact the records learned for an account (see bot/domain/people.py), to find
-        # it by.
-        backfill = not db["account_contacts"].exists()
-        db["account_contacts"].create(
-            {"kind": str, "value": str, "account_id": str},
-            pk=("kind", "value", "account_id"),
-            if_not_exists=True,
-        )
-        db["account_contacts"].create_index(["account_id"], if_not_exists=True)
-        if backfill:  # a database from before contacts were kept: learn them from its rows
-            for row in db["accounts"].rows:
-                _link(db, row["account_id"], _row_keys(row))
-        _upgrade_mobiles(db)
-        create_table(
-            db,
-            "audit",
-            {
-                "id": int,
-                "at": str,
-                "actor": str,
-                "action": str,
-                "account_id": str,
-                "outcome": str,
-                "detail": str,
-                "via": str,
-                "chat_id": str,
-                # What the entry's sentence tells, as JSON (amounts, request number, the owner's
-                # name at the time); NULL in a row from before it was kept.
-                "facts": str,
-            },
-            pk="id",
-        )
-        db["audit"].create_index(["at"], if_not_exists=True)
-
-
-def create_table(
-    db: sqlite_utils.Database, name: str, columns: dict, pk: str | tuple[str, ...]
-) -> None:
-    """Create a table, or add the columns a database from an older version lacks."""
-    table = db[name]
-    if not table.exists():
-        table.create(columns, pk=pk)
-        return
-    for column, kind in columns.items():
-        if column not in table.columns_dict:
-            table.add_column(column, kind)
 
 
 Balance = tuple[int, tuple[Cash, ...]]  # points, and cash per currency
@@ -285,7 +49,7 @@ class BalanceTeller(Protocol):
 
     def changed(
         self,
-        db: sqlite_utils.Database,
+        db: Tx,
         account_id: str,
         before: Balance,
         after: Balance,
@@ -341,11 +105,22 @@ class AccountBook:
             "seen_at": to_iso(seen_at),
         }
         with self._database.transaction() as db:
+            engines.serialize(db.conn, f"account:{account.account_id}")
             existing = db.execute(
-                "SELECT contact, registered_by, registered_at, referrer, status, points, cash,"
-                " told_points, told_cash, version, forgotten_as FROM accounts WHERE account_id = ?",
-                [account.account_id],
-            ).fetchone()
+                sa.select(
+                    accounts.c.contact,
+                    accounts.c.registered_by,
+                    accounts.c.registered_at,
+                    accounts.c.referrer,
+                    accounts.c.status,
+                    accounts.c.points,
+                    accounts.c.cash,
+                    accounts.c.told_points,
+                    accounts.c.told_cash,
+                    accounts.c.version,
+                    accounts.c.forgotten_as,
+                ).where(accounts.c.account_id == account.account_id)
+            ).first()
             forgotten = existing is not None and existing[10] is not None
             if existing is not None and (row["referrer"] is None or forgotten):
                 # enable and deactivate answer without the referrer: keep the one we know. A
@@ -380,7 +155,7 @@ class AccountBook:
                 db, account.account_id, told, balance, seen_at, announced=announced
             )
             row.update(columns)
-            db["accounts"].upsert(row, pk="account_id")
+            db.execute(engines.upsert(db, accounts, row, ["account_id"]))
             if not forgotten:
                 _link(db, account.account_id, _row_keys(row))
         if queued:
@@ -393,12 +168,24 @@ class AccountBook:
 
     def find_by(self, kind: str, value: str) -> list[str]:
         """Accounts linked to this contact (`value` as bot.domain.people keys it), oldest first."""
-        rows = self._database.db.execute(
-            "SELECT c.account_id FROM account_contacts c JOIN accounts a USING (account_id)"
-            " WHERE c.kind = ? AND c.value = ? ORDER BY a.rowid",
-            [kind, value],
-        ).fetchall()
-        return [row[0] for row in rows]
+        return self._linked(accounts.c.account_id, kind, value)
+
+    def referrers(self, kind: str, value: str) -> list[str]:
+        """The referrer JSON of the accounts linked to this contact that have one, oldest
+        first."""
+        return self._linked(accounts.c.referrer, kind, value, accounts.c.referrer.is_not(None))
+
+    def _linked(
+        self, column: sa.ColumnElement, kind: str, value: str, *where: sa.ColumnElement
+    ) -> list:
+        database = self._database
+        return database.run(
+            sa.select(column)
+            .select_from(account_contacts)
+            .join(accounts, accounts.c.account_id == account_contacts.c.account_id)
+            .where(account_contacts.c.kind == kind, account_contacts.c.value == value, *where)
+            .order_by(engines.insertion_order(accounts, database.engine))
+        ).scalars()
 
     def apply_balance(
         self, account_id: str, points: int, cash: tuple[Cash, ...], as_of: datetime
@@ -408,11 +195,18 @@ class AccountBook:
         redelivery of an older event, or a read made since, which told the change already).
         False when ignored, or when the records do not know the account."""
         with self._database.transaction() as db:
+            engines.serialize(db.conn, f"account:{account_id}")
             row = db.execute(
-                "SELECT seen_at, status, points, cash, told_points, told_cash, version"
-                " FROM accounts WHERE account_id = ? AND status IS NOT NULL",
-                [account_id],
-            ).fetchone()
+                sa.select(
+                    accounts.c.seen_at,
+                    accounts.c.status,
+                    accounts.c.points,
+                    accounts.c.cash,
+                    accounts.c.told_points,
+                    accounts.c.told_cash,
+                    accounts.c.version,
+                ).where(accounts.c.account_id == account_id, accounts.c.status.is_not(None))
+            ).first()
             if row is None or (row[0] and from_iso(row[0]) >= as_of):
                 return False
             columns, queued = self._learn(
@@ -420,9 +214,10 @@ class AccountBook:
             )
             changed = int((points, _cash_json(cash)) != (row[2], row[3]))
             columns["version"] = (row[6] or 0) + changed
-            db["accounts"].update(
-                account_id,
-                {"points": points, "cash": _cash_json(cash), "seen_at": to_iso(as_of), **columns},
+            db.execute(
+                accounts.update()
+                .where(accounts.c.account_id == account_id)
+                .values(points=points, cash=_cash_json(cash), seen_at=to_iso(as_of), **columns)
             )
         if queued:
             self._wake()
@@ -430,7 +225,7 @@ class AccountBook:
 
     def _learn(
         self,
-        db: sqlite_utils.Database,
+        db: Tx,
         account_id: str,
         told: Balance | None,
         after: Balance,
@@ -454,43 +249,44 @@ class AccountBook:
             self._teller.wake()
 
     def get(self, account_id: str) -> AccountRecord | None:
-        rows = list(self._database.db["accounts"].rows_where("account_id = ?", [account_id]))
+        rows = self._database.rows(sa.select(accounts).where(accounts.c.account_id == account_id))
         return _record(rows[0]) if rows else None
 
     def all(self) -> list[AccountRecord]:
-        return [_record(row) for row in self._database.db["accounts"].rows_where(order_by="rowid")]
+        order = engines.insertion_order(accounts, self._database.engine)
+        return [_record(row) for row in self._database.rows(sa.select(accounts).order_by(order))]
 
     def count(self) -> int:
-        return self._database.db["accounts"].count
+        return self._database.scalar(sa.select(sa.func.count()).select_from(accounts))
 
     def note_card(self, message_id: str, account_id: str, chat_id: str | None) -> None:
         """A card showing this account was sent as `message_id`."""
-        self._database.db["account_cards"].upsert(
-            {
-                "message_id": message_id,
-                "account_id": account_id,
-                "chat_id": chat_id,
-                "sent_at": to_iso(utcnow()),
-            },
-            pk="message_id",
+        row = {
+            "message_id": message_id,
+            "account_id": account_id,
+            "chat_id": chat_id,
+            "sent_at": to_iso(utcnow()),
+        }
+        self._database.run(
+            engines.upsert(self._database.engine, account_cards, row, ["message_id"])
         )
 
     def forget_old_cards(self) -> int:
         """Drop the note of cards Feishu no longer lets us update."""
         cutoff = to_iso(utcnow() - CARD_UPDATE_WINDOW)
-        return self._database.db.execute(
-            "DELETE FROM account_cards WHERE sent_at <= ?", [cutoff]
+        return self._database.run(
+            account_cards.delete().where(account_cards.c.sent_at <= cutoff)
         ).rowcount
 
     def cards_showing(self, account_id: str) -> list[str]:
         """Messages showing this account that Feishu still lets us update (under 14 days)."""
         cutoff = to_iso(utcnow() - CARD_UPDATE_WINDOW)
-        rows = self._database.db.execute(
-            "SELECT message_id FROM account_cards WHERE account_id = ? AND sent_at > ?"
-            " ORDER BY sent_at DESC LIMIT 20",
-            [account_id, cutoff],
-        ).fetchall()
-        return [row[0] for row in rows]
+        return self._database.run(
+            sa.select(account_cards.c.message_id)
+            .where(account_cards.c.account_id == account_id, account_cards.c.sent_at > cutoff)
+            .order_by(account_cards.c.sent_at.desc())
+            .limit(20)
+        ).scalars()
 
 
 def _shown(status, points, cash, referrer: str | None, contact: str | None) -> tuple:
@@ -498,12 +294,13 @@ def _shown(status, points, cash, referrer: str | None, contact: str | None) -> t
     return (status, points or 0, json.loads(cash or "[]"), json.loads(referrer or "null"), contact)
 
 
-def _known_mobiles(db: sqlite_utils.Database, account_id: str) -> list[Mobile]:
+def _known_mobiles(db: Any, account_id: str) -> list[Mobile]:
     """The mobiles with a code the records link to this account."""
     rows = db.execute(
-        "SELECT value FROM account_contacts WHERE account_id = ? AND kind = ?",
-        [account_id, MOBILE],
-    ).fetchall()
+        sa.select(account_contacts.c.value).where(
+            account_contacts.c.account_id == account_id, account_contacts.c.kind == MOBILE
+        )
+    ).all()
     return [m for m in (split_code(row[0]) for row in rows) if m is not None]
 
 
@@ -514,7 +311,7 @@ def _coded_contact(contact: str | None) -> str | None:
     return with_code(contact)
 
 
-def _coded_referrer(db: sqlite_utils.Database, account_id: str, referrer: str | None) -> str | None:
+def _coded_referrer(db: Any, account_id: str, referrer: str | None) -> str | None:
     """The referrer's JSON with its mobile as "+<code> <number>": the code as Feishu wrote it,
     86 for a bare mainland number, or that of a mobile the records link to the account with
     the same number (Feishu may give the number alone)."""
@@ -527,12 +324,21 @@ def _coded_referrer(db: sqlite_utils.Database, account_id: str, referrer: str | 
     return json.dumps({**data, "mobile": coded})
 
 
-def _upgrade_mobiles(db: sqlite_utils.Database) -> None:
+def learn_contacts_of_all(db: Any) -> None:
+    """A database from before contacts were kept (migration 0001): learn them from its rows."""
+    for row in db.execute(sa.select(accounts)).mappings().all():
+        _link(db, row["account_id"], _row_keys(row))
+
+
+def upgrade_mobiles(db: Any) -> None:
     """Rows written before mobiles kept their code gain it where it can be told (not those of
-    a forgotten person: their contact is a pseudonym, and nothing may link to it again)."""
+    a forgotten person: their contact is a pseudonym, and nothing may link to it again); run
+    by migration 0001 on a database from an earlier version."""
     rows = db.execute(
-        "SELECT account_id, contact, referrer FROM accounts WHERE forgotten_as IS NULL"
-    ).fetchall()
+        sa.select(accounts.c.account_id, accounts.c.contact, accounts.c.referrer).where(
+            accounts.c.forgotten_as.is_(None)
+        )
+    ).all()
     for account_id, contact, referrer in rows:
         _link(db, account_id, contact_keys(contact))
         coded_contact = _coded_contact(contact)
@@ -540,23 +346,25 @@ def _upgrade_mobiles(db: sqlite_utils.Database) -> None:
         if (coded_contact, coded_referrer) == (contact, referrer):
             continue
         db.execute(
-            "UPDATE accounts SET contact = ?, referrer = ?, version = COALESCE(version, 0) + 1"
-            " WHERE account_id = ?",
-            [coded_contact, coded_referrer, account_id],
+            accounts.update()
+            .where(accounts.c.account_id == account_id)
+            .values(
+                contact=coded_contact,
+                referrer=coded_referrer,
+                version=sa.func.coalesce(accounts.c.version, 0) + 1,
+            )
         )
         _link(db, account_id, _row_keys({"contact": coded_contact, "referrer": coded_referrer}))
 
 
-def _link(db: sqlite_utils.Database, account_id: str, keys: list[tuple[str, str]]) -> None:
+def _link(db: Any, account_id: str, keys: list[tuple[str, str]]) -> None:
     for kind, value in keys:
         if value:
-            db.execute(
-                "INSERT OR IGNORE INTO account_contacts (kind, value, account_id) VALUES (?, ?, ?)",
-                [kind, value, account_id],
-            )
+            row = {"kind": kind, "value": value, "account_id": account_id}
+            db.execute(engines.insert_ignore(db, account_contacts, row))
 
 
-def _row_keys(row: dict) -> list[tuple[str, str]]:
+def _row_keys(row: Mapping) -> list[tuple[str, str]]:
     """The contacts an accounts row holds: registered with, and the referrer's."""
     keys = contact_keys(row.get("contact"))
     referrer = json.loads(row["referrer"]) if row.get("referrer") else {}
@@ -589,7 +397,7 @@ def _told(
     return points or 0, _cash(cash)
 
 
-def _record(row: dict) -> AccountRecord:
+def _record(row: Mapping) -> AccountRecord:
     account = None
     if row["status"] is not None:
         referrer = json.loads(row["referrer"]) if row["referrer"] else None
@@ -606,12 +414,8 @@ def _record(row: dict) -> AccountRecord:
         registered_by=row["registered_by"],
         account=account,
         seen_at=from_iso(row["seen_at"]),
-        version=row.get("version") or 0,
+        version=row["version"] or 0,
     )
-
-
-# Entries in the order their acts began (an entry can be written after a later act's).
-AUDIT_ORDER = "at, id"
 
 
 class AuditLog:
@@ -641,26 +445,28 @@ class AuditLog:
             owner = self._owner(account_id)
             if owner is not None:
                 facts["owner"] = owner
-        self._database.db["audit"].insert(
-            {
-                "at": to_iso(at or utcnow()),
-                "actor": actor,
-                "action": action,
-                "account_id": account_id,
-                "outcome": outcome,
-                "detail": detail,
-                "via": via,
-                "chat_id": chat_id,
-                "facts": json.dumps(facts, ensure_ascii=False, default=str) if facts else None,
-            }
+        self._database.run(
+            audit.insert().values(
+                at=to_iso(at or utcnow()),
+                actor=actor,
+                action=action,
+                account_id=account_id,
+                outcome=outcome,
+                detail=detail,
+                via=via,
+                chat_id=chat_id,
+                facts=json.dumps(facts, ensure_ascii=False, default=str) if facts else None,
+            )
         )
 
     def _owner(self, account_id: str) -> dict[str, str] | None:
         """The referrer's names (each language, the other when one is missing), else the
         contact the account was registered with; None when the records know neither."""
-        row = self._database.db.execute(
-            "SELECT referrer, contact FROM accounts WHERE account_id = ?", [account_id]
-        ).fetchone()
+        row = self._database.run(
+            sa.select(accounts.c.referrer, accounts.c.contact).where(
+                accounts.c.account_id == account_id
+            )
+        ).first()
         if row is None:
             return None
         referrer = json.loads(row[0]) if row[0] else {}
@@ -671,7 +477,10 @@ class AuditLog:
 
     def entries(self) -> list[dict]:
         """Every entry, in the order of their acts."""
-        return list(self._database.db["audit"].rows_where(order_by=AUDIT_ORDER))
+        return [
+            dict(row)
+            for row in self._database.rows(sa.select(audit).order_by(audit.c.at, audit.c.id))
+        ]
 
 
 class Welcomes:
@@ -682,11 +491,8 @@ class Welcomes:
 
     def take(self, open_id: str, event_id: str) -> bool:
         """True when this event is the one that welcomes the person (first, or its retry)."""
-        self._database.db.execute(
-            "INSERT OR IGNORE INTO welcomed (open_id, event_id, at) VALUES (?, ?, ?)",
-            [open_id, event_id, to_iso(utcnow())],
-        )
-        row = self._database.db.execute(
-            "SELECT event_id FROM welcomed WHERE open_id = ?", [open_id]
-        ).fetchone()
-        return row is not None and row[0] == event_id
+        database = self._database
+        row = {"open_id": open_id, "event_id": event_id, "at": to_iso(utcnow())}
+        database.run(engines.insert_ignore(database.engine, welcomed, row))
+        first = database.scalar(sa.select(welcomed.c.event_id).where(welcomed.c.open_id == open_id))
+        return first == event_id

@@ -15,9 +15,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from bot.domain.accounts import Cash
 from bot.domain.withdrawals import OPEN, Amounts, Kind, State, Withdrawal, can_move
-from bot.records.store import Database, create_table, from_iso, to_iso, utcnow
+from bot.records import engines
+from bot.records.schema import withdrawals
+from bot.records.store import Database, Tx, from_iso, to_iso, utcnow
 
 TTL = timedelta(hours=24)
 # Work done in the transaction of a state change (an audit entry, follow-up work queued with
@@ -28,39 +32,6 @@ Then = Callable[[], object]
 class WithdrawalBook:
     def __init__(self, database: Database) -> None:
         self._database = database
-        create_table(
-            database.db,
-            "withdrawals",
-            {
-                "id": int,
-                "account_id": str,
-                "kind": str,
-                "state": str,
-                "points": int,
-                "cash": str,
-                "requested_by": str,
-                "requested_at": str,
-                "expires_at": str,
-                "chat_id": str,
-                "message_id": str,
-                "approved_by": str,
-                "approved_at": str,
-                "order_id": str,
-                "trans_time": str,
-                "withdrawn_points": int,
-                "withdrawn_cash": str,
-                "decided_by": str,
-                "error": str,
-                "reasked": int,
-                "updated_at": str,
-                "uncertain_at": str,
-                "settled_by": str,
-            },
-            pk="id",
-        )
-        db = database.db
-        db["withdrawals"].create_index(["order_id"], unique=True, if_not_exists=True)
-        db["withdrawals"].create_index(["account_id"], if_not_exists=True)
 
     def create(
         self,
@@ -75,25 +46,26 @@ class WithdrawalBook:
         """A new request; None when the account has an open one (`open_for` finds it)."""
         now = utcnow()
         with self._database.transaction() as db:
+            engines.serialize(db.conn, f"withdrawal:{account_id}")
             if _open_row(db, account_id, to_iso(now)) is not None:
                 return None
-            table = db["withdrawals"]
-            table.insert(
-                {
-                    "account_id": account_id,
-                    "kind": str(kind),
-                    "state": str(State.REQUESTED),
-                    "points": amounts.points,
-                    "cash": _cash_json(amounts.cash),
-                    "requested_by": requested_by,
-                    "requested_at": to_iso(now),
-                    "expires_at": to_iso(now + ttl),
-                    "chat_id": chat_id,
-                    "reasked": 0,
-                    "updated_at": to_iso(now),
-                }
-            )
-            created = table.last_pk
+            created = db.execute(
+                withdrawals.insert()
+                .values(
+                    account_id=account_id,
+                    kind=str(kind),
+                    state=str(State.REQUESTED),
+                    points=amounts.points,
+                    cash=_cash_json(amounts.cash),
+                    requested_by=requested_by,
+                    requested_at=to_iso(now),
+                    expires_at=to_iso(now + ttl),
+                    chat_id=chat_id,
+                    reasked=0,
+                    updated_at=to_iso(now),
+                )
+                .returning(withdrawals.c.id)
+            ).scalar()
         return self.get(created)
 
     def open_for(self, account_id: str) -> Withdrawal | None:
@@ -103,13 +75,15 @@ class WithdrawalBook:
         return _withdrawal(row) if row is not None else None
 
     def get(self, withdrawal_id: int) -> Withdrawal | None:
-        rows = list(self._database.db["withdrawals"].rows_where("id = ?", [withdrawal_id]))
+        rows = self._database.rows(sa.select(withdrawals).where(withdrawals.c.id == withdrawal_id))
         return _withdrawal(rows[0]) if rows else None
 
     def note_message(self, withdrawal_id: int, message_id: str) -> None:
         """The request card was sent as this message; it becomes the receipt."""
-        self._database.db.execute(
-            "UPDATE withdrawals SET message_id = ? WHERE id = ?", [message_id, withdrawal_id]
+        self._database.run(
+            withdrawals.update()
+            .where(withdrawals.c.id == withdrawal_id)
+            .values(message_id=message_id)
         )
 
     def reask(self, withdrawal_id: int, amounts: Amounts) -> bool:
@@ -132,9 +106,19 @@ class WithdrawalBook:
         now = to_iso(utcnow())
         with self._database.transaction() as db:
             cursor = db.execute(
-                "UPDATE withdrawals SET state = ?, approved_by = ?, approved_at = ?,"
-                " order_id = ?, updated_at = ? WHERE id = ? AND state = ? AND expires_at > ?",
-                [State.APPROVED, approver, now, order_id, now, withdrawal_id, State.REQUESTED, now],
+                withdrawals.update()
+                .where(
+                    withdrawals.c.id == withdrawal_id,
+                    withdrawals.c.state == State.REQUESTED,
+                    withdrawals.c.expires_at > now,
+                )
+                .values(
+                    state=State.APPROVED,
+                    approved_by=approver,
+                    approved_at=now,
+                    order_id=order_id,
+                    updated_at=now,
+                )
             )
             if cursor.rowcount != 1:
                 return None
@@ -210,25 +194,38 @@ class WithdrawalBook:
     def expire(self, withdrawal_id: int) -> bool:
         """Requested and past its time: expired. False when decided or not yet due."""
         now = to_iso(utcnow())
-        cursor = self._database.db.execute(
-            "UPDATE withdrawals SET state = ?, updated_at = ? WHERE id = ? AND state = ?"
-            " AND expires_at <= ?",
-            [State.EXPIRED, now, withdrawal_id, State.REQUESTED, now],
+        expired = self._database.run(
+            withdrawals.update()
+            .where(
+                withdrawals.c.id == withdrawal_id,
+                withdrawals.c.state == State.REQUESTED,
+                withdrawals.c.expires_at <= now,
+            )
+            .values(state=State.EXPIRED, updated_at=now)
         )
-        return cursor.rowcount == 1
+        return expired.rowcount == 1
 
     def in_state(self, state: State) -> list[Withdrawal]:
-        rows = self._database.db["withdrawals"].rows_where("state = ?", [state], order_by="id")
+        rows = self._database.rows(
+            sa.select(withdrawals).where(withdrawals.c.state == state).order_by(withdrawals.c.id)
+        )
         return [_withdrawal(row) for row in rows]
 
     def history(
         self, account_id: str | None = None, *, offset: int = 0, limit: int = 20
     ) -> tuple[list[Withdrawal], int]:
         """Newest first, a page of them, and how many there are in all."""
-        where, params = ("account_id = ?", [account_id]) if account_id else (None, [])
-        table = self._database.db["withdrawals"]
-        total = table.count_where(where or "1", params)
-        rows = table.rows_where(where, params, order_by="id DESC", limit=limit, offset=offset)
+        where = [withdrawals.c.account_id == account_id] if account_id else []
+        total = self._database.scalar(
+            sa.select(sa.func.count()).select_from(withdrawals).where(*where)
+        )
+        rows = self._database.rows(
+            sa.select(withdrawals)
+            .where(*where)
+            .order_by(withdrawals.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return [_withdrawal(row) for row in rows], total
 
     def points_between(
@@ -236,13 +233,16 @@ class WithdrawalBook:
     ) -> dict[str, int]:
         """Points withdrawn through the bot per account, Feishu's trans_time in [start, end]
         (the approval's time for one settled by reconciliation, which tells no trans_time)."""
-        when = "COALESCE(trans_time, approved_at)"
-        only, params = (" AND account_id = ?", [account_id]) if account_id else ("", [])
-        rows = self._database.db.execute(
-            f"SELECT account_id, SUM(withdrawn_points) FROM withdrawals WHERE state = ?"
-            f" AND {when} >= ? AND {when} <= ?{only} GROUP BY account_id ORDER BY account_id",
-            [State.WITHDRAWN, to_iso(start), to_iso(end), *params],
-        ).fetchall()
+        when = sa.func.coalesce(withdrawals.c.trans_time, withdrawals.c.approved_at)
+        where = [withdrawals.c.state == State.WITHDRAWN, when >= to_iso(start), when <= to_iso(end)]
+        if account_id:
+            where.append(withdrawals.c.account_id == account_id)
+        rows = self._database.run(
+            sa.select(withdrawals.c.account_id, sa.func.sum(withdrawals.c.withdrawn_points))
+            .where(*where)
+            .group_by(withdrawals.c.account_id)
+            .order_by(withdrawals.c.account_id)
+        ).all()
         return {account_id: int(points or 0) for account_id, points in rows}
 
     def _move(
@@ -257,12 +257,11 @@ class WithdrawalBook:
         """Compare-and-set the state; `then()` (the audit, the follow-up work queued) runs in
         the same transaction, only when this call moved it."""
         assert can_move(current, to), (current, to)
-        sets = ", ".join(f"{column} = ?" for column in changes)
         with self._database.transaction() as db:
             cursor = db.execute(
-                f"UPDATE withdrawals SET state = ?, updated_at = ?{', ' + sets if sets else ''}"
-                " WHERE id = ? AND state = ?",
-                [to, to_iso(utcnow()), *changes.values(), withdrawal_id, current],
+                withdrawals.update()
+                .where(withdrawals.c.id == withdrawal_id, withdrawals.c.state == current)
+                .values(state=to, updated_at=to_iso(utcnow()), **changes)
             )
             if cursor.rowcount != 1:
                 return False
@@ -271,19 +270,25 @@ class WithdrawalBook:
         return True
 
 
-def _open_row(db, account_id: str, now: str) -> dict | None:
+def _open_row(db: Tx, account_id: str, now: str) -> sa.RowMapping | None:
     waiting = State.REQUESTED
     others = sorted(OPEN - {waiting})
-    rows = list(
-        db["withdrawals"].rows_where(
-            f"account_id = ? AND ((state = ? AND expires_at > ?)"
-            f" OR state IN ({', '.join('?' for _ in others)}))",
-            [account_id, waiting, now, *others],
-            order_by="id",
-            limit=1,
+    return (
+        db.execute(
+            sa.select(withdrawals)
+            .where(
+                withdrawals.c.account_id == account_id,
+                sa.or_(
+                    sa.and_(withdrawals.c.state == waiting, withdrawals.c.expires_at > now),
+                    withdrawals.c.state.in_(others),
+                ),
+            )
+            .order_by(withdrawals.c.id)
+            .limit(1)
         )
+        .mappings()
+        .first()
     )
-    return rows[0] if rows else None
 
 
 def _cash_json(cash: tuple[Cash, ...]) -> str:
@@ -294,7 +299,7 @@ def _cash(text: str | None) -> tuple[Cash, ...]:
     return tuple(Cash(cur, Decimal(amount)) for cur, amount in json.loads(text or "[]"))
 
 
-def _withdrawal(row: dict) -> Withdrawal:
+def _withdrawal(row: sa.RowMapping) -> Withdrawal:
     withdrawn = None
     if row["state"] == State.WITHDRAWN:
         withdrawn = Amounts(row["withdrawn_points"] or 0, _cash(row["withdrawn_cash"]))

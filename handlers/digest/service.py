@@ -106,7 +106,8 @@ class DigestService(ScheduledReport):
         chats = self._settings.digest_chats
         if not chats:
             return []
-        run_id = self.records.lease_scheduled(scheduled_for, self.holder)
+        # Held by a live replica: wait, and finish it here should that one die.
+        run_id = self.records.lease_scheduled(scheduled_for, self.holder, stopping=self._stopping)
         if run_id is None:
             log.info("digest of %s is done or under way elsewhere", scheduled_for)
             return []

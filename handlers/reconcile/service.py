@@ -233,7 +233,10 @@ class ReconcileService(ScheduledReport):
             return []
         zone = self._settings.digest_tz
         first, last = previous_month(scheduled_for.astimezone(ZoneInfo(zone)).date())
-        run_id = self.records.lease_scheduled(scheduled_for, self.holder, first, last)
+        # Held by a live replica: wait, and finish it here should that one die.
+        run_id = self.records.lease_scheduled(
+            scheduled_for, self.holder, first, last, stopping=self._stopping
+        )
         if run_id is None:
             log.info("reconciliation of %s is done or under way elsewhere", scheduled_for)
             return []

@@ -23,10 +23,13 @@ from typing import TypeVar
 
 import pytest
 import requests
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from bot.emulator import Emulator, Message
 from bot.emulator import events as feishu
-from tests.conftest import ADMIN, ENCRYPT_KEY, VERIFICATION_TOKEN, card_text
+from bot.records.engines import is_postgres, native_params, url_of
+from tests.conftest import ADMIN, ENCRYPT_KEY, ENGINES, VERIFICATION_TOKEN, card_text
 
 ROOT = Path(__file__).resolve().parents[2]
 APPROVER = "ou_approver"  # a second admin, to approve withdrawals
@@ -62,13 +65,16 @@ class Child:
 class Children:
     """Starts `serve` children on one database and reads that database; kills what is left."""
 
-    def __init__(self, emulator: Emulator, workdir: Path) -> None:
+    def __init__(self, emulator: Emulator, workdir: Path, target: str | None = None) -> None:
         self.emulator = emulator
         self.workdir = workdir
-        self.db_path = workdir / "bot.db"
+        # REFERRAL_BOT_DB: a SQLite file, or a PostgreSQL database the children share.
+        self.target = target or str(workdir / "bot.db")
+        self.db_path = Path(self.target)
         self.started: list[Child] = []
+        self._reader: sa.Engine | None = None
 
-    def start(self) -> Child:
+    def start(self, **settings: str) -> Child:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LARK_", "REFERRAL_BOT_"))}
         env.update(
@@ -80,12 +86,13 @@ class Children:
             LARK_DOMAIN=self.emulator.url,
             REFERRAL_BOT_HOST="127.0.0.1",
             REFERRAL_BOT_PORT=str(port),
-            REFERRAL_BOT_DB=str(self.db_path),
+            REFERRAL_BOT_DB=self.target,
             REFERRAL_BOT_ADMINS=f"{ADMIN},{APPROVER}",
             # A killed process's work is free 5 s after its last beat instead of 15: the tests
             # wait for the takeover, which is the same mechanism whatever the timeout.
             REFERRAL_BOT_LIVENESS_SECONDS="5",
         )
+        env.update(settings)
         log_path = self.workdir / f"child-{len(self.started) + 1}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
@@ -135,12 +142,25 @@ class Children:
 
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
         """Read the children's database, read-only (nothing before it exists)."""
+        if is_postgres(self.target):
+            if self._reader is None:
+                self._reader = sa.create_engine(url_of(self.target), poolclass=NullPool)
+            with self._reader.connect() as conn:
+                if not sa.inspect(conn).has_table("events"):
+                    return []
+                result = conn.exec_driver_sql(native_params(conn, sql), params)
+                return [dict(row._mapping) for row in result]
         if not self.db_path.exists():
             return []
         uri = f"file:{self.db_path}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
             conn.row_factory = sqlite3.Row
-            return [dict(row) for row in conn.execute(sql, params)]
+            try:
+                return [dict(row) for row in conn.execute(sql, params)]
+            except sqlite3.OperationalError as exc:  # the first child is making its tables
+                if "no such table" in str(exc):
+                    return []
+                raise
 
     def event(self, event_id: str) -> dict:
         """The event's row in the inbox ({} before it is stored)."""
@@ -168,9 +188,13 @@ class Children:
         return [m for m in self.emulator.messages if m.reply_to == message_id]
 
 
+# Every scenario here runs on both engines: a SQLite file, and a PostgreSQL database.
+pytestmark = pytest.mark.parametrize("records_db", ENGINES, indirect=True)
+
+
 @pytest.fixture
-def children(emulator: Emulator, tmp_path: Path) -> Iterator[Children]:
-    kids = Children(emulator, tmp_path)
+def children(emulator: Emulator, tmp_path: Path, records_db: str) -> Iterator[Children]:
+    kids = Children(emulator, tmp_path, records_db)
     try:
         yield kids
     finally:

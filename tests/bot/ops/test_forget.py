@@ -95,7 +95,7 @@ def forget(db_path: str, *who: str) -> subprocess.CompletedProcess:
     )
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "forget", *who],
-        cwd=Path(db_path).parent,
+        cwd=None if db_path.startswith("postgresql://") else Path(db_path).parent,
         env=env,
         capture_output=True,
         text=True,
@@ -268,3 +268,36 @@ def test_someone_with_no_account_is_forgotten_by_open_id_and_then_by_pseudonym(l
     again = forget(db_path, pseudonym)
     assert again.returncode == 0 and f"already forgotten as {pseudonym}" in again.stdout
     assert forget(db_path, "forgotten-00000000").returncode == 1
+
+
+def table_text(bot) -> bytes:
+    """Every row of every table, as text (on PostgreSQL there is no file to grep)."""
+    db = bot.database.db
+    return "\n".join(
+        str(value)
+        for name in db.table_names()
+        for row in db.execute(f'SELECT * FROM "{name}"')
+        for value in row
+    ).encode()
+
+
+@pytest.mark.parametrize("records_db", ["postgresql"], indirect=True)
+def test_forget_on_postgresql_removes_every_trace_and_keeps_the_money(lived):
+    bot, _, zhang, _ = lived
+    traces = TRACES + LI_TRACES
+    before = table_text(bot)
+    for trace in traces:
+        assert trace in before, trace
+    withdrawal = bot.services.withdrawals.history()[0][0]
+
+    result = forget(bot.settings.db_path, "hire@open.com")
+
+    assert result.returncode == 0, result.stderr
+    pseudonym = re.search(r"forgotten as (forgotten-[0-9a-f]{8})", result.stdout).group(1)
+    after = table_text(bot)
+    zhangs = traces[: len(TRACES)]
+    assert [trace for trace in zhangs if trace in after] == []
+    assert [trace for trace in traces[len(TRACES) :] if trace not in after] == []
+    record = bot.services.accounts.get(zhang)
+    assert record.contact == pseudonym and record.account.points == 0
+    assert bot.services.withdrawals.history()[0][0].order_id == withdrawal.order_id

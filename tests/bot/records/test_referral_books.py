@@ -13,6 +13,7 @@ from bot.domain.rewards import RULE_HIRED, Amount
 from bot.records.referrals import ReferralBook
 from bot.records.rewards import RewardBook
 from bot.records.store import Database
+from tests.conftest import ENGINES
 
 OF = ReferralOf("r1", "a1", "ou_ref", "王芳", "Wang Fang")
 
@@ -23,9 +24,13 @@ def app(stage_type: int, active: bool = True) -> Application:
     )
 
 
+# On both engines: a SQLite file and a PostgreSQL database.
+pytestmark = pytest.mark.parametrize("records_db", ENGINES, indirect=True)
+
+
 @pytest.fixture
-def database(tmp_path) -> Database:
-    db = Database(str(tmp_path / "bot.db"))
+def database(records_db) -> Database:
+    db = Database(records_db)
     yield db
     db.close()
 

@@ -6,6 +6,7 @@ trouble."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -279,12 +280,19 @@ def test_a_run_held_by_a_dead_process_is_taken_over(make_bot, emulator):
     reconciler = service(live)
     month = (date(2026, 11, 1), date(2026, 11, 30))
     assert reconciler.records.lease_scheduled(fire, other.owner, *month) is not None
-    assert reconciler.run_scheduled(fire) == []  # its holder beats: left alone
+    # Its holder beats: the run is left to it, and waited for (should the holder die, as here
+    # when it stops with the run in hand, it is finished here).
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(reconciler.run_scheduled, fire)
+        assert posted(emulator, HR_CHAT) == [] and not waiting.done()
+        other.stop()
+        assert waiting.result(30) == [HR_CHAT]
+    assert len(posted(emulator, HR_CHAT)) == 1
 
     later = at(2027, 1, 1, 10)
     assert reconciler.records.lease_scheduled(later, "gone-host:1:dead", *month) is not None
     assert reconciler.run_scheduled(later) == [HR_CHAT]
-    assert len(posted(emulator, HR_CHAT)) == 1
+    assert len(posted(emulator, HR_CHAT)) == 2
     assert reconciler.records.last_scheduled_for() == later
 
 
