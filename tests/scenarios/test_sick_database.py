@@ -54,6 +54,9 @@ def test_an_outcome_that_cannot_be_written_is_written_once_the_database_recovers
     _, message_id = lark.say("/referral help")
     # The answer is worked out and kept; only sending it (slow) and recording it as done remain.
     wait_for(lambda: sick_bot.inbox.saved_reply(next(iter(_event_ids(sick_bot)))), what="saved")
+    # ... and the way it is answered is decided (the last write before the send), so the lock
+    # below can hold up only the writes after the send.
+    wait_for(lambda: _answer_decided(sick_bot), what="the answer's way decided")
     lock = hold_write_lock(sick_bot)
     try:
         lark.reply_to(message_id)  # the work is done; recording it as done fails meanwhile
@@ -65,6 +68,11 @@ def test_an_outcome_that_cannot_be_written_is_written_once_the_database_recovers
     wait_for(lambda: sick_bot.inbox.counts() == {"done": 1}, what="finished")
     assert len([m for m in emulator.messages if m.reply_to == message_id]) == 1
     assert sick_bot.pool.alive() == sick_bot.pool.size
+
+
+def _answer_decided(bot) -> bool:
+    rows = bot.database.db.execute("SELECT answer_via FROM events").fetchall()
+    return bool(rows) and all(row[0] for row in rows)
 
 
 def _event_ids(bot) -> list[str]:
