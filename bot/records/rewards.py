@@ -19,18 +19,22 @@ import sqlalchemy as sa
 from bot.domain.accounts import Cash
 from bot.domain.rewards import RULE_HIRED, RULE_OTHER, Amount, Reward, State, can_move
 from bot.records import engines
+from bot.records.requests import RequestBook, Then
 from bot.records.schema import rewards
-from bot.records.store import Database, Tx, from_iso, to_iso, utcnow
+from bot.records.store import Tx, from_iso, to_iso, utcnow
 
 TTL = timedelta(hours=24)
-Then = Callable[[], object]
 # A hire's request that still stands (waiting, under way, or done).
 _STANDING = (State.REQUESTED, State.APPROVED, State.UNCERTAIN, State.REWARDED)
 
 
-class RewardBook:
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class RewardBook(RequestBook[Reward]):
+    table = rewards
+    can_move = staticmethod(can_move)
+
+    @staticmethod
+    def _request(row: sa.RowMapping) -> Reward:
+        return _reward(row)
 
     def create(
         self,
@@ -90,42 +94,11 @@ class RewardBook:
         row = _standing(self._database.db, application_id, to_iso(utcnow()))
         return _reward(row) if row is not None else None
 
-    def get(self, reward_id: int) -> Reward | None:
-        rows = self._database.rows(sa.select(rewards).where(rewards.c.id == reward_id))
-        return _reward(rows[0]) if rows else None
-
-    def note_message(self, reward_id: int, message_id: str) -> None:
-        """The request card was sent as this message; it becomes the receipt."""
-        self._set(reward_id, message_id=message_id)
-
-    def _set(self, reward_id: int, **values: object) -> None:
-        self._database.run(rewards.update().where(rewards.c.id == reward_id).values(**values))
-
     def approve(self, reward_id: int, approver: str, *, then: Callable[[str], None]) -> str | None:
         """Approve, with a new external_id, in one transaction with `then(external_id)`
         (which queues the import); the id, or None when the request was no longer waiting."""
         external_id = f"rb-reward-{reward_id}-{uuid.uuid4().hex[:20]}"
-        now = to_iso(utcnow())
-        with self._database.transaction() as db:
-            cursor = db.execute(
-                rewards.update()
-                .where(
-                    rewards.c.id == reward_id,
-                    rewards.c.state == State.REQUESTED,
-                    rewards.c.expires_at > now,
-                )
-                .values(
-                    state=State.APPROVED,
-                    approved_by=approver,
-                    approved_at=now,
-                    external_id=external_id,
-                    updated_at=now,
-                )
-            )
-            if cursor.rowcount != 1:
-                return None
-            then(external_id)
-        return external_id
+        return self._approve(reward_id, approver, then, external_id=external_id)
 
     def rewarded(self, reward_id: int, feishu_id: str, *, then: Then | None = None) -> bool:
         for current in (State.APPROVED, State.UNCERTAIN):
@@ -147,67 +120,15 @@ class RewardBook:
     def uncertain(self, reward_id: int, reason: str, *, then: Then | None = None) -> bool:
         return self._move(reward_id, State.APPROVED, State.UNCERTAIN, then=then, error=reason)
 
-    def cancel(self, reward_id: int, by: str) -> bool:
-        return self._move(reward_id, State.REQUESTED, State.CANCELLED, decided_by=by)
-
-    def expire(self, reward_id: int) -> bool:
-        now = to_iso(utcnow())
-        expired = self._database.run(
-            rewards.update()
-            .where(
-                rewards.c.id == reward_id,
-                rewards.c.state == State.REQUESTED,
-                rewards.c.expires_at <= now,
-            )
-            .values(state=State.EXPIRED, updated_at=now)
-        )
-        return expired.rowcount == 1
-
     def in_states(self, *states: State) -> list[Reward]:
-        rows = self._database.rows(
-            sa.select(rewards)
-            .where(rewards.c.state.in_([str(s) for s in states]))
-            .order_by(rewards.c.id)
-        )
-        return [_reward(row) for row in rows]
+        return self._in_states(states)
 
     def history(
         self, referrer_open_id: str | None = None, *, offset: int = 0, limit: int = 20
     ) -> tuple[list[Reward], int]:
         """Newest first, a page of them, and how many there are in all."""
         where = [rewards.c.referrer_open_id == referrer_open_id] if referrer_open_id else []
-        total = self._database.scalar(sa.select(sa.func.count()).select_from(rewards).where(*where))
-        rows = self._database.rows(
-            sa.select(rewards)
-            .where(*where)
-            .order_by(rewards.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [_reward(row) for row in rows], total
-
-    def _move(
-        self,
-        row_id: int,
-        current: State,
-        to: State,
-        *,
-        then: Then | None = None,
-        **changes: object,
-    ) -> bool:
-        """Compare-and-set the state; `then()` runs in the same transaction when this moved it."""
-        assert can_move(current, to), (current, to)
-        with self._database.transaction() as db:
-            cursor = db.execute(
-                rewards.update()
-                .where(rewards.c.id == row_id, rewards.c.state == current)
-                .values(state=to, updated_at=to_iso(utcnow()), **changes)
-            )
-            if cursor.rowcount != 1:
-                return False
-            if then is not None:
-                then()
-        return True
+        return self._page(where, offset, limit)
 
 
 def _standing(db: Tx, application_id: str, now: str) -> sa.RowMapping | None:

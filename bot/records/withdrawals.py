@@ -20,18 +20,20 @@ import sqlalchemy as sa
 from bot.domain.accounts import Cash
 from bot.domain.withdrawals import OPEN, Amounts, Kind, State, Withdrawal, can_move
 from bot.records import engines
+from bot.records.requests import RequestBook, Then
 from bot.records.schema import withdrawals
-from bot.records.store import Database, Tx, from_iso, to_iso, utcnow
+from bot.records.store import Tx, from_iso, to_iso, utcnow
 
 TTL = timedelta(hours=24)
-# Work done in the transaction of a state change (an audit entry, follow-up work queued with
-# `notify=False`).
-Then = Callable[[], object]
 
 
-class WithdrawalBook:
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class WithdrawalBook(RequestBook[Withdrawal]):
+    table = withdrawals
+    can_move = staticmethod(can_move)
+
+    @staticmethod
+    def _request(row: sa.RowMapping) -> Withdrawal:
+        return _withdrawal(row)
 
     def create(
         self,
@@ -74,18 +76,6 @@ class WithdrawalBook:
         row = _open_row(self._database.db, account_id, to_iso(utcnow()))
         return _withdrawal(row) if row is not None else None
 
-    def get(self, withdrawal_id: int) -> Withdrawal | None:
-        rows = self._database.rows(sa.select(withdrawals).where(withdrawals.c.id == withdrawal_id))
-        return _withdrawal(rows[0]) if rows else None
-
-    def note_message(self, withdrawal_id: int, message_id: str) -> None:
-        """The request card was sent as this message; it becomes the receipt."""
-        self._database.run(
-            withdrawals.update()
-            .where(withdrawals.c.id == withdrawal_id)
-            .values(message_id=message_id)
-        )
-
     def reask(self, withdrawal_id: int, amounts: Amounts) -> bool:
         """The balance changed since the request: ask for approval of the new amounts."""
         return self._move(
@@ -103,27 +93,7 @@ class WithdrawalBook:
         """Approve, with a new order id, in one transaction with `then(order_id)` (which queues
         the withdraw); the order id, or None when the request was no longer waiting."""
         order_id = f"rb-{withdrawal_id}-{uuid.uuid4().hex[:20]}"
-        now = to_iso(utcnow())
-        with self._database.transaction() as db:
-            cursor = db.execute(
-                withdrawals.update()
-                .where(
-                    withdrawals.c.id == withdrawal_id,
-                    withdrawals.c.state == State.REQUESTED,
-                    withdrawals.c.expires_at > now,
-                )
-                .values(
-                    state=State.APPROVED,
-                    approved_by=approver,
-                    approved_at=now,
-                    order_id=order_id,
-                    updated_at=now,
-                )
-            )
-            if cursor.rowcount != 1:
-                return None
-            then(order_id)
-        return order_id
+        return self._approve(withdrawal_id, approver, then, order_id=order_id)
 
     def withdrawn(
         self,
@@ -188,45 +158,15 @@ class WithdrawalBook:
             uncertain_at=to_iso(utcnow()),
         )
 
-    def cancel(self, withdrawal_id: int, by: str) -> bool:
-        return self._move(withdrawal_id, State.REQUESTED, State.CANCELLED, decided_by=by)
-
-    def expire(self, withdrawal_id: int) -> bool:
-        """Requested and past its time: expired. False when decided or not yet due."""
-        now = to_iso(utcnow())
-        expired = self._database.run(
-            withdrawals.update()
-            .where(
-                withdrawals.c.id == withdrawal_id,
-                withdrawals.c.state == State.REQUESTED,
-                withdrawals.c.expires_at <= now,
-            )
-            .values(state=State.EXPIRED, updated_at=now)
-        )
-        return expired.rowcount == 1
-
     def in_state(self, state: State) -> list[Withdrawal]:
-        rows = self._database.rows(
-            sa.select(withdrawals).where(withdrawals.c.state == state).order_by(withdrawals.c.id)
-        )
-        return [_withdrawal(row) for row in rows]
+        return self._in_states([state])
 
     def history(
         self, account_id: str | None = None, *, offset: int = 0, limit: int = 20
     ) -> tuple[list[Withdrawal], int]:
         """Newest first, a page of them, and how many there are in all."""
         where = [withdrawals.c.account_id == account_id] if account_id else []
-        total = self._database.scalar(
-            sa.select(sa.func.count()).select_from(withdrawals).where(*where)
-        )
-        rows = self._database.rows(
-            sa.select(withdrawals)
-            .where(*where)
-            .order_by(withdrawals.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [_withdrawal(row) for row in rows], total
+        return self._page(where, offset, limit)
 
     def points_between(
         self, start: datetime, end: datetime, account_id: str | None = None
@@ -244,30 +184,6 @@ class WithdrawalBook:
             .order_by(withdrawals.c.account_id)
         ).all()
         return {account_id: int(points or 0) for account_id, points in rows}
-
-    def _move(
-        self,
-        withdrawal_id: int,
-        current: State,
-        to: State,
-        *,
-        then: Then | None = None,
-        **changes: object,
-    ) -> bool:
-        """Compare-and-set the state; `then()` (the audit, the follow-up work queued) runs in
-        the same transaction, only when this call moved it."""
-        assert can_move(current, to), (current, to)
-        with self._database.transaction() as db:
-            cursor = db.execute(
-                withdrawals.update()
-                .where(withdrawals.c.id == withdrawal_id, withdrawals.c.state == current)
-                .values(state=to, updated_at=to_iso(utcnow()), **changes)
-            )
-            if cursor.rowcount != 1:
-                return False
-            if then is not None:
-                then()
-        return True
 
 
 def _open_row(db: Tx, account_id: str, now: str) -> sa.RowMapping | None:
