@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.rewards import Reward
 from bot.domain.withdrawals import Withdrawal
 from bot.feishu.messenger import Messenger
 from cards.text import Text
@@ -65,7 +66,7 @@ class Answer:
     a read-only card, which a refresh would give buttons), at `version`. `withdrawal`: the
     request the card is of; `new` False when it is the account's open request answered again
     (its first card stays the one updated). `act`: what was decided, for the audit entry, when
-    more than "done"."""
+    more than "done". `reward`: the reward request the card is of, as `withdrawal` is."""
 
     card: dict | None = None
     text: Text | None = None
@@ -74,6 +75,7 @@ class Answer:
     track: bool = True
     version: int | None = None
     withdrawal: Withdrawal | None = None
+    reward: Reward | None = None
     new: bool = True
     act: Act | None = None
 

@@ -10,8 +10,7 @@ expiry is audited: a press or a command returns its `Act`, the jobs write theirs
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.domain.rewards import RULE_HIRED, Amount, BadAmount, Reward, State, parse_amount
@@ -19,27 +18,17 @@ from bot.domain.withdrawals import Refusal
 from bot.records.rewards import TTL
 from bot.records.store import utcnow
 from cards.text import Text
+from handlers.asker import Answer
 from handlers.audit_trail import Act, refused
 from handlers.referrals.telling import account_of
 from handlers.registry import job
 from handlers.rewards import imports
 from handlers.rewards.trail import about, card_of, record, show
 from handlers.services import Services
-from handlers.withdrawals.requests import REFUSALS, policy
+from handlers.withdrawals.requests import REFUSALS, policy, wait_for_result
 
 EXPIRE = "bot.expire_reward"
-WAIT_FOR_RESULT = 1.2
 MAX_REASON = 200
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: Text
-    kind: str  # success | info | warning | error
-    card: dict | None = None
-    reward: Reward | None = None
-    act: Act | None = None
-    new: bool = True
 
 
 def parse(amount: str, unit: str, reason: str) -> tuple[Amount, str]:
@@ -78,14 +67,14 @@ def for_account(
             "从飞书读取，再重新申请。",
         )
         act = replace(refused("unknown_account"), account_id=account_id)
-        return Answer(text, "warning", act=act)
+        return Answer(text=text, kind="warning", act=act)
     if not account.enabled:
         text = Text(
             f"Account {account_id} is disabled: enable it before rewarding its referrer.",
             f"账户 {account_id} 已停用，请先启用再发放奖励。",
         )
         act = replace(refused("account_disabled"), account_id=account_id)
-        return Answer(text, "warning", act=act)
+        return Answer(text=text, kind="warning", act=act)
     # Feishu ties every imported reward to an application (or a talent): the referrer's
     # latest referral the bot knows.
     latest, _ = services.referrals.of_referrer(referrer, limit=1)
@@ -97,7 +86,9 @@ def for_account(
             f"飞书的每笔奖励都须对应一位被推荐的候选人，而机器人尚不知道账户 {account_id} "
             "持有人的任何内推。可用 `referral-bot import --referrals FROM TO` 导入过往内推。",
         )
-        return Answer(text, "warning", act=replace(refused("no_referral"), account_id=account_id))
+        return Answer(
+            text=text, kind="warning", act=replace(refused("no_referral"), account_id=account_id)
+        )
     return _create(
         services,
         account_id=account_id,
@@ -126,7 +117,7 @@ def for_application(
     referral = services.referrals.get(application_id)
     if referral is None:
         text = Text("This referral is not known to the bot.", "机器人不知道这条内推。")
-        return Answer(text, "error", act=refused("no_referral"))
+        return Answer(text=text, kind="error", act=refused("no_referral"))
     standing = services.rewards.standing_for(application_id)
     if standing is not None:
         return _already(services, standing)
@@ -138,14 +129,16 @@ def for_application(
             "推荐人还没有机器人已知的内推账户：请先用 `/referral register @员工` 注册，"
             "再点击发放奖励。",
         )
-        return Answer(text, "warning", act=refused("unknown_account"))
+        return Answer(text=text, kind="warning", act=refused("unknown_account"))
     if account is not None and not account.enabled:
         text = Text(
             f"Account {account_id} is disabled: enable it before rewarding its referrer.",
             f"账户 {account_id} 已停用，请先启用再发放奖励。",
         )
         return Answer(
-            text, "warning", act=replace(refused("account_disabled"), account_id=account_id)
+            text=text,
+            kind="warning",
+            act=replace(refused("account_disabled"), account_id=account_id),
         )
     return _create(
         services,
@@ -170,11 +163,11 @@ def _create(services: Services, *, ttl: timedelta = TTL, **fields) -> Answer:
     # Keyed by the request: an asking run again queues nothing more.
     services.inbox.enqueue(EXPIRE, {"id": created.id}, key=str(created.id), delay=ttl)
     return Answer(
-        Text("Reward requested: another admin must approve", "已申请奖励，需另一位管理员批准"),
-        "success",
-        card_of(services, created),
-        created,
-        about(created, Act("requested")),
+        text=Text("Reward requested: another admin must approve", "已申请奖励，需另一位管理员批准"),
+        kind="success",
+        card=card_of(services, created),
+        reward=created,
+        act=about(created, Act("requested")),
     )
 
 
@@ -183,17 +176,17 @@ def _already(services: Services, standing: Reward | None) -> Answer:
         text = Text(
             "Another request was decided just now: ask again.", "另一申请刚刚已处理，请重新申请。"
         )
-        return Answer(text, "warning", act=refused("decided"))
+        return Answer(text=text, kind="warning", act=refused("decided"))
     text = Text(
         f"This hire already has reward #{standing.id} ({standing.state}): one hire, one reward.",
         f"该入职已有奖励 #{standing.id}：每次入职只发放一次奖励。",
     )
     return Answer(
-        text,
-        "info",
-        card_of(services, standing, text),
-        standing,
-        about(standing, Act("already open")),
+        text=text,
+        kind="info",
+        card=card_of(services, standing, text),
+        reward=standing,
+        act=about(standing, Act("already open")),
         new=False,
     )
 
@@ -209,7 +202,11 @@ def approve(services: Services, reward_id: int, approver: str | None) -> Answer:
     if refusal is not None:
         card = card_of(services, current)
         return Answer(
-            REFUSALS[refusal], "error", card, current, about(current, refused(str(refusal)))
+            text=REFUSALS[refusal],
+            kind="error",
+            card=card,
+            reward=current,
+            act=about(current, refused(str(refusal))),
         )
 
     def queue_import(external_id: str) -> None:
@@ -219,31 +216,36 @@ def approve(services: Services, reward_id: int, approver: str | None) -> Answer:
     if external_id is None:  # another approver, or a second click, was first
         decided = services.rewards.get(reward_id)
         act = about(decided, refused(str(Refusal.DECIDED)))
-        return Answer(REFUSALS[Refusal.DECIDED], "info", card_of(services, decided), decided, act)
+        return Answer(
+            text=REFUSALS[Refusal.DECIDED],
+            kind="info",
+            card=card_of(services, decided),
+            reward=decided,
+            act=act,
+        )
     act = about(current, Act("approved", f"reward id {external_id}", {"external": external_id}))
     services.inbox.notify()
-    latest = _wait_for_result(services, reward_id)
+    latest = wait_for_result(services.rewards.get, reward_id)
     card = card_of(services, latest)
     if latest.state is State.REWARDED:
-        return Answer(Text("Rewarded", "已发放奖励"), "success", card, latest, act)
+        return Answer(
+            text=Text("Rewarded", "已发放奖励"), kind="success", card=card, reward=latest, act=act
+        )
     if latest.state is State.FAILED:
-        return Answer(Text("The reward failed", "奖励发放失败"), "error", card, latest, act)
+        return Answer(
+            text=Text("The reward failed", "奖励发放失败"),
+            kind="error",
+            card=card,
+            reward=latest,
+            act=act,
+        )
     return Answer(
-        Text("Approved: importing, the receipt follows", "已批准：导入中，稍后显示回执"),
-        "success",
-        card,
-        latest,
-        act,
+        text=Text("Approved: importing, the receipt follows", "已批准：导入中，稍后显示回执"),
+        kind="success",
+        card=card,
+        reward=latest,
+        act=act,
     )
-
-
-def _wait_for_result(services: Services, reward_id: int) -> Reward:
-    deadline = time.monotonic() + WAIT_FOR_RESULT
-    while True:
-        latest = services.rewards.get(reward_id)
-        if latest.state is not State.APPROVED or time.monotonic() >= deadline:
-            return latest
-        time.sleep(0.05)
 
 
 def cancel(services: Services, reward_id: int, who: str | None) -> Answer:
@@ -257,22 +259,26 @@ def cancel(services: Services, reward_id: int, who: str | None) -> Answer:
         latest = services.rewards.get(reward_id)
         card = card_of(services, latest)
         return Answer(
-            REFUSALS[refusal], "error", card, latest, about(current, refused(str(refusal)))
+            text=REFUSALS[refusal],
+            kind="error",
+            card=card,
+            reward=latest,
+            act=about(current, refused(str(refusal))),
         )
     cancelled = services.rewards.get(reward_id)
     return Answer(
-        Text("Reward request cancelled", "奖励申请已取消"),
-        "success",
-        card_of(services, cancelled),
-        cancelled,
-        about(cancelled, Act("cancelled")),
+        text=Text("Reward request cancelled", "奖励申请已取消"),
+        kind="success",
+        card=card_of(services, cancelled),
+        reward=cancelled,
+        act=about(cancelled, Act("cancelled")),
     )
 
 
 def _none(reward_id: int) -> Answer:
     return Answer(
-        Text("This request no longer exists", "该申请不存在"),
-        "error",
+        text=Text("This request no longer exists", "该申请不存在"),
+        kind="error",
         act=refused("no_request", reward=reward_id),
     )
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.domain.accounts import Account
 from bot.domain.withdrawals import (
@@ -39,6 +41,8 @@ from handlers.withdrawals import payouts
 from handlers.withdrawals.trail import about, card_of, record, show
 
 log = logging.getLogger(__name__)
+
+Decided = TypeVar("Decided")  # a withdrawal or a reward request
 
 EXPIRE = "bot.expire_withdrawal"
 # How long an approving press waits for the withdraw to be made, inside Feishu's 3 s.
@@ -235,7 +239,7 @@ def approve(services: Services, withdrawal_id: int, approver: str | None) -> Ans
         return _decided(services, withdrawal_id)
     act = about(current, Act("approved", f"order {order_id}", {"order": order_id}))
     services.inbox.notify()  # the withdraw was queued in the approving transaction
-    latest = _wait_for_result(services, withdrawal_id)
+    latest = wait_for_result(services.withdrawals.get, withdrawal_id)
     card = card_of(services, latest)
     if latest.state is State.WITHDRAWN:
         return Answer(
@@ -271,11 +275,13 @@ def _decided(services: Services, withdrawal_id: int) -> Answer:
     )
 
 
-def _wait_for_result(services: Services, withdrawal_id: int) -> Withdrawal:
+def wait_for_result(get: Callable[[int], Decided], request_id: int) -> Decided:
+    """The request once its approved call is made, or as it is after `WAIT_FOR_RESULT` (an
+    approving press waits this long inside Feishu's 3 s, so that its card is the receipt)."""
     deadline = time.monotonic() + WAIT_FOR_RESULT
     while True:
-        latest = services.withdrawals.get(withdrawal_id)
-        if latest.state is not State.APPROVED or time.monotonic() >= deadline:
+        latest = get(request_id)
+        if latest.state != "approved" or time.monotonic() >= deadline:
             return latest
         time.sleep(0.05)
 
