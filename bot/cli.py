@@ -294,15 +294,14 @@ def _import_referrals(first: str, last: str, config_path: str | None) -> int:
     if settings is None:
         return 2
     from bot.feishu.hire import HireGateway
-    from bot.feishu.openapi import OpenApi, OpenApiError, TokenCache, build_client
+    from bot.feishu.openapi import OpenApi, OpenApiError
     from bot.ops.referral_import import import_referrals, list_applications, window
     from bot.records.referrals import ReferralBook
 
     database = _records(settings)
     if database is None:
         return 2
-    cache = TokenCache()
-    hire = HireGateway(OpenApi(build_client(settings, cache), cache))
+    hire = HireGateway(OpenApi.of(settings))
     try:
         ids = list_applications(hire, *window(start, end, settings.digest_tz))
         with _progress(len(ids)) as advance:

@@ -16,12 +16,6 @@ from handlers.registry import ANYONE, CommandEntry, loaded
 log = logging.getLogger(__name__)
 
 
-def open_to_all(action: str) -> bool:
-    """Whether anyone may run the command named `action`."""
-    entry = loaded().commands.get(action)
-    return entry is not None and entry.everyone
-
-
 def allowed(
     settings: Settings, open_id: str | None, action: str, *, may: str, via: str = "command"
 ) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.rewards import BadAmount, parse_amount
+from bot.domain.rewards import BadAmount
 from cards.error import error_card
 from cards.rewards import rewards_card
 from cards.text import Text
-from handlers import answers, parser
+from handlers import parser
 from handlers.asker import Answer, Asker
 from handlers.audit_trail import Act, refused
 from handlers.people import lookup
@@ -53,8 +53,8 @@ def parse_reward(args: list[str], usage: str) -> Reward:
         )
     who = parser.parse_who(args[:taken], usage)
     amount, unit, reason = args[taken], args[taken + 1], " ".join(args[taken + 2 :])
-    try:  # whole points, a known currency: the domain's words
-        parse_amount(amount, unit)
+    try:  # whole points, a known currency, a reason of a sensible length
+        requests.parse(amount, unit, reason)
     except BadAmount as exc:
         raise parser.UsageError(Text(exc.en, exc.zh), usage) from None
     return Reward(who, amount, unit, reason)
@@ -68,11 +68,7 @@ def reward(services: Services, asker: Asker, command: Reward) -> Answer:
     """Ask to reward a referrer
     申请为推荐人发放奖励"""
     account_id = lookup.account_for(services, asker.mentions, command.who)
-    try:
-        amount, reason = requests.parse(command.amount, command.unit, command.reason)
-    except BadAmount as exc:
-        act = Act("usage error", exc.en, {"reason": {"en": exc.en, "zh": exc.zh}})
-        return Answer(answers.wrong_command(Text(exc.en, exc.zh), REWARD_USAGE), act=act)
+    amount, reason = requests.parse(command.amount, command.unit, command.reason)  # checked
     answer = requests.for_account(
         services,
         account_id,
