@@ -47,3 +47,24 @@ def chromium_page(width: int, height: int = 900):
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page():
+    """A wide page (the chat and the tenant panel side by side)."""
+    with chromium_page(1400) as page:
+        yield page
+
+
+def open_as_hr_admin(page, sandbox: Sandbox) -> list[str]:
+    """Open the sandbox in English as the HR admin, welcomed with the usage card; the list
+    collects the page's script errors."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(sandbox.url)
+    page.click("[data-lang=en_us]")
+    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    expect(page.get_by_test_id("bot-message").filter(has_text="referral-bot help")).to_have_count(1)
+    return errors

@@ -10,10 +10,8 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from bot.sandbox import Sandbox
-from tests.e2e.conftest import NO_CHROMIUM, chromium_page
+from tests.e2e.conftest import NO_CHROMIUM, open_as_hr_admin
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "sandbox.png"
 # The committed screenshot is rewritten only on request (or when missing): every run would
@@ -23,26 +21,15 @@ UPDATE_SCREENSHOT = os.environ.get("UPDATE_SCREENSHOT") == "1" or not SCREENSHOT
 pytestmark = NO_CHROMIUM
 
 
-@pytest.fixture
-def browser_page():
-    with chromium_page(1400) as page:
-        yield page
-
-
 def test_register_show_and_disable_an_account_in_the_browser(
     sandbox: Sandbox, browser_page
 ) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(sandbox.url)
-    page.click("[data-lang=en_us]")
-    expect(page.locator("#person")).to_have_value("ou_hr_admin")
-    cards = page.get_by_test_id("bot-message")
     # Opening the one-to-one chat tells the bot, which welcomes the person with the usage card.
-    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
+    errors = open_as_hr_admin(page, sandbox)
+    cards = page.get_by_test_id("bot-message")
 
     composer = page.get_by_test_id("composer")
     composer.fill("/referral register hire@open.com")

@@ -7,31 +7,18 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from bot.sandbox import Sandbox
-from tests.e2e.conftest import NO_CHROMIUM, chromium_page
+from tests.e2e.conftest import NO_CHROMIUM, open_as_hr_admin
 
 pytestmark = NO_CHROMIUM
-
-
-@pytest.fixture
-def browser_page():
-    with chromium_page(1400) as page:
-        yield page
 
 
 def test_a_referral_from_application_to_reward_receipt(sandbox: Sandbox, browser_page) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(sandbox.url)
-    page.click("[data-lang=en_us]")
-    expect(page.locator("#person")).to_have_value("ou_hr_admin")
+    errors = open_as_hr_admin(page, sandbox)
     cards = page.get_by_test_id("bot-message")
-    expect(cards.filter(has_text="referral-bot help")).to_have_count(1)
 
     # Wang Wei gets a referral account (HR registers him; `show` reads who holds it).
     composer = page.get_by_test_id("composer")
