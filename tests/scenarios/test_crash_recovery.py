@@ -93,6 +93,11 @@ class Children:
             REFERRAL_BOT_LIVENESS_SECONDS="5",
         )
         env.update(settings)
+        return self.spawn(env, port, self._healthy, "serve")
+
+    def spawn(self, env: dict[str, str], port: int, ready: Callable[[Child], bool], what: str):
+        """Start `referral-bot serve` with `env` (and nothing else) and wait until it is
+        `ready`."""
         log_path = self.workdir / f"child-{len(self.started) + 1}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
@@ -104,7 +109,7 @@ class Children:
             )
         child = Child(process, f"http://127.0.0.1:{port}", log_path)
         self.started.append(child)
-        self.wait_for(lambda: self._healthy(child), 30, f"child {len(self.started)} to serve")
+        self.wait_for(lambda: ready(child), 30, f"child {len(self.started)} to {what}")
         return child
 
     def _healthy(self, child: Child) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,19 +37,7 @@ class LongConnectionChildren(Children):
             REFERRAL_BOT_DB=str(self.db_path),
             REFERRAL_BOT_ADMINS=ADMIN,
         )
-        log_path = self.workdir / f"child-{len(self.started) + 1}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve"],
-                cwd=self.workdir,  # no app.yaml here: the environment says everything
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        child = Child(process, f"http://127.0.0.1:{port}", log_path)
-        self.started.append(child)
-        self.wait_for(lambda: self._connected(child), 30, f"child {len(self.started)} to connect")
-        return child
+        return self.spawn(env, port, self._connected, "connect")
 
     def _connected(self, child: Child) -> bool:
         if not self._healthy(child):
